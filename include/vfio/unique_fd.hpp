@@ -1,0 +1,83 @@
+// unique_fd: an owned file descriptor that closes through its syscall seam.
+#ifndef VFIO_UNIQUE_FD_HPP_INCLUDED
+#define VFIO_UNIQUE_FD_HPP_INCLUDED
+
+#include <cassert>
+#include <cerrno>
+#include <utility>
+
+#include "error.hpp"
+#include "result.hpp"
+#include "syscalls.hpp"
+
+namespace vfio {
+
+/// Owns one descriptor. Move-only. Closing goes through the seam it was
+/// created with, so a fake descriptor from a test seam never closes a real one.
+/// Move assignment closes the old descriptor at once: a VFIO group node can be
+/// open only once, so a late close would make the next open fail with EBUSY.
+class unique_fd {
+ public:
+  unique_fd() noexcept = default;
+  /// Adopts fd (may be -1); it will be closed through sys.
+  explicit unique_fd(int fd, syscalls& sys = default_syscalls()) noexcept : fd_(fd), sys_(&sys) {}
+  unique_fd(unique_fd&& o) noexcept : fd_(o.fd_), sys_(o.sys_) { o.fd_ = -1; }
+  unique_fd& operator=(unique_fd&& o) noexcept {
+    if (this != &o) {
+      reset();
+      fd_ = o.fd_;
+      sys_ = o.sys_;
+      o.fd_ = -1;
+    }
+    return *this;
+  }
+  unique_fd(const unique_fd&) = delete;
+  unique_fd& operator=(const unique_fd&) = delete;
+  ~unique_fd() { reset(); }
+
+  int get() const noexcept { return fd_; }
+  explicit operator bool() const noexcept { return fd_ >= 0; }
+  /// The seam this descriptor closes through.
+  syscalls& sys() const noexcept { return sys_ ? *sys_ : default_syscalls(); }
+
+  /// Gives up ownership without closing.
+  int release() noexcept { return std::exchange(fd_, -1); }
+
+  /// Closes the current descriptor (ignoring errors) and adopts fd.
+  void reset(int fd = -1) noexcept {
+    if (fd_ >= 0) {
+      const int r = sys().close(fd_);
+      assert(r != -EBADF && "unique_fd closed a descriptor it did not own");
+      (void)r;
+    }
+    fd_ = fd;
+  }
+
+  /// close(2), reporting failure. The object is empty afterwards in every case
+  /// (EINTR counts as closed). Errors: EBADF, EIO.
+  result<void> close() noexcept {
+    if (fd_ < 0) return {};
+    const int r = sys().close(std::exchange(fd_, -1));
+    if (r < 0) return errno_error(-r, "close");
+    return {};
+  }
+
+ private:
+  int fd_ = -1;
+  syscalls* sys_ = nullptr;  // null means default_syscalls(): keeps the default constructor constexpr-cheap
+};
+
+/// A non-owning descriptor parameter: accepts an int or a unique_fd.
+class fd_ref {
+ public:
+  constexpr fd_ref(int fd) noexcept : fd_(fd) {}                // NOLINT: implicit by design
+  fd_ref(const unique_fd& fd) noexcept : fd_(fd.get()) {}      // NOLINT: implicit by design
+  constexpr int get() const noexcept { return fd_; }
+
+ private:
+  int fd_;
+};
+
+}  // namespace vfio
+
+#endif  // VFIO_UNIQUE_FD_HPP_INCLUDED
