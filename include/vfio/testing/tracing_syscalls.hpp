@@ -1,0 +1,324 @@
+// tracing_syscalls: a decorator over any seam that records every call the
+// library makes, normalized so that a run against the real kernel and a run
+// against the simulated one can be compared line by line.
+#ifndef VFIO_TESTING_TRACING_SYSCALLS_HPP_INCLUDED
+#define VFIO_TESTING_TRACING_SYSCALLS_HPP_INCLUDED
+
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <map>
+#include <mutex>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "../abi/vfio.hpp"
+#include "../syscalls.hpp"
+
+namespace vfio::testing {
+
+/// The errno name for a negative result ("-EINVAL"), or the number.
+inline std::string errno_name(long negative_errno) {
+  static const std::pair<int, const char*> names[] = {
+      {EPERM, "EPERM"},   {ENOENT, "ENOENT"}, {EINTR, "EINTR"},     {EIO, "EIO"},         {ENXIO, "ENXIO"},
+      {E2BIG, "E2BIG"},   {EBADF, "EBADF"},   {EAGAIN, "EAGAIN"},   {ENOMEM, "ENOMEM"},   {EACCES, "EACCES"},
+      {EFAULT, "EFAULT"}, {EBUSY, "EBUSY"},   {EEXIST, "EEXIST"},   {ENODEV, "ENODEV"},   {ENOTDIR, "ENOTDIR"},
+      {EINVAL, "EINVAL"}, {ENOTTY, "ENOTTY"}, {ENOSPC, "ENOSPC"},   {ESPIPE, "ESPIPE"},   {ERANGE, "ERANGE"},
+      {ENOSYS, "ENOSYS"}, {ENOTSUP, "ENOTSUP"}, {ETIMEDOUT, "ETIMEDOUT"}, {EPROTO, "EPROTO"}, {EOVERFLOW, "EOVERFLOW"},
+  };
+  for (const auto& n : names)
+    if (-negative_errno == n.first) return std::string("-") + n.second;
+  return std::to_string(negative_errno);
+}
+
+/// Records each call as one line: "<call> <object> <details> -> <result>".
+/// Descriptors are named by what they are and the order they appeared in
+/// (container#0, group#0, device#0, eventfd#0), so numbering differences
+/// between kernels vanish. sysfs attribute accesses (open/read/close of a path
+/// outside /dev) become one "sysfs <path> = <value>" line, and within a run of
+/// consecutive sysfs lines each path keeps only its latest value: a polling
+/// loop records the state it settled on, not how many polls that took.
+/// The clock (monotonic_ns, sleep_ns) is not traced.
+class tracing_syscalls final : public syscalls {
+ public:
+  explicit tracing_syscalls(syscalls& inner) noexcept : inner_(&inner) {}
+
+  std::vector<std::string> lines() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return lines_;
+  }
+  std::string text() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::string s;
+    for (const auto& l : lines_) s += l + "\n";
+    return s;
+  }
+  /// Adds a line of the caller's own (a scenario step marker, an observation).
+  void note(const std::string& line) {
+    std::lock_guard<std::mutex> lock(mu_);
+    append(line, false);
+  }
+  void clear() {
+    std::lock_guard<std::mutex> lock(mu_);
+    lines_.clear();
+    run_start_ = 0;
+  }
+
+  int open(const char* path, int flags, unsigned mode) noexcept override {
+    const int r = inner_->open(path, flags, mode);
+    std::lock_guard<std::mutex> lock(mu_);
+    const std::string p = path;
+    if (p.rfind("/dev/", 0) != 0) {
+      if (r >= 0) files_[r] = file_state{p, ""};
+      else append("sysfs " + p + " " + errno_name(r), true);
+      return r;
+    }
+    const char* kind = p == "/dev/vfio/vfio" ? "container" : "group";
+    std::string line = "open " + p + " -> ";
+    line += r >= 0 ? name_new(r, kind) : errno_name(r);
+    append(line, false);
+    return r;
+  }
+  int close(int fd) noexcept override {
+    const int r = inner_->close(fd);
+    std::lock_guard<std::mutex> lock(mu_);
+    auto f = files_.find(fd);
+    if (f != files_.end()) {
+      append("sysfs " + f->second.path + (f->second.wrote ? " <- " : " = ") + f->second.value, true);
+      files_.erase(f);
+      return r;
+    }
+    append("close " + name_of(fd) + " -> " + result_text(r), false);
+    names_.erase(fd);
+    return r;
+  }
+  int ioctl(int fd, unsigned long request, void* arg) noexcept override {
+    std::uint32_t in[2] = {0, 0};
+    const bool is_struct = arg && request != abi::req::group_set_container && request != abi::req::group_get_device_fd;
+    if (is_struct) std::memcpy(in, arg, request == abi::req::device_feature ? 8 : 4);
+    std::string detail;
+    if (request == abi::req::group_get_device_fd && arg) detail = std::string(" \"") + static_cast<const char*>(arg) + "\"";
+    const int r = inner_->ioctl(fd, request, arg);
+    std::lock_guard<std::mutex> lock(mu_);
+    std::string line = "ioctl " + name_of(fd) + " " + request_name(fd, request);
+    if (request == abi::req::device_feature) line += " flags=" + hex(in[1]) + " argsz=" + std::to_string(in[0]);
+    else if (is_struct) line += " argsz=" + std::to_string(in[0]);
+    line += detail + " -> ";
+    if (r >= 0 && request == abi::req::group_get_device_fd) line += name_new(r, "device");
+    else line += result_text(r);
+    append(line, false);
+    return r;
+  }
+  int ioctl_value(int fd, unsigned long request, unsigned long value) noexcept override {
+    const int r = inner_->ioctl_value(fd, request, value);
+    std::lock_guard<std::mutex> lock(mu_);
+    append("ioctl " + name_of(fd) + " " + request_name(fd, request) + " " + std::to_string(value) + " -> " +
+               result_text(r),
+           false);
+    return r;
+  }
+  long pread(int fd, void* buf, std::size_t count, std::int64_t offset) noexcept override {
+    const long r = inner_->pread(fd, buf, count, offset);
+    std::lock_guard<std::mutex> lock(mu_);
+    std::string line = "pread " + name_of(fd) + " " + region_offset(offset) + " " + std::to_string(count) + " -> " +
+                       result_text(r);
+    if (r > 0 && count <= 8) line += " data=" + bytes(buf, static_cast<std::size_t>(r));
+    append(line, false);
+    return r;
+  }
+  long pwrite(int fd, const void* buf, std::size_t count, std::int64_t offset) noexcept override {
+    const long r = inner_->pwrite(fd, buf, count, offset);
+    std::lock_guard<std::mutex> lock(mu_);
+    std::string line = "pwrite " + name_of(fd) + " " + region_offset(offset) + " " + std::to_string(count);
+    if (count <= 8) line += " data=" + bytes(buf, count);
+    append(line + " -> " + result_text(r), false);
+    return r;
+  }
+  long read(int fd, void* buf, std::size_t count) noexcept override {
+    const long r = inner_->read(fd, buf, count);
+    std::lock_guard<std::mutex> lock(mu_);
+    auto f = files_.find(fd);
+    if (f != files_.end()) {
+      if (r > 0) f->second.value.append(static_cast<const char*>(buf), static_cast<std::size_t>(r));
+      else if (r < 0) f->second.value = errno_name(r);
+      trim(f->second.value);
+      return r;
+    }
+    std::string line = "read " + name_of(fd) + " " + std::to_string(count) + " -> " + result_text(r);
+    if (r == 8) {
+      std::uint64_t v;
+      std::memcpy(&v, buf, 8);
+      line += " value=" + std::to_string(v);
+    }
+    append(line, false);
+    return r;
+  }
+  long write(int fd, const void* buf, std::size_t count) noexcept override {
+    const long r = inner_->write(fd, buf, count);
+    std::lock_guard<std::mutex> lock(mu_);
+    auto f = files_.find(fd);
+    if (f != files_.end()) {
+      f->second.wrote = true;
+      f->second.value = std::string(static_cast<const char*>(buf), count);
+      trim(f->second.value);
+      if (r < 0) f->second.value += " " + errno_name(r);
+      return r;
+    }
+    append("write " + name_of(fd) + " " + std::to_string(count) + " -> " + result_text(r), false);
+    return r;
+  }
+  int mmap(void** addr, std::size_t length, int prot, int flags, int fd, std::int64_t offset) noexcept override {
+    const int r = inner_->mmap(addr, length, prot, flags, fd, offset);
+    std::lock_guard<std::mutex> lock(mu_);
+    append("mmap " + name_of(fd) + " " + region_offset(offset) + " " + std::to_string(length) + " -> " +
+               result_text(r),
+           false);
+    return r;
+  }
+  int munmap(void* addr, std::size_t length) noexcept override {
+    const int r = inner_->munmap(addr, length);
+    std::lock_guard<std::mutex> lock(mu_);
+    append("munmap " + std::to_string(length) + " -> " + result_text(r), false);
+    return r;
+  }
+  int eventfd(unsigned initval, int flags) noexcept override {
+    const int r = inner_->eventfd(initval, flags);
+    std::lock_guard<std::mutex> lock(mu_);
+    append("eventfd " + std::to_string(initval) + " -> " + (r >= 0 ? name_new(r, "eventfd") : errno_name(r)), false);
+    return r;
+  }
+  long readlink(const char* path, char* buf, std::size_t size) noexcept override {
+    const long r = inner_->readlink(path, buf, size);
+    std::lock_guard<std::mutex> lock(mu_);
+    append(std::string("readlink ") + path + " -> " +
+               (r >= 0 ? std::string(buf, static_cast<std::size_t>(r)) : errno_name(r)),
+           true);
+    return r;
+  }
+  int poll(struct pollfd* fds, std::size_t nfds, int timeout_ms) noexcept override {
+    const int r = inner_->poll(fds, nfds, timeout_ms);
+    std::lock_guard<std::mutex> lock(mu_);
+    std::string line = "poll";
+    for (std::size_t i = 0; i < nfds; ++i) line += " " + name_of(fds[i].fd);
+    line += " -> " + result_text(r);
+    if (r > 0 && nfds) line += " revents=" + hex(static_cast<std::uint32_t>(fds[0].revents));
+    append(line, false);
+    return r;
+  }
+  std::int64_t monotonic_ns() noexcept override { return inner_->monotonic_ns(); }
+  int sleep_ns(std::int64_t ns) noexcept override { return inner_->sleep_ns(ns); }
+
+ private:
+  struct file_state {
+    std::string path;
+    std::string value;
+    bool wrote = false;
+  };
+
+  // Appends a line; a `collapsible` (sysfs) line whose path already appears in
+  // the current run of collapsible lines updates that line in place.
+  void append(const std::string& line, bool collapsible) {
+    if (!collapsible) {
+      lines_.push_back(line);
+      run_start_ = lines_.size();
+      return;
+    }
+    const std::string key = line.substr(0, line.find(" = ") != std::string::npos ? line.find(" = ") : line.size());
+    for (std::size_t i = run_start_; i < lines_.size(); ++i) {
+      if (lines_[i].compare(0, key.size(), key) == 0 &&
+          (lines_[i].size() == key.size() || lines_[i][key.size()] == ' ')) {
+        lines_[i] = line;  // keep the first position: independent of how many polls it took
+        return;
+      }
+    }
+    lines_.push_back(line);
+  }
+  std::string name_new(int fd, const char* kind) {
+    const std::string n = std::string(kind) + "#" + std::to_string(counters_[kind]++);
+    names_[fd] = n;
+    return n;
+  }
+  std::string name_of(int fd) const {
+    auto it = names_.find(fd);
+    return it != names_.end() ? it->second : "fd?" + std::to_string(fd);
+  }
+  bool is_container(int fd) const {
+    auto it = names_.find(fd);
+    return it != names_.end() && it->second.rfind("container", 0) == 0;
+  }
+  std::string request_name(int fd, unsigned long request) const {
+    namespace r = abi::req;
+    if (is_container(fd)) {
+      switch (request) {
+        case r::get_api_version: return "VFIO_GET_API_VERSION";
+        case r::check_extension: return "VFIO_CHECK_EXTENSION";
+        case r::set_iommu: return "VFIO_SET_IOMMU";
+        case r::iommu_get_info: return "VFIO_IOMMU_GET_INFO";
+        case r::iommu_map_dma: return "VFIO_IOMMU_MAP_DMA";
+        case r::iommu_unmap_dma: return "VFIO_IOMMU_UNMAP_DMA";
+        case r::iommu_dirty_pages: return "VFIO_IOMMU_DIRTY_PAGES";
+        default: break;
+      }
+    } else {
+      switch (request) {
+        case r::group_get_status: return "VFIO_GROUP_GET_STATUS";
+        case r::group_set_container: return "VFIO_GROUP_SET_CONTAINER";
+        case r::group_unset_container: return "VFIO_GROUP_UNSET_CONTAINER";
+        case r::group_get_device_fd: return "VFIO_GROUP_GET_DEVICE_FD";
+        case r::device_get_info: return "VFIO_DEVICE_GET_INFO";
+        case r::device_get_region_info: return "VFIO_DEVICE_GET_REGION_INFO";
+        case r::device_get_irq_info: return "VFIO_DEVICE_GET_IRQ_INFO";
+        case r::device_set_irqs: return "VFIO_DEVICE_SET_IRQS";
+        case r::device_reset: return "VFIO_DEVICE_RESET";
+        case r::device_get_pci_hot_reset_info: return "VFIO_DEVICE_GET_PCI_HOT_RESET_INFO";
+        case r::device_pci_hot_reset: return "VFIO_DEVICE_PCI_HOT_RESET";
+        case r::device_ioeventfd: return "VFIO_DEVICE_IOEVENTFD";
+        case r::device_feature: return "VFIO_DEVICE_FEATURE";
+        default: break;
+      }
+    }
+    return hex(static_cast<std::uint32_t>(request));
+  }
+  static std::string region_offset(std::int64_t offset) {
+    // vfio-pci encodes the region index above bit 40 (VFIO_PCI_OFFSET_SHIFT in
+    // drivers/vfio/pci/vfio_pci_priv.h); show it as region:offset for reading.
+    const std::uint64_t o = static_cast<std::uint64_t>(offset);
+    return "r" + std::to_string(o >> 40) + "+" + hex64(o & ((std::uint64_t{1} << 40) - 1));
+  }
+  static std::string result_text(long r) { return r >= 0 ? std::to_string(r) : errno_name(r); }
+  static std::string hex(std::uint32_t v) {
+    char b[16];
+    std::snprintf(b, sizeof b, "0x%x", v);
+    return b;
+  }
+  static std::string hex64(std::uint64_t v) {
+    char b[24];
+    std::snprintf(b, sizeof b, "0x%llx", static_cast<unsigned long long>(v));
+    return b;
+  }
+  static std::string bytes(const void* p, std::size_t n) {
+    std::string s;
+    for (std::size_t i = 0; i < n; ++i) {
+      char b[4];
+      std::snprintf(b, sizeof b, "%02x", static_cast<const std::uint8_t*>(p)[i]);
+      s += b;
+    }
+    return s;
+  }
+  static void trim(std::string& s) {
+    while (!s.empty() && (s.back() == '\n' || s.back() == '\0' || s.back() == ' ')) s.pop_back();
+  }
+
+  syscalls* inner_;
+  mutable std::mutex mu_;
+  std::vector<std::string> lines_;
+  std::size_t run_start_ = 0;
+  std::map<int, std::string> names_;
+  std::map<std::string, int> counters_;
+  std::map<int, file_state> files_;
+};
+
+}  // namespace vfio::testing
+
+#endif  // VFIO_TESTING_TRACING_SYSCALLS_HPP_INCLUDED
