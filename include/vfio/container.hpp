@@ -1,0 +1,319 @@
+// vfio::container: owner of a VFIO container (/dev/vfio/vfio) — IOMMU model
+// selection, IOMMU information and DMA mapping (Type1 / Type1v2).
+#ifndef VFIO_CONTAINER_HPP_INCLUDED
+#define VFIO_CONTAINER_HPP_INCLUDED
+
+#include <cerrno>
+#include <cstdint>
+#include <cstring>
+#include <initializer_list>
+#include <optional>
+#include <utility>
+#include <vector>
+
+#include <fcntl.h>
+
+#include "abi/vfio.hpp"
+#include "detail/info_buffer.hpp"
+#include "error.hpp"
+#include "result.hpp"
+#include "syscalls.hpp"
+#include "unique_fd.hpp"
+
+namespace vfio {
+
+/// One usable IOVA range; `end` is the last usable address (inclusive), as the
+/// kernel reports it in VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE.
+struct iova_range {
+  std::uint64_t start = 0;
+  std::uint64_t end = 0;
+};
+
+/// VFIO_IOMMU_TYPE1_INFO_CAP_MIGRATION: the IOMMU's dirty-page tracking support.
+struct iommu_migration_info {
+  std::uint32_t flags = 0;
+  std::uint64_t pgsize_bitmap = 0;          ///< page sizes usable for dirty tracking
+  std::uint64_t max_dirty_bitmap_size = 0;  ///< bytes
+};
+
+/// What VFIO_IOMMU_GET_INFO reports for a Type1 container.
+struct iommu_info {
+  std::uint32_t flags = 0;              ///< abi::iommu_info_flags
+  std::uint64_t iova_pgsizes = 0;       ///< supported IOMMU page sizes (bitmap); 0 without the PGSIZES flag
+  std::vector<iova_range> iova_ranges;  ///< empty when the kernel reports no IOVA_RANGE capability
+  std::optional<std::uint32_t> dma_avail;  ///< DMA mappings still allowed (VFIO_IOMMU_TYPE1_INFO_DMA_AVAIL)
+  std::optional<iommu_migration_info> migration;
+};
+
+/// Owns a container descriptor (/dev/vfio/vfio). Move-only. Attached groups hold
+/// their own reference to the kernel container (drivers/vfio/container.c:
+/// vfio_container_attach_group), so closing this descriptor does not detach them;
+/// the IOMMU and its mappings go away when the last group is detached
+/// (vfio_group_detach_container).
+///
+/// Order of use: open(), attach at least one group (group::set_container), then
+/// set_iommu()/set_best_iommu(), then map_dma(). The kernel refuses SET_IOMMU on a
+/// container without groups (vfio_ioctl_set_iommu: -EINVAL), and passes the
+/// IOMMU ioctls (GET_INFO, MAP_DMA, UNMAP_DMA) to an IOMMU driver only once one
+/// is set (vfio_fops_unl_ioctl answers -EINVAL before that).
+class container {
+ public:
+  /// An empty container (no descriptor).
+  container() noexcept = default;
+  container(container&& other) noexcept
+      : fd_(std::move(other.fd_)), iommu_type_(std::exchange(other.iommu_type_, 0)) {}
+  container& operator=(container&& other) noexcept {
+    if (this != &other) {
+      fd_ = std::move(other.fd_);
+      iommu_type_ = std::exchange(other.iommu_type_, 0);
+    }
+    return *this;
+  }
+  container(const container&) = delete;
+  container& operator=(const container&) = delete;
+  ~container() = default;
+
+  /// Opens a container: open(path, O_RDWR|O_CLOEXEC), then VFIO_GET_API_VERSION,
+  /// which must return abi::api_version. The descriptor is closed on every failure.
+  /// Errors: open's errno (ENOENT: vfio not loaded; EACCES); VFIO_GET_API_VERSION's
+  /// errno (ENOTTY: path is not a VFIO container); errc::api_version_mismatch.
+  static result<container> open(const char* path = "/dev/vfio/vfio",
+                                syscalls& sys = default_syscalls()) noexcept {
+    const int r = sys.open(path, O_RDWR | O_CLOEXEC, 0);
+    if (r < 0) return errno_error(-r, "open");
+    unique_fd fd(r, sys);
+    const int version = sys.ioctl(fd.get(), abi::req::get_api_version, nullptr);
+    if (version < 0) return errno_error(-version, "VFIO_GET_API_VERSION");
+    if (version != abi::api_version) return error(errc::api_version_mismatch, "VFIO_GET_API_VERSION");
+    return container(std::move(fd));
+  }
+
+  int fd() const noexcept { return fd_.get(); }
+  /// The seam this container was opened with.
+  syscalls& sys() const noexcept { return fd_.sys(); }
+  explicit operator bool() const noexcept { return static_cast<bool>(fd_); }
+  /// The IOMMU type set by set_iommu()/set_best_iommu() (abi::extension::*), 0 until then.
+  std::uint32_t iommu_type() const noexcept { return iommu_type_; }
+
+  /// VFIO_CHECK_EXTENSION, the extension passed by value (abi::extension::*).
+  /// Before an IOMMU is set the kernel asks every registered IOMMU driver; after,
+  /// only the one in use (container.c: vfio_container_ioctl_check_extension).
+  /// Precondition: *this is open.
+  /// Errors: EBADF (empty container, no syscall); the ioctl's errno (rare).
+  result<bool> check_extension(std::uint32_t extension) noexcept {
+    if (!fd_) return errno_error(EBADF, "VFIO_CHECK_EXTENSION");
+    const int r = sys().ioctl_value(fd_.get(), abi::req::check_extension, extension);
+    if (r < 0) return errno_error(-r, "VFIO_CHECK_EXTENSION");
+    return r > 0;
+  }
+
+  /// VFIO_SET_IOMMU with `type` by value (abi::extension::type1v2_iommu, ...),
+  /// after VFIO_CHECK_EXTENSION(type). A type no registered IOMMU driver offers is
+  /// reported as errc::extension_unsupported without issuing SET_IOMMU (the kernel
+  /// would answer -ENODEV: vfio_ioctl_set_iommu skips every driver whose
+  /// CHECK_EXTENSION is <= 0 and keeps its initial -ENODEV).
+  /// Preconditions: *this is open; at least one group is attached.
+  /// Errors: EBADF (empty container); errc::extension_unsupported; EINVAL (no group
+  /// attached yet, or an IOMMU is already set); EPERM (no-IOMMU without
+  /// CAP_SYS_RAWIO); errors from attaching the groups to the new IOMMU domain.
+  result<void> set_iommu(std::uint32_t type) noexcept {
+    const auto offered = check_extension(type);
+    if (!offered) return offered.error();
+    if (!*offered) return error(errc::extension_unsupported, "VFIO_SET_IOMMU");
+    return do_set_iommu(type);
+  }
+
+  /// Sets the best Type1 model the container offers: Type1v2 (strict unmap
+  /// semantics, abi::extension::type1v2_iommu), else Type1. Returns the type set.
+  /// Issues VFIO_CHECK_EXTENSION(Type1v2) [, VFIO_CHECK_EXTENSION(Type1)], VFIO_SET_IOMMU.
+  /// Preconditions and errors: as set_iommu(); errc::extension_unsupported when
+  /// neither is offered.
+  result<std::uint32_t> set_best_iommu() noexcept {
+    for (const std::uint32_t type : {abi::extension::type1v2_iommu, abi::extension::type1_iommu}) {
+      const auto offered = check_extension(type);
+      if (!offered) return offered.error();
+      if (!*offered) continue;
+      if (auto set = do_set_iommu(type); !set) return set.error();
+      return type;
+    }
+    return error(errc::extension_unsupported, "VFIO_SET_IOMMU");
+  }
+
+  /// VFIO_IOMMU_GET_INFO. Calls once with argsz = sizeof(abi::iommu_type1_info);
+  /// when the kernel raises argsz (it does so whenever capabilities do not fit,
+  /// vfio_iommu_type1.c: vfio_iommu_type1_get_info, leaving cap_offset 0), calls
+  /// again with the raised argsz. Parses the IOVA_RANGE, DMA_AVAIL and MIGRATION
+  /// capabilities; unknown capabilities are skipped.
+  /// Precondition: an IOMMU is set (set_iommu).
+  /// Errors: EBADF (empty container); EINVAL (no IOMMU set); ENOMEM;
+  /// errc::argsz_too_large (the kernel asks for more than detail::max_info_argsz,
+  /// or keeps raising argsz); errc::malformed_capability_chain (an offset outside
+  /// the buffer, inside the header, misaligned, a loop, a repeated or truncated
+  /// capability).
+  result<iommu_info> get_iommu_info() noexcept;
+
+  /// VFIO_IOMMU_MAP_DMA: makes [vaddr, vaddr + size) of this process visible to
+  /// the devices of the container's groups at [iova, iova + size).
+  /// Preconditions: an IOMMU is set; vaddr, iova and size are multiples of the
+  /// smallest IOMMU page size (iommu_info::iova_pgsizes); the range lies in one
+  /// of iommu_info::iova_ranges; the memory stays mapped until unmapped here.
+  /// Errors (vfio_iommu_type1.c: vfio_iommu_type1_map_dma, vfio_dma_do_map):
+  /// EBADF (empty container); EINVAL (misaligned, zero size, wrap-around, neither
+  /// read nor write, IOVA outside the valid ranges, no IOMMU set); EEXIST (overlaps
+  /// an existing mapping); ENOSPC (no DMA mappings left, see dma_avail); ENOMEM
+  /// (RLIMIT_MEMLOCK); EFAULT (vaddr not mapped).
+  result<void> map_dma(std::uint64_t vaddr, std::uint64_t iova, std::uint64_t size,
+                       std::uint32_t flags = abi::dma_map_flags::read | abi::dma_map_flags::write) noexcept {
+    if (!fd_) return errno_error(EBADF, "VFIO_IOMMU_MAP_DMA");
+    abi::iommu_type1_dma_map map{};
+    map.argsz = sizeof map;
+    map.flags = flags;
+    map.vaddr = vaddr;
+    map.iova = iova;
+    map.size = size;
+    const int r = sys().ioctl(fd_.get(), abi::req::iommu_map_dma, &map);
+    if (r < 0) return errno_error(-r, "VFIO_IOMMU_MAP_DMA");
+    return {};
+  }
+
+  /// VFIO_IOMMU_UNMAP_DMA of [iova, iova + size). Returns the number of bytes the
+  /// kernel actually unmapped, which it writes back into the struct's size field
+  /// (vfio_dma_do_unmap: "Report how much was unmapped"); 0 when nothing was mapped
+  /// there. Type1 (v1) may unmap more than asked; Type1v2 refuses to split a mapping.
+  /// Precondition: an IOMMU is set; iova and size are page-aligned.
+  /// Errors: EBADF (empty container); EINVAL (misaligned, zero size, wrap-around,
+  /// Type1v2 range bisecting a mapping, no IOMMU set).
+  result<std::uint64_t> unmap_dma(std::uint64_t iova, std::uint64_t size) noexcept {
+    return do_unmap(iova, size, 0);
+  }
+
+  /// VFIO_IOMMU_UNMAP_DMA with VFIO_DMA_UNMAP_FLAG_ALL (iova 0 and size 0, which
+  /// the kernel requires with that flag: vfio_dma_do_unmap). Checks
+  /// VFIO_CHECK_EXTENSION(VFIO_UNMAP_ALL) first. Returns the bytes unmapped.
+  /// Precondition: an IOMMU is set.
+  /// Errors: EBADF (empty container); errc::extension_unsupported (no
+  /// VFIO_UNMAP_ALL); EINVAL (no IOMMU set).
+  result<std::uint64_t> unmap_all_dma() noexcept {
+    const auto offered = check_extension(abi::extension::unmap_all);
+    if (!offered) return offered.error();
+    if (!*offered) return error(errc::extension_unsupported, "VFIO_IOMMU_UNMAP_DMA");
+    return do_unmap(0, 0, abi::dma_unmap_flags::all);
+  }
+
+ private:
+  explicit container(unique_fd fd) noexcept : fd_(std::move(fd)) {}
+
+  result<void> do_set_iommu(std::uint32_t type) noexcept {
+    const int r = sys().ioctl_value(fd_.get(), abi::req::set_iommu, type);
+    if (r < 0) return errno_error(-r, "VFIO_SET_IOMMU");
+    iommu_type_ = type;
+    return {};
+  }
+
+  result<std::uint64_t> do_unmap(std::uint64_t iova, std::uint64_t size, std::uint32_t flags) noexcept {
+    if (!fd_) return errno_error(EBADF, "VFIO_IOMMU_UNMAP_DMA");
+    abi::iommu_type1_dma_unmap unmap{};
+    unmap.argsz = sizeof unmap;
+    unmap.flags = flags;
+    unmap.iova = iova;
+    unmap.size = size;
+    // The kernel copies the struct back (with the unmapped size) only on success
+    // (vfio_iommu_type1_unmap_dma).
+    const int r = sys().ioctl(fd_.get(), abi::req::iommu_unmap_dma, &unmap);
+    if (r < 0) return errno_error(-r, "VFIO_IOMMU_UNMAP_DMA");
+    return std::uint64_t{unmap.size};
+  }
+
+  unique_fd fd_;
+  std::uint32_t iommu_type_ = 0;
+};
+
+namespace detail {
+
+/// Parses the capability chain of a filled VFIO_IOMMU_GET_INFO buffer into out.
+inline result<void> parse_iommu_info_caps(const info_buffer& buf, std::uint32_t cap_offset,
+                                          iommu_info& out) noexcept {
+  constexpr const char* op = "VFIO_IOMMU_GET_INFO";
+  bool seen_iova = false, seen_avail = false, seen_migration = false;
+  result<void> parsed;
+  const auto fail = [&]() {
+    parsed = error(errc::malformed_capability_chain, op);
+    return false;
+  };
+  auto walked = walk_info_caps(
+      buf.data(), buf.size(), sizeof(abi::iommu_type1_info), cap_offset, op,
+      [&](std::uint16_t id, std::uint16_t /*version*/, std::uint32_t offset, std::uint32_t available) {
+        switch (id) {
+          case abi::iommu_cap::iova_range: {
+            using cap_t = abi::iommu_type1_info_cap_iova_range;
+            if (seen_iova || available < sizeof(cap_t)) return fail();
+            seen_iova = true;
+            const auto cap = buf.load<cap_t>(offset);
+            const std::uint64_t needed =
+                sizeof(cap_t) + static_cast<std::uint64_t>(cap.nr_iovas) * sizeof(abi::iova_range);
+            if (needed > available) return fail();
+            out.iova_ranges.reserve(cap.nr_iovas);
+            for (std::uint32_t i = 0; i < cap.nr_iovas; ++i) {
+              const auto r = buf.load<abi::iova_range>(offset + sizeof(cap_t) + i * sizeof(abi::iova_range));
+              out.iova_ranges.push_back(iova_range{r.start, r.end});
+            }
+            return true;
+          }
+          case abi::iommu_cap::dma_avail: {
+            using cap_t = abi::iommu_type1_info_dma_avail;
+            if (seen_avail || available < sizeof(cap_t)) return fail();
+            seen_avail = true;
+            out.dma_avail = buf.load<cap_t>(offset).avail;
+            return true;
+          }
+          case abi::iommu_cap::migration: {
+            using cap_t = abi::iommu_type1_info_cap_migration;
+            if (seen_migration || available < sizeof(cap_t)) return fail();
+            seen_migration = true;
+            const auto cap = buf.load<cap_t>(offset);
+            out.migration = iommu_migration_info{cap.flags, cap.pgsize_bitmap, cap.max_dirty_bitmap_size};
+            return true;
+          }
+          default:
+            return true;  // a capability this library does not know: skip it
+        }
+      });
+  if (!walked) return walked;
+  return parsed;
+}
+
+}  // namespace detail
+
+inline result<iommu_info> container::get_iommu_info() noexcept {
+  constexpr const char* op = "VFIO_IOMMU_GET_INFO";
+  if (!fd_) return errno_error(EBADF, op);
+  // The kernel raises argsz only when capabilities do not fit; their size can
+  // change between calls (groups attached meanwhile), so allow a few rounds.
+  constexpr int max_attempts = 4;
+  detail::info_buffer buf;
+  std::uint32_t argsz = sizeof(abi::iommu_type1_info);
+  abi::iommu_type1_info info{};
+  for (int attempt = 0;; ++attempt) {
+    if (!buf.allocate(argsz)) return errno_error(ENOMEM, op);
+    std::memcpy(buf.data(), &argsz, sizeof argsz);
+    const int r = sys().ioctl(fd_.get(), abi::req::iommu_get_info, buf.data());
+    if (r < 0) return errno_error(-r, op);
+    info = buf.load<abi::iommu_type1_info>(0);
+    if (info.argsz <= argsz) break;
+    if (info.argsz > detail::max_info_argsz || attempt + 1 == max_attempts)
+      return error(errc::argsz_too_large, op);
+    argsz = info.argsz;
+  }
+
+  iommu_info out;
+  out.flags = info.flags;
+  if (info.flags & abi::iommu_info_flags::pgsizes) out.iova_pgsizes = info.iova_pgsizes;
+  if ((info.flags & abi::iommu_info_flags::caps) && info.cap_offset != 0) {
+    if (auto caps = detail::parse_iommu_info_caps(buf, info.cap_offset, out); !caps) return caps.error();
+  }
+  return out;
+}
+
+}  // namespace vfio
+
+#endif  // VFIO_CONTAINER_HPP_INCLUDED
