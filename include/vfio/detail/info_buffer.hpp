@@ -62,7 +62,7 @@ result<void> walk_info_caps(const std::uint8_t* buf, std::uint32_t size, std::ui
     if (step >= max_steps || offset < header_size || offset % 4 != 0 ||
         offset > size || size - offset < sizeof(abi::info_cap_header))
       return error(errc::malformed_capability_chain, operation);
-    abi::info_cap_header h;
+    abi::info_cap_header h{};
     std::memcpy(&h, buf + offset, sizeof h);
     if (!on_cap(h.id, h.version, offset, size - offset)) return {};
     offset = h.next;
