@@ -1,0 +1,530 @@
+// VFIO_DEVICE_FEATURE framing: PROBE, GET and SET for any feature number, typed
+// feature traits, and a survey of the features a device offers.
+//
+// Every call builds the 8-byte vfio_device_feature header and the payload in
+// one 8-byte aligned stack object, sets argsz to exactly 8 + sizeof(payload),
+// and issues one ioctl through the device's syscall seam. Nothing here
+// allocates.
+//
+// How the kernel answers (drivers/vfio/vfio_main.c, vfio_ioctl_device_feature,
+// and include/linux/vfio.h, vfio_check_feature):
+// - The core rejects argsz < 8, unknown flag bits, and GET|SET without PROBE
+//   with -EINVAL before looking at the feature number.
+// - Features the device does not implement give -ENOTTY: the core's own
+//   features (MIGRATION, MIG_DEVICE_STATE, DMA_LOGGING_*, MIG_DATA_SIZE) when
+//   the device has no mig_ops/log_ops, and the driver's handler for numbers it
+//   does not know. A driver with no handler at all gives -EINVAL on kernels
+//   before 6.18 ("vfio: return -ENOTTY for unsupported device feature") and
+//   -ENOTTY since.
+// - vfio_check_feature: a GET or SET bit the feature does not offer gives
+//   -EINVAL, even together with PROBE; PROBE then returns 0 with no side
+//   effect; a payload shorter than the feature's minimum gives -EINVAL.
+// So a bare PROBE answers "does the feature exist" (0, or -ENOTTY / -EINVAL for
+// no), and PROBE|GET or PROBE|SET of an existing feature answers "is this
+// direction offered" (0, or -EINVAL for no).
+#ifndef VFIO_FEATURE_HPP_INCLUDED
+#define VFIO_FEATURE_HPP_INCLUDED
+
+#include <array>
+#include <cerrno>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <type_traits>
+
+#include "abi/vfio.hpp"
+#include "device.hpp"
+#include "error.hpp"
+#include "result.hpp"
+#include "syscalls.hpp"
+#include "unique_fd.hpp"
+
+namespace vfio::feature {
+
+/// The direction bits of a request (VFIO_DEVICE_FEATURE_GET / _SET).
+enum class direction : std::uint32_t {
+  none = 0,  ///< bare PROBE: does the feature exist
+  get = abi::feature_flags::get,
+  set = abi::feature_flags::set,
+  get_set = abi::feature_flags::get | abi::feature_flags::set,  ///< PROBE only: both directions
+};
+
+// ---------------------------------------------------------------------------
+// Payloads the ABI mirror does not spell as a struct.
+
+/// PCI_VF_TOKEN payload: the VF token UUID, 16 bytes in the kernel's byte order.
+struct vf_token_uuid {
+  std::uint8_t bytes[16];
+};
+
+/// DMA_BUF payload with N ranges: the vfio_device_feature_dma_buf header
+/// followed by its dma_ranges[] array (header.nr_ranges must be N).
+template <std::size_t N>
+struct dma_buf_request {
+  static_assert(N >= 1, "DMA_BUF needs at least one range");
+  abi::feature_dma_buf header;
+  abi::dma_range ranges[N];
+};
+
+// ---------------------------------------------------------------------------
+// Feature traits. A trait is any type with:
+//   static constexpr std::uint32_t id;      // the feature number, < 0x10000
+//   using payload = T or void;               // T trivially copyable, alignof <= 8
+//   static constexpr bool can_get, can_set;  // the directions the kernel offers
+// and optionally
+//   static constexpr const char* name;       // for reports
+//   static constexpr bool returns_fd;        // GET's return value is a new descriptor
+// Users declare their own the same way (e.g. for a vendor driver's feature).
+
+/// PCI_VF_TOKEN (0): SET the VF token of an SR-IOV PF. -ENOTTY on other devices.
+struct pci_vf_token {
+  static constexpr std::uint32_t id = abi::feature_id::pci_vf_token;
+  using payload = vf_token_uuid;
+  static constexpr bool can_get = false, can_set = true;
+  static constexpr const char* name = "PCI_VF_TOKEN";
+};
+/// MIGRATION (1): GET the migration capabilities (abi::migration_flags).
+struct migration {
+  static constexpr std::uint32_t id = abi::feature_id::migration;
+  using payload = abi::feature_migration;
+  static constexpr bool can_get = true, can_set = false;
+  static constexpr const char* name = "MIGRATION";
+};
+/// MIG_DEVICE_STATE (2): GET the migration state, SET a new one (SET may
+/// return a data_fd in the payload: use set_inout and own that descriptor).
+struct mig_device_state {
+  static constexpr std::uint32_t id = abi::feature_id::mig_device_state;
+  using payload = abi::feature_mig_state;
+  static constexpr bool can_get = true, can_set = true;
+  static constexpr const char* name = "MIG_DEVICE_STATE";
+};
+/// LOW_POWER_ENTRY (3, v6.1): SET, no payload. Under the unmerged seed ABI the
+/// same number is POWER_MANAGEMENT: see seed_power_management.
+struct low_power_entry {
+  static constexpr std::uint32_t id = abi::feature_id::low_power_entry;
+  using payload = void;
+  static constexpr bool can_get = false, can_set = true;
+  static constexpr const char* name = "LOW_POWER_ENTRY";
+};
+/// LOW_POWER_ENTRY_WITH_WAKEUP (4, v6.1): SET {wakeup_eventfd, reserved}.
+struct low_power_entry_with_wakeup {
+  static constexpr std::uint32_t id = abi::feature_id::low_power_entry_with_wakeup;
+  using payload = abi::feature_low_power_entry_with_wakeup;
+  static constexpr bool can_get = false, can_set = true;
+  static constexpr const char* name = "LOW_POWER_ENTRY_WITH_WAKEUP";
+};
+/// LOW_POWER_EXIT (5, v6.1): SET, no payload.
+struct low_power_exit {
+  static constexpr std::uint32_t id = abi::feature_id::low_power_exit;
+  using payload = void;
+  static constexpr bool can_get = false, can_set = true;
+  static constexpr const char* name = "LOW_POWER_EXIT";
+};
+/// DMA_LOGGING_START (6, v6.1): SET; `ranges` is the address of the range array.
+struct dma_logging_start {
+  static constexpr std::uint32_t id = abi::feature_id::dma_logging_start;
+  using payload = abi::feature_dma_logging_control;
+  static constexpr bool can_get = false, can_set = true;
+  static constexpr const char* name = "DMA_LOGGING_START";
+};
+/// DMA_LOGGING_STOP (7, v6.1): SET, no payload.
+struct dma_logging_stop {
+  static constexpr std::uint32_t id = abi::feature_id::dma_logging_stop;
+  using payload = void;
+  static constexpr bool can_get = false, can_set = true;
+  static constexpr const char* name = "DMA_LOGGING_STOP";
+};
+/// DMA_LOGGING_REPORT (8, v6.1): GET with an input payload (use get_inout).
+struct dma_logging_report {
+  static constexpr std::uint32_t id = abi::feature_id::dma_logging_report;
+  using payload = abi::feature_dma_logging_report;
+  static constexpr bool can_get = true, can_set = false;
+  static constexpr const char* name = "DMA_LOGGING_REPORT";
+};
+/// MIG_DATA_SIZE (9, v6.2): GET the estimated stop-copy length.
+struct mig_data_size {
+  static constexpr std::uint32_t id = abi::feature_id::mig_data_size;
+  using payload = abi::feature_mig_data_size;
+  static constexpr bool can_get = true, can_set = false;
+  static constexpr const char* name = "MIG_DATA_SIZE";
+};
+/// BUS_MASTER (10): SET {op}; CDX devices only.
+struct bus_master {
+  static constexpr std::uint32_t id = abi::feature_id::bus_master;
+  using payload = abi::feature_bus_master;
+  static constexpr bool can_get = false, can_set = true;
+  static constexpr const char* name = "BUS_MASTER";
+};
+/// DMA_BUF (11, v6.19): GET with an input payload of N ranges; the ioctl
+/// returns a new dma-buf descriptor (use get_fd).
+template <std::size_t N = 1>
+struct dma_buf_ranges {
+  static constexpr std::uint32_t id = abi::feature_id::dma_buf;
+  using payload = dma_buf_request<N>;
+  static constexpr bool can_get = true, can_set = false;
+  static constexpr bool returns_fd = true;
+  static constexpr const char* name = "DMA_BUF";
+};
+/// DMA_BUF with one range.
+using dma_buf = dma_buf_ranges<1>;
+
+/// The seed series' POWER_MANAGEMENT (3, never merged): GET and SET of
+/// {u64 low_power_state} (abi::seed::low_power_state_enter / _exit).
+struct seed_power_management {
+  static constexpr std::uint32_t id = abi::seed::feature_id::power_management;
+  using payload = abi::seed::feature_power_management;
+  static constexpr bool can_get = true, can_set = true;
+  static constexpr const char* name = "POWER_MANAGEMENT (seed ABI)";
+};
+
+namespace detail {
+
+template <class F, class = void>
+struct returns_fd_of : std::false_type {};
+template <class F>
+struct returns_fd_of<F, std::void_t<decltype(F::returns_fd)>> : std::integral_constant<bool, F::returns_fd> {};
+
+template <class F, class = void>
+struct is_traits : std::false_type {};
+template <class F>
+struct is_traits<F, std::void_t<decltype(F::id), typename F::payload, decltype(F::can_get), decltype(F::can_set)>>
+    : std::true_type {};
+
+template <class P>
+constexpr bool payload_ok() noexcept {
+  if constexpr (std::is_void<P>::value) {
+    return true;
+  } else {
+    return std::is_trivially_copyable<P>::value && std::is_standard_layout<P>::value && alignof(P) <= 8;
+  }
+}
+
+template <class F>
+constexpr bool check_traits() noexcept {
+  static_assert(is_traits<F>::value, "a feature trait needs `id`, `using payload`, `can_get` and `can_set`");
+  static_assert(F::id <= abi::feature_flags::mask, "a feature id fits in 16 bits");
+  static_assert(payload_ok<typename F::payload>(),
+                "a feature payload is void or a trivially copyable, standard-layout type aligned to at most 8");
+  static_assert(F::can_get || F::can_set, "a feature offers GET, SET or both");
+  return true;
+}
+
+/// Header and payload in one 8-byte aligned object: the payload starts at +8
+/// exactly as vfio_device_feature's data[] does.
+template <class P>
+struct alignas(8) frame {
+  abi::device_feature header;
+  P payload;
+};
+template <>
+struct alignas(8) frame<void> {
+  abi::device_feature header;
+};
+
+template <class P>
+constexpr std::uint32_t payload_size() noexcept {
+  if constexpr (std::is_void<P>::value) {
+    return 0;
+  } else {
+    return static_cast<std::uint32_t>(sizeof(P));
+  }
+}
+
+/// argsz: the header plus exactly the payload (not frame padding).
+template <class P>
+constexpr std::uint32_t argsz_of() noexcept {
+  return static_cast<std::uint32_t>(sizeof(abi::device_feature)) + payload_size<P>();
+}
+
+inline constexpr const char* operation = "VFIO_DEVICE_FEATURE";
+
+/// The error for a failed GET or SET: ENOTTY means the device does not offer
+/// the feature; everything else stays the kernel's errno.
+inline error call_error(int errno_value) noexcept {
+  if (errno_value == ENOTTY) return error(errc::feature_unsupported, operation);
+  return errno_error(errno_value, operation);
+}
+
+/// Issues VFIO_DEVICE_FEATURE with flags = id | extra on a header-only frame;
+/// returns the ioctl's raw answer (>= 0 or -errno).
+inline int probe_raw(int fd, syscalls& sys, std::uint32_t id, std::uint32_t dir) noexcept {
+  frame<void> f{};
+  f.header.argsz = argsz_of<void>();
+  f.header.flags = (id & abi::feature_flags::mask) | abi::feature_flags::probe | dir;
+  return sys.ioctl(fd, abi::req::device_feature, &f);
+}
+
+}  // namespace detail
+
+/// True when F is a usable feature trait (see above).
+template <class F>
+inline constexpr bool is_feature_traits_v = detail::is_traits<F>::value;
+
+// ---------------------------------------------------------------------------
+// PROBE
+
+/// VFIO_DEVICE_FEATURE with PROBE | `dir` on feature `id` (argsz 8, no payload):
+/// asks whether the device offers the feature (dir none) or the feature in
+/// that direction. The feature does nothing on PROBE, but like every device-fd
+/// ioctl the call first resumes a runtime-suspended device
+/// (vfio_device_fops_unl_ioctl in drivers/vfio/vfio_main.c), which ends a
+/// LOW_POWER_ENTRY_WITH_WAKEUP and signals its eventfd: probe before entering.
+/// When PROBE|GET or PROBE|SET (or both) gives -EINVAL, a second, bare PROBE
+/// tells "the feature exists but not in this direction" from "no feature"
+/// (a driver without a feature handler gives -EINVAL on kernels before 6.18).
+/// Preconditions: id < 0x10000.
+/// Errors: errc::feature_unsupported (-ENOTTY, or -EINVAL on a bare PROBE);
+/// errc::feature_direction_invalid (the feature exists, the direction is not
+/// offered); errc::invalid_argument (id too large, no syscall made); other
+/// errnos as system errors with operation "VFIO_DEVICE_FEATURE" (EIO: the
+/// device could not be resumed from runtime suspend; EBADF).
+inline result<void> probe(const device& dev, std::uint32_t id, direction dir = direction::none) noexcept {
+  if (id > abi::feature_flags::mask) return error(errc::invalid_argument, detail::operation);
+  const int r = detail::probe_raw(dev.fd(), dev.sys(), id, static_cast<std::uint32_t>(dir));
+  if (r >= 0) return {};
+  if (r == -ENOTTY) return error(errc::feature_unsupported, detail::operation);
+  if (r != -EINVAL) return errno_error(-r, detail::operation);
+  if (dir == direction::none) return error(errc::feature_unsupported, detail::operation);
+  const int bare = detail::probe_raw(dev.fd(), dev.sys(), id, 0);
+  if (bare >= 0) return error(errc::feature_direction_invalid, detail::operation);
+  if (bare == -ENOTTY || bare == -EINVAL) return error(errc::feature_unsupported, detail::operation);
+  return errno_error(-bare, detail::operation);
+}
+
+/// PROBE of a typed feature in every direction its trait declares
+/// (PROBE|GET, PROBE|SET or PROBE|GET|SET; the last succeeds only if both do).
+/// Errors: as probe(dev, id, dir).
+template <class F>
+result<void> probe(const device& dev) noexcept {
+  static_assert(detail::check_traits<F>());
+  const std::uint32_t dir = (F::can_get ? abi::feature_flags::get : 0U) | (F::can_set ? abi::feature_flags::set : 0U);
+  return probe(dev, F::id, static_cast<direction>(dir));
+}
+
+// ---------------------------------------------------------------------------
+// GET / SET
+
+/// VFIO_DEVICE_FEATURE GET of a typed feature: sends a zeroed payload
+/// (argsz 8 + sizeof(payload)) and returns what the kernel wrote into it.
+/// Compiles only for traits with can_get and a payload.
+/// Errors: errc::feature_unsupported (ENOTTY); EINVAL (direction not offered,
+/// payload too short, or, before 6.18, a driver with no feature handler:
+/// ambiguous, see probe); EFAULT; EIO (resume failed); the feature's own errnos.
+template <class F>
+result<typename F::payload> get(const device& dev) noexcept {
+  static_assert(detail::check_traits<F>());
+  static_assert(F::can_get, "this feature does not offer VFIO_DEVICE_FEATURE_GET");
+  static_assert(!std::is_void<typename F::payload>::value, "GET of a feature without payload");
+  static_assert(!detail::returns_fd_of<F>::value, "this feature's GET returns a descriptor: use get_fd");
+  using P = typename F::payload;
+  detail::frame<P> f{};
+  f.header.argsz = detail::argsz_of<P>();
+  f.header.flags = F::id | abi::feature_flags::get;
+  const int r = dev.sys().ioctl(dev.fd(), abi::req::device_feature, &f);
+  if (r < 0) return detail::call_error(-r);
+  return f.payload;
+}
+
+/// VFIO_DEVICE_FEATURE GET with an input payload (DMA_LOGGING_REPORT ...):
+/// sends `inout`, copies the kernel's payload back into it, and returns the
+/// ioctl's non-negative return value.
+/// Errors: as get<F>(dev).
+template <class F>
+result<int> get_inout(const device& dev, typename F::payload& inout) noexcept {
+  static_assert(detail::check_traits<F>());
+  static_assert(F::can_get, "this feature does not offer VFIO_DEVICE_FEATURE_GET");
+  static_assert(!detail::returns_fd_of<F>::value, "this feature's GET returns a descriptor: use get_fd");
+  using P = typename F::payload;
+  detail::frame<P> f{};
+  f.header.argsz = detail::argsz_of<P>();
+  f.header.flags = F::id | abi::feature_flags::get;
+  f.payload = inout;
+  const int r = dev.sys().ioctl(dev.fd(), abi::req::device_feature, &f);
+  if (r < 0) return detail::call_error(-r);
+  inout = f.payload;
+  return r;
+}
+
+/// VFIO_DEVICE_FEATURE GET of a feature whose return value is a new
+/// descriptor (DMA_BUF). The descriptor is owned by the returned unique_fd
+/// (closed through the device's seam).
+/// Errors: as get<F>(dev) (a driver's own errnos such as EOPNOTSUPP are
+/// passed through unchanged).
+template <class F>
+result<unique_fd> get_fd(const device& dev, const typename F::payload& request) noexcept {
+  static_assert(detail::check_traits<F>());
+  static_assert(F::can_get, "this feature does not offer VFIO_DEVICE_FEATURE_GET");
+  static_assert(detail::returns_fd_of<F>::value, "this feature's GET does not return a descriptor");
+  using P = typename F::payload;
+  detail::frame<P> f{};
+  f.header.argsz = detail::argsz_of<P>();
+  f.header.flags = F::id | abi::feature_flags::get;
+  f.payload = request;
+  const int r = dev.sys().ioctl(dev.fd(), abi::req::device_feature, &f);
+  if (r < 0) return detail::call_error(-r);
+  return unique_fd(r, dev.sys());
+}
+
+/// VFIO_DEVICE_FEATURE SET of a feature without payload (argsz 8).
+/// Compiles only for traits with can_set and payload void.
+/// Errors: errc::feature_unsupported (ENOTTY); EINVAL (direction not offered;
+/// for LOW_POWER_ENTRY also "already in low power"; before 6.18 also "no
+/// feature handler": ambiguous); EIO (resume failed); the feature's own errnos.
+template <class F>
+result<void> set(const device& dev) noexcept {
+  static_assert(detail::check_traits<F>());
+  static_assert(F::can_set, "this feature does not offer VFIO_DEVICE_FEATURE_SET");
+  static_assert(std::is_void<typename F::payload>::value, "this feature needs a payload: set<F>(dev, payload)");
+  detail::frame<void> f{};
+  f.header.argsz = detail::argsz_of<void>();
+  f.header.flags = F::id | abi::feature_flags::set;
+  const int r = dev.sys().ioctl(dev.fd(), abi::req::device_feature, &f);
+  if (r < 0) return detail::call_error(-r);
+  return {};
+}
+
+/// VFIO_DEVICE_FEATURE SET with a payload (argsz 8 + sizeof(payload)).
+/// Errors: as set<F>(dev).
+template <class F>
+result<void> set(const device& dev, const typename F::payload& value) noexcept {
+  static_assert(detail::check_traits<F>());
+  static_assert(F::can_set, "this feature does not offer VFIO_DEVICE_FEATURE_SET");
+  static_assert(!std::is_void<typename F::payload>::value, "this feature has no payload: set<F>(dev)");
+  using P = typename F::payload;
+  detail::frame<P> f{};
+  f.header.argsz = detail::argsz_of<P>();
+  f.header.flags = F::id | abi::feature_flags::set;
+  f.payload = value;
+  const int r = dev.sys().ioctl(dev.fd(), abi::req::device_feature, &f);
+  if (r < 0) return detail::call_error(-r);
+  return {};
+}
+
+/// VFIO_DEVICE_FEATURE SET that also reads the payload back (MIG_DEVICE_STATE
+/// returns data_fd in it; the caller owns such a descriptor). Returns the
+/// ioctl's non-negative return value (the seed ABI's buggy positive EINVAL
+/// shows up here as 22).
+/// Errors: as set<F>(dev).
+template <class F>
+result<int> set_inout(const device& dev, typename F::payload& inout) noexcept {
+  static_assert(detail::check_traits<F>());
+  static_assert(F::can_set, "this feature does not offer VFIO_DEVICE_FEATURE_SET");
+  static_assert(!std::is_void<typename F::payload>::value, "this feature has no payload: set<F>(dev)");
+  using P = typename F::payload;
+  detail::frame<P> f{};
+  f.header.argsz = detail::argsz_of<P>();
+  f.header.flags = F::id | abi::feature_flags::set;
+  f.payload = inout;
+  const int r = dev.sys().ioctl(dev.fd(), abi::req::device_feature, &f);
+  if (r < 0) return detail::call_error(-r);
+  inout = f.payload;
+  return r;
+}
+
+// ---------------------------------------------------------------------------
+// Untyped access, for feature numbers without a trait.
+
+/// The largest payload call() carries (on the stack).
+inline constexpr std::size_t max_untyped_payload = 256;
+
+/// VFIO_DEVICE_FEATURE with flags = id | dir (GET or SET, not PROBE) and
+/// `size` payload bytes from `payload`; argsz is 8 + size. The kernel's
+/// payload is copied back into `payload` afterwards. Returns the ioctl's
+/// non-negative return value.
+/// Preconditions: payload points to size bytes (may be null when size is 0).
+/// Errors: errc::invalid_argument (id >= 0x10000, dir none or get_set, no
+/// syscall made); errc::out_of_bounds (size > max_untyped_payload);
+/// errc::feature_unsupported (ENOTTY); other errnos as for get/set.
+inline result<int> call(const device& dev, std::uint32_t id, direction dir, void* payload, std::size_t size) noexcept {
+  if (id > abi::feature_flags::mask || (dir != direction::get && dir != direction::set) ||
+      (size > 0 && payload == nullptr))
+    return error(errc::invalid_argument, detail::operation);
+  if (size > max_untyped_payload) return error(errc::out_of_bounds, detail::operation);
+  struct alignas(8) untyped_frame {
+    abi::device_feature header;
+    unsigned char data[max_untyped_payload];
+  } f{};
+  f.header.argsz = static_cast<std::uint32_t>(sizeof(abi::device_feature) + size);
+  f.header.flags = id | static_cast<std::uint32_t>(dir);
+  if (size > 0) std::memcpy(f.data, payload, size);
+  const int r = dev.sys().ioctl(dev.fd(), abi::req::device_feature, &f);
+  if (r < 0) return detail::call_error(-r);
+  if (size > 0) std::memcpy(payload, f.data, size);
+  return r;
+}
+
+// ---------------------------------------------------------------------------
+// Survey
+
+/// What the device answered for one feature number.
+struct feature_support {
+  std::uint32_t id = 0;
+  const char* name = "";   ///< the uapi name without VFIO_DEVICE_FEATURE_
+  bool supported = false;  ///< bare PROBE returned 0
+  bool can_get = false;    ///< PROBE|GET returned 0
+  bool can_set = false;    ///< PROBE|SET returned 0
+  int probe_errno = 0;     ///< errno of the bare PROBE (0 on success)
+  int get_errno = 0;       ///< errno of PROBE|GET
+  int set_errno = 0;       ///< errno of PROBE|SET
+};
+
+/// The number of feature numbers the library knows (0..11).
+inline constexpr std::size_t known_feature_count = 12;
+
+/// One entry per known feature number, in order.
+using feature_survey = std::array<feature_support, known_feature_count>;
+
+/// The uapi name of a feature number ("LOW_POWER_EXIT"), or "unknown".
+/// Number 3 is named as merged (LOW_POWER_ENTRY); the seed ABI used it for
+/// POWER_MANAGEMENT.
+inline const char* feature_name(std::uint32_t id) noexcept {
+  static constexpr const char* names[known_feature_count] = {pci_vf_token::name,
+                                                             migration::name,
+                                                             mig_device_state::name,
+                                                             low_power_entry::name,
+                                                             low_power_entry_with_wakeup::name,
+                                                             low_power_exit::name,
+                                                             dma_logging_start::name,
+                                                             dma_logging_stop::name,
+                                                             dma_logging_report::name,
+                                                             mig_data_size::name,
+                                                             bus_master::name,
+                                                             dma_buf::name};
+  return id < known_feature_count ? names[id] : "unknown";
+}
+
+/// Probes every known feature number with PROBE, PROBE|GET and PROBE|SET, in
+/// that order, id 0 to 11: 36 VFIO_DEVICE_FEATURE ioctls, argsz 8 each. Every
+/// answer is recorded with its errno; ENOTTY, EINVAL (and any other
+/// feature-specific errno) mean "no". Each ioctl wakes a runtime-suspended
+/// device (see probe).
+/// Errors: EBADF, EFAULT or EIO from any probe ends the survey with that
+/// error (the device could not be asked at all; EIO is a failed runtime
+/// resume), operation "VFIO_DEVICE_FEATURE".
+inline result<feature_survey> supported_features(const device& dev) noexcept {
+  feature_survey survey{};
+  for (std::uint32_t id = 0; id < known_feature_count; ++id) {
+    int answers[3] = {0, 0, 0};
+    const std::uint32_t dirs[3] = {0, abi::feature_flags::get, abi::feature_flags::set};
+    for (int i = 0; i < 3; ++i) {
+      const int r = detail::probe_raw(dev.fd(), dev.sys(), id, dirs[i]);
+      const int e = r < 0 ? -r : 0;
+      if (e == EBADF || e == EFAULT || e == EIO) return errno_error(e, detail::operation);
+      answers[i] = e;
+    }
+    feature_support& s = survey[id];
+    s.id = id;
+    s.name = feature_name(id);
+    s.probe_errno = answers[0];
+    s.get_errno = answers[1];
+    s.set_errno = answers[2];
+    s.supported = answers[0] == 0;
+    s.can_get = s.supported && answers[1] == 0;
+    s.can_set = s.supported && answers[2] == 0;
+  }
+  return survey;
+}
+
+}  // namespace vfio::feature
+
+#endif  // VFIO_FEATURE_HPP_INCLUDED

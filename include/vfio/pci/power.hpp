@@ -1,0 +1,642 @@
+// PCI power management of a VFIO device: the PM capability (PMC / PMCSR), D-states
+// through PM_CTRL, low-power entry and exit through VFIO device features (the
+// merged ABI of Linux 6.1+ and the unmerged seed ABI), the wake-up eventfd, and
+// the whole suspend / resume flow as two calls.
+//
+// Syscall sequences (fd = the device fd; cfg = the config region's file offset,
+// from VFIO_DEVICE_GET_REGION_INFO(7), which the device fetches once and caches;
+// pm = the PM capability offset; F(argsz, flags[, payload]) = one
+// ioctl(fd, VFIO_DEVICE_FEATURE) with that header):
+//
+// Dialect detection, once per vfio::pci::power object (skipped when forced):
+//   F(8, 3|PROBE|GET)   0 -> seed; -ENOTTY -> none; -EINVAL -> go on
+//   F(8, 3|PROBE|SET)   0 -> merged; -EINVAL / -ENOTTY -> none
+// PM capability lookup, once (only where PM_CTRL is needed):
+//   pread(fd, whole config region, cfg + 0)          snapshot, capability walk
+// A PM_CTRL transition to state S:
+//   pread(fd, 2, cfg + pm + 4)                       v = PMCSR
+//   pwrite(fd, (v & ~(PowerState | PME_Status)) | S, 2, cfg + pm + 4)
+//   pread(fd, 2, cfg + pm + 4)                       verify
+// (set_power_state() always writes; the flows below stop after the first pread
+// when PMCSR already reads S.)
+//
+// Merged ABI (Linux 6.1+), suspend():
+//   [d3hot_policy::if_possible and a PM capability: PM_CTRL transition to D3hot]
+//   F(8, 3|SET)                                      LOW_POWER_ENTRY
+//   with wake-up: eventfd(0, EFD_CLOEXEC|EFD_NONBLOCK) unless the caller gave one,
+//                 F(16, 4|SET, {eventfd, 0})        LOW_POWER_ENTRY_WITH_WAKEUP
+// Merged ABI, resume():
+//   F(8, 5|SET)                                      LOW_POWER_EXIT
+//   [a PM capability: pread(PMCSR); if not D0, the PM_CTRL transition to D0]
+//   close(eventfd) when the library created it
+//
+// Seed ABI (the 2022 RFC's POWER_MANAGEMENT, feature 3, never merged), suspend():
+//   PM_CTRL transition to D3hot                      required: the seed's
+//                                                    vfio_pci_core_feature_pm refused
+//                                                    ENTER unless power_state_d3
+//   F(16, 3|SET, {u64 1})                            ENTER (that refusal was a
+//                                                    positive EINVAL: reported as EINVAL)
+// Seed ABI, resume():
+//   F(16, 3|SET, {u64 0})                            EXIT
+//   PM_CTRL transition to D0, verified
+// The seed ABI has no wake-up eventfd.
+//
+// Waiting for a wake-up: poll({eventfd, POLLIN}, 1, remaining ms) until ready or
+// the deadline (syscalls::monotonic_ns), then read(eventfd, 8).
+//
+// What the kernel does (drivers/vfio/pci/vfio_pci_core.c, drivers/vfio/pci/vfio_pci_config.c):
+// - vfio_pci_core_pm_entry / _entry_with_wakeup -> vfio_pci_runtime_pm_entry: zaps
+//   every BAR mmap, then fails with -EINVAL if low power is already engaged, else
+//   drops a runtime-PM reference so the device can suspend when the ioctl returns.
+//   A negative wakeup_eventfd is -EINVAL. Entry from D0 is allowed.
+// - vfio_pci_core_pm_exit always returns 0, engaged or not.
+// - vfio_pci_core_runtime_suspend first sets D0 (undoing a PM_CTRL D3hot); the PCI
+//   core then picks D3hot or D3cold. vfio_pci_core_runtime_resume signals the
+//   wake-up eventfd and ends low power (EXIT is then optional).
+// - While engaged, config accesses and ioctls wake the device and succeed; mmap'd
+//   BAR access faults with SIGBUS until exit. In D3hot through PM_CTRL, BAR
+//   read/write gives EIO and mmap'd access SIGBUS (vfio_pci_mmap_fault,
+//   __vfio_pci_memory_enabled). device::mappings_accessible() tells which.
+// - vfio_pm_config_write acts only on a write at exactly pm + 4 and only on the
+//   PowerState field; PME_En and PME_Status are virtualized (read as 0), and
+//   PME_Status is write-1-to-clear on real hardware, so it is never written as 1.
+//   vfio_pci_set_power_state saves and restores config state across D3hot for
+//   devices without NoSoftRst.
+#ifndef VFIO_PCI_POWER_HPP_INCLUDED
+#define VFIO_PCI_POWER_HPP_INCLUDED
+
+#include <cerrno>
+#include <climits>
+#include <cstdint>
+#include <optional>
+
+#include <poll.h>
+#include <sys/eventfd.h>
+
+#include "../abi/pci.hpp"
+#include "../abi/vfio.hpp"
+#include "../device.hpp"
+#include "../error.hpp"
+#include "../feature.hpp"
+#include "../result.hpp"
+#include "../syscalls.hpp"
+#include "../unique_fd.hpp"
+#include "config.hpp"
+
+namespace vfio::pci {
+
+/// A PCI function power state as PMCSR's PowerState field encodes it.
+enum class d_state : std::uint8_t { d0 = 0, d1 = 1, d2 = 2, d3hot = 3 };
+
+inline const char* to_string(d_state s) noexcept {
+  switch (s) {
+    case d_state::d0: return "D0";
+    case d_state::d1: return "D1";
+    case d_state::d2: return "D2";
+    case d_state::d3hot: return "D3hot";
+  }
+  return "?";
+}
+
+/// PMC (Power Management Capabilities, cap + 2), decoded.
+struct pm_capabilities {
+  std::uint16_t raw = 0;
+  std::uint8_t version = 0;      ///< 1: PCI PM 1.0, 2: 1.1, 3: 1.2
+  bool pme_clock = false;        ///< PME generation needs the PCI clock
+  bool dsi = false;              ///< device-specific initialization needed after D0
+  std::uint8_t aux_current = 0;  ///< the 3-bit field; see aux_current_ma()
+  bool d1 = false;               ///< D1 supported
+  bool d2 = false;               ///< D2 supported
+  /// PME_Support, 5 bits: bit 0 = from D0, 1 = D1, 2 = D2, 3 = D3hot, 4 = D3cold.
+  /// vfio-pci reads these as 0 ("The guests can't process PME events").
+  std::uint8_t pme_support = 0;
+
+  /// The 3.3Vaux current the field announces, in mA (0 = self powered).
+  std::uint16_t aux_current_ma() const noexcept {
+    constexpr std::uint16_t table[8] = {0, 55, 100, 160, 220, 270, 320, 375};
+    return table[aux_current & 7];
+  }
+  /// Whether the device can enter `s` through PM_CTRL (D0 and D3hot are mandatory).
+  bool supports(d_state s) const noexcept { return s == d_state::d1 ? d1 : s == d_state::d2 ? d2 : true; }
+};
+
+/// PMCSR (Power Management Control/Status, cap + 4), decoded.
+struct pm_control_status {
+  std::uint16_t raw = 0;
+  d_state power_state = d_state::d0;
+  /// NoSoftRst: the function keeps its configuration across D3hot -> D0.
+  bool no_soft_reset = false;
+  bool pme_enable = false;       ///< vfio-pci virtualizes it (reads 0)
+  std::uint8_t data_select = 0;  ///< 4 bits
+  std::uint8_t data_scale = 0;   ///< 2 bits
+  bool pme_status = false;       ///< write-1-to-clear; vfio-pci virtualizes it
+};
+
+inline pm_capabilities decode_pmc(std::uint16_t v) noexcept {
+  namespace pm = abi::pci::pm;
+  pm_capabilities c;
+  c.raw = v;
+  c.version = static_cast<std::uint8_t>(v & pm::pmc_ver_mask);
+  c.pme_clock = (v & pm::pmc_pme_clock) != 0;
+  c.dsi = (v & pm::pmc_dsi) != 0;
+  c.aux_current = static_cast<std::uint8_t>((v & pm::pmc_aux_power) >> 6);
+  c.d1 = (v & pm::pmc_d1) != 0;
+  c.d2 = (v & pm::pmc_d2) != 0;
+  c.pme_support = static_cast<std::uint8_t>((v & pm::pmc_pme_mask) >> pm::pmc_pme_shift);
+  return c;
+}
+
+inline pm_control_status decode_pmcsr(std::uint16_t v) noexcept {
+  namespace pm = abi::pci::pm;
+  pm_control_status s;
+  s.raw = v;
+  s.power_state = static_cast<d_state>(v & pm::ctrl_state_mask);
+  s.no_soft_reset = (v & pm::ctrl_no_soft_reset) != 0;
+  s.pme_enable = (v & pm::ctrl_pme_enable) != 0;
+  s.data_select = static_cast<std::uint8_t>((v & pm::ctrl_data_sel_mask) >> 9);
+  s.data_scale = static_cast<std::uint8_t>((v & pm::ctrl_data_scale_mask) >> 13);
+  s.pme_status = (v & pm::ctrl_pme_status) != 0;
+  return s;
+}
+
+/// The PCI PM capability of a device.
+struct pm_capability {
+  std::uint16_t offset = 0;  ///< config-space offset of the capability header
+  pm_capabilities pmc;
+  pm_control_status pmcsr;  ///< as read by the call that returned this
+
+  /// NoSoftRst set: the device keeps its state across D3hot -> D0. When clear,
+  /// the kernel saves and restores the config space around D3hot itself
+  /// (vfio_pci_set_power_state, needs_pm_restore), but device-internal state is lost.
+  bool keeps_state_across_d3hot() const noexcept { return pmcsr.no_soft_reset; }
+};
+
+/// The PMCSR value a read-modify-write to `target` writes back: only PowerState
+/// changes; PME_Status is written as 0 (writing back a 1 would clear it); every
+/// other bit (PME_En, Data_Select ...) is written as read.
+inline constexpr std::uint16_t pmcsr_write_value(std::uint16_t read_value, d_state target) noexcept {
+  namespace pm = abi::pci::pm;
+  return static_cast<std::uint16_t>((read_value & ~(pm::ctrl_state_mask | pm::ctrl_pme_status)) |
+                                    static_cast<std::uint16_t>(target));
+}
+
+/// Which low-power ABI the device's kernel speaks.
+enum class low_power_dialect : std::uint8_t {
+  merged,  ///< Linux 6.1+: LOW_POWER_ENTRY (3), _WITH_WAKEUP (4), LOW_POWER_EXIT (5), SET only
+  seed,    ///< the unmerged seed series: POWER_MANAGEMENT (3), GET/SET {u64}, D3hot first
+  none,    ///< no low-power feature
+};
+
+inline const char* to_string(low_power_dialect d) noexcept {
+  switch (d) {
+    case low_power_dialect::merged: return "merged";
+    case low_power_dialect::seed: return "seed";
+    case low_power_dialect::none: return "none";
+  }
+  return "?";
+}
+
+/// The low-power request the library last made successfully.
+enum class low_power_request : std::uint8_t { exit, enter, enter_with_wakeup };
+
+/// When suspend() writes D3hot to PM_CTRL before low-power entry.
+enum class d3hot_policy : std::uint8_t {
+  /// Only where the ABI requires it (the seed ABI). The merged kernel moves the
+  /// device back to D0 before runtime suspend anyway.
+  if_required,
+  /// Also under the merged ABI when the device has a PM capability: useful where
+  /// runtime PM cannot suspend the device (power/control=on, see
+  /// vfio::host::read_power_report), so that D3hot is reached regardless.
+  if_possible,
+  /// Never (under the seed ABI the kernel then refuses ENTER with EINVAL).
+  never,
+};
+
+/// Options of power::suspend().
+struct suspend_options {
+  bool wakeup = false;      ///< enter with a wake-up eventfd (merged ABI only)
+  int wakeup_eventfd = -1;  ///< the caller's eventfd; -1: the library creates one
+  d3hot_policy d3hot = d3hot_policy::if_required;
+};
+
+/// Power management of one VFIO PCI device. Holds a pointer to the device (which
+/// must outlive it), the detected dialect, the cached PM capability, the
+/// low-power state the library last set, and the wake-up eventfd it created.
+///
+/// mmap safety: after a PM_CTRL write of D3hot and after low-power entry, touching
+/// a BAR mapping raises SIGBUS until the device is back in D0 / low power is
+/// exited. Every call here keeps device::mappings_accessible() up to date: false
+/// after D3hot or entry, true after D0 with low power not engaged.
+///
+/// Not thread-safe; use from one thread at a time, like the device.
+class power {
+ public:
+  explicit power(device& dev) noexcept : dev_(&dev) {}
+
+  power(power&&) noexcept = default;
+  power& operator=(power&&) noexcept = default;
+  power(const power&) = delete;
+  power& operator=(const power&) = delete;
+  ~power() = default;
+
+  device& dev() const noexcept { return *dev_; }
+
+  // --- PM capability and D-states through PM_CTRL ---------------------------
+
+  /// The PM capability with PMC and a fresh PMCSR. The first call reads the whole
+  /// config region once (one pread, config::snapshot) and walks the capability
+  /// list; later calls read only PMCSR (one 2-byte pread).
+  /// Errors: errc::no_pm_capability; errc::malformed_capability_chain; EIO and
+  /// the errors of config::snapshot / config::read16.
+  result<pm_capability> capability() noexcept {
+    if (cap_state_ == cap_state::absent) return error(errc::no_pm_capability, "PCI_CAPABILITY_LIST");
+    if (cap_state_ == cap_state::unknown) {
+      auto snap = config(*dev_).snapshot();
+      if (!snap) return snap.error();
+      auto at = snap->find_capability(abi::pci::cap::pm);
+      if (!at) return at.error();
+      if (!*at) {
+        cap_state_ = cap_state::absent;
+        return error(errc::no_pm_capability, "PCI_CAPABILITY_LIST");
+      }
+      cap_state_ = cap_state::present;
+      pm_offset_ = **at;
+      pmc_ = decode_pmc(snap->u16(static_cast<std::uint16_t>(pm_offset_ + abi::pci::pm_pmc)));
+      return pm_capability{pm_offset_, pmc_,
+                           decode_pmcsr(snap->u16(static_cast<std::uint16_t>(pm_offset_ + abi::pci::pm_ctrl)))};
+    }
+    auto v = read_pmcsr();
+    if (!v) return v.error();
+    return pm_capability{pm_offset_, pmc_, decode_pmcsr(*v)};
+  }
+
+  /// The PowerState field of PMCSR (one 2-byte pread of cap + 4, after the
+  /// capability lookup on first use). While low power is engaged the read wakes
+  /// the device (vfio_pci_config_rw takes a runtime-PM reference).
+  /// Errors: as capability().
+  result<d_state> power_state() noexcept {
+    if (auto c = ensure_capability(); !c) return c.error();
+    auto v = read_pmcsr();
+    if (!v) return v.error();
+    return static_cast<d_state>(*v & abi::pci::pm::ctrl_state_mask);
+  }
+
+  /// Moves the device to `target` through PM_CTRL: pread PMCSR, pwrite it with
+  /// only PowerState changed and PME_Status written as 0, pread it back. Always
+  /// writes, even when PMCSR already reads `target`. *observed (if given) receives
+  /// the state read back whenever the read-back happened, also on failure.
+  /// mappings_accessible() becomes false for D3hot, true for D0..D2 unless low
+  /// power is engaged.
+  /// Errors: errc::power_state_unsupported (D1/D2 absent from PMC, nothing
+  /// written); errc::stuck_in_d3 (target D0, read back D3hot); errc::power_state_not_reached
+  /// (any other mismatch, e.g. a PF with VFs refusing D3hot: vfio_pci_set_power_state
+  /// returns -EBUSY, which the config write ignores); errors of capability(),
+  /// config::read16/write16 (EIO ...).
+  result<d_state> set_power_state(d_state target, d_state* observed = nullptr) noexcept {
+    auto t = transition(target, /*skip_if_there=*/false, observed);
+    if (!t) return t.error();
+    return target;
+  }
+
+  // --- Low power through VFIO device features --------------------------------
+
+  /// Detects the dialect by probing feature 3 (see the sequence at the top), once;
+  /// later calls return the cached or forced answer without a syscall.
+  /// Errors: errnos other than ENOTTY / EINVAL from the probes (EIO, EBADF),
+  /// operation "VFIO_DEVICE_FEATURE".
+  result<low_power_dialect> detect_dialect() noexcept {
+    if (dialect_) return *dialect_;
+    const int as_get = feature::detail::probe_raw(dev_->fd(), dev_->sys(), 3, abi::feature_flags::get);
+    if (as_get >= 0) return remember(low_power_dialect::seed);
+    if (as_get == -ENOTTY) return remember(low_power_dialect::none);
+    if (as_get != -EINVAL) return errno_error(-as_get, feature::detail::operation);
+    // EINVAL: feature 3 is SET-only (merged), or, before 6.18, no feature handler at all.
+    const int as_set = feature::detail::probe_raw(dev_->fd(), dev_->sys(), 3, abi::feature_flags::set);
+    if (as_set >= 0) return remember(low_power_dialect::merged);
+    if (as_set == -ENOTTY || as_set == -EINVAL) return remember(low_power_dialect::none);
+    return errno_error(-as_set, feature::detail::operation);
+  }
+
+  /// Uses `d` from now on without probing (e.g. a kernel carrying the seed patch).
+  void force_dialect(low_power_dialect d) noexcept { dialect_ = d; }
+  /// The detected or forced dialect, if known yet.
+  std::optional<low_power_dialect> dialect() const noexcept { return dialect_; }
+
+  /// Low-power entry without wake-up notification.
+  /// Merged: VFIO_DEVICE_FEATURE SET LOW_POWER_ENTRY (argsz 8); entry from D0 is
+  /// fine. Seed: PM_CTRL transition to D3hot (the seed kernel requires it), then
+  /// SET POWER_MANAGEMENT {ENTER}; if ENTER fails, a D3hot the library wrote is
+  /// undone (best effort). Detects the dialect first if needed.
+  /// Afterwards mappings_accessible() is false. A successful entry does not mean
+  /// the device reached D3hot/D3cold: see vfio::host::wait_for_power_settle.
+  /// Errors: errc::low_power_unsupported (dialect none); EINVAL, operation
+  /// "VFIO_DEVICE_FEATURE", when low power is already engaged (the kernel's
+  /// answer; engaged() stays true); seed: errc::no_pm_capability, PM_CTRL errors,
+  /// EINVAL (the seed kernel's positive EINVAL is reported as this errno);
+  /// errors of detect_dialect(); EIO (resume failed).
+  result<void> enter() noexcept {
+    auto d = detect_dialect();
+    if (!d) return d.error();
+    if (*d == low_power_dialect::none) return error(errc::low_power_unsupported, feature::detail::operation);
+    if (*d == low_power_dialect::seed) return seed_enter(true);
+    if (auto r = feature::set<feature::low_power_entry>(*dev_); !r) return r;
+    set_engaged(low_power_request::enter);
+    drop_wakeup_fd();  // the kernel holds no eventfd for a plain entry
+    return {};
+  }
+
+  /// Low-power entry with wake-up notification through the caller's eventfd
+  /// (merged ABI: SET LOW_POWER_ENTRY_WITH_WAKEUP {eventfd, 0}, argsz 16). The
+  /// kernel signals it when the device wakes (any access, or EXIT) and then does
+  /// not re-enter low power: wait with wait_for_wakeup().
+  /// Preconditions: `eventfd` stays open while engaged (the kernel holds its own
+  /// reference, but wait_for_wakeup reads this descriptor).
+  /// Errors: errc::low_power_unsupported (dialect none); errc::feature_unsupported
+  /// (seed ABI: it has no wake-up eventfd; no syscall); EINVAL (negative eventfd,
+  /// or already engaged: the kernel's answers); EBADF (not an eventfd, from
+  /// eventfd_ctx_fdget); errors of detect_dialect().
+  result<void> enter_with_wakeup(fd_ref eventfd) noexcept {
+    if (auto r = require_wakeup_dialect(); !r) return r;
+    if (auto r = merged_enter_with_wakeup(eventfd.get()); !r) return r;
+    if (owned_wakeup_ && owned_wakeup_.get() != eventfd.get()) owned_wakeup_.reset();
+    wakeup_fd_ = eventfd.get();
+    return {};
+  }
+
+  /// As enter_with_wakeup(fd) with an eventfd the library creates
+  /// (eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) and owns until the next entry,
+  /// resume() or destruction. wakeup_fd() returns it.
+  /// Errors: as enter_with_wakeup(fd); eventfd's errno (EMFILE, ENFILE, ENOMEM),
+  /// operation "eventfd".
+  result<void> enter_with_wakeup() noexcept {
+    if (auto r = require_wakeup_dialect(); !r) return r;
+    const int efd = dev_->sys().eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (efd < 0) return errno_error(-efd, "eventfd");
+    unique_fd fresh(efd, dev_->sys());
+    if (auto r = merged_enter_with_wakeup(fresh.get()); !r) return r;
+    owned_wakeup_ = std::move(fresh);
+    wakeup_fd_ = owned_wakeup_.get();
+    return {};
+  }
+
+  /// Low-power exit. Merged: SET LOW_POWER_EXIT (argsz 8); the kernel returns 0
+  /// also when low power is not engaged. Seed: SET POWER_MANAGEMENT {EXIT}, then
+  /// the PM_CTRL transition to D0 (written only if PMCSR does not read D0),
+  /// verified; skipped for a device without PM capability. A library-created wake-up eventfd is
+  /// kept (EXIT may signal it) until the next entry or resume().
+  /// Afterwards mappings_accessible() is true unless PM_CTRL still holds D3hot.
+  /// Errors: errc::low_power_unsupported; seed: EINVAL when not engaged (the seed
+  /// kernel's answer), errc::stuck_in_d3 and the PM_CTRL errors; EIO; errors of
+  /// detect_dialect().
+  result<void> exit() noexcept {
+    auto d = detect_dialect();
+    if (!d) return d.error();
+    if (*d == low_power_dialect::none) return error(errc::low_power_unsupported, feature::detail::operation);
+    if (*d == low_power_dialect::seed) {
+      abi::seed::feature_power_management p{abi::seed::low_power_state_exit};
+      auto r = feature::set_inout<feature::seed_power_management>(*dev_, p);
+      if (!r) return r.error();
+      if (*r > 0) return errno_error(*r, feature::detail::operation);  // the seed's positive errno
+      set_disengaged(low_power_request::exit);
+      auto c = ensure_capability();
+      if (!c && c.error() != errc::no_pm_capability) return c.error();
+      if (c) {
+        if (auto t = transition(d_state::d0, true, nullptr); !t) return t.error();
+      }
+      return {};
+    }
+    if (auto r = feature::set<feature::low_power_exit>(*dev_); !r) return r;
+    set_disengaged(low_power_request::exit);
+    return {};
+  }
+
+  /// Waits up to timeout_ns for the wake-up eventfd: poll(POLLIN) with the time
+  /// left (deadline from syscalls::monotonic_ns; EINTR polls again), then one
+  /// 8-byte read that returns and resets the counter. A wake-up ends low power in
+  /// the kernel (vfio_pci_core_runtime_resume), so engaged() becomes false and
+  /// mappings_accessible() true (unless PM_CTRL holds D3hot).
+  /// Preconditions: an entry with wake-up registered an eventfd (wakeup_fd() >= 0).
+  /// Errors: errc::timed_out (operation "poll"); errc::invalid_argument (no
+  /// eventfd); poll's and read's errno (EBADF ...); errc::short_transfer (read of
+  /// fewer than 8 bytes).
+  result<std::uint64_t> wait_for_wakeup(std::int64_t timeout_ns) noexcept {
+    if (wakeup_fd_ < 0) return error(errc::invalid_argument, "poll");
+    syscalls& sys = dev_->sys();
+    const std::int64_t deadline = sys.monotonic_ns() + (timeout_ns > 0 ? timeout_ns : 0);
+    for (;;) {
+      const std::int64_t left = deadline - sys.monotonic_ns();
+      int ms = 0;
+      if (left > 0) {
+        const std::int64_t rounded = (left + 999999) / 1000000;
+        ms = rounded > INT_MAX ? INT_MAX : static_cast<int>(rounded);
+      }
+      struct pollfd p = {wakeup_fd_, POLLIN, 0};
+      const int r = sys.poll(&p, 1, ms);
+      if (r < 0 && r != -EINTR) return errno_error(-r, "poll");
+      if (r > 0) {
+        if (p.revents & POLLNVAL) return errno_error(EBADF, "poll");
+        std::uint64_t count = 0;
+        const long n = sys.read(wakeup_fd_, &count, sizeof count);
+        if (n == -EAGAIN) continue;  // raced with another reader
+        if (n < 0) return errno_error(static_cast<int>(-n), "read");
+        if (n != static_cast<long>(sizeof count)) return error(errc::short_transfer, "read");
+        engaged_ = false;
+        dev_->set_mappings_accessible(!pm_ctrl_d3hot_);
+        return count;
+      }
+      if (sys.monotonic_ns() >= deadline) return error(errc::timed_out, "poll");
+    }
+  }
+
+  /// The low-power request the library last made successfully (exit at start).
+  low_power_request last_set_state() const noexcept { return last_; }
+  /// True between a successful entry and an exit, resume or observed wake-up.
+  bool engaged() const noexcept { return engaged_; }
+  /// The eventfd registered by the last entry with wake-up, or -1.
+  int wakeup_fd() const noexcept { return wakeup_fd_; }
+
+  /// The kernel's view of the low-power state. Seed: GET POWER_MANAGEMENT
+  /// (argsz 16), true when it reads ENTER. The merged ABI offers no GET.
+  /// Errors: errc::feature_direction_invalid (merged; no syscall);
+  /// errc::low_power_unsupported; the GET's errors.
+  result<bool> kernel_engaged() noexcept {
+    auto d = detect_dialect();
+    if (!d) return d.error();
+    if (*d == low_power_dialect::none) return error(errc::low_power_unsupported, feature::detail::operation);
+    if (*d == low_power_dialect::merged) return error(errc::feature_direction_invalid, feature::detail::operation);
+    auto g = feature::get<feature::seed_power_management>(*dev_);
+    if (!g) return g.error();
+    return g->low_power_state == abi::seed::low_power_state_enter;
+  }
+
+  // --- The seed's whole flow as two calls ------------------------------------
+
+  /// D0 -> (D3hot through PM_CTRL where required or asked for) -> low-power entry,
+  /// with or without wake-up. See the sequences at the top of this header. If
+  /// the entry fails, a D3hot the library wrote is undone (best effort) and the
+  /// entry's error returned.
+  /// Errors: errc::low_power_unsupported (dialect none, nothing written);
+  /// errc::feature_unsupported (wake-up under the seed ABI, nothing written);
+  /// errc::no_pm_capability (seed ABI); the errors of enter(), enter_with_wakeup()
+  /// and set_power_state().
+  result<void> suspend(const suspend_options& options = {}) noexcept {
+    auto d = detect_dialect();
+    if (!d) return d.error();
+    if (*d == low_power_dialect::none) return error(errc::low_power_unsupported, feature::detail::operation);
+    if (*d == low_power_dialect::seed) {
+      if (options.wakeup) return error(errc::feature_unsupported, feature::detail::operation);
+      return seed_enter(options.d3hot != d3hot_policy::never);
+    }
+    bool wrote_d3hot = false;
+    if (options.d3hot == d3hot_policy::if_possible) {
+      auto c = ensure_capability();
+      if (!c && c.error() != errc::no_pm_capability) return c.error();
+      if (c) {
+        auto t = transition(d_state::d3hot, true, nullptr);
+        if (!t) return t.error();
+        wrote_d3hot = *t;
+      }
+    }
+    result<void> entered = !options.wakeup               ? enter()
+                           : options.wakeup_eventfd >= 0 ? enter_with_wakeup(options.wakeup_eventfd)
+                                                         : enter_with_wakeup();
+    if (!entered && wrote_d3hot) (void)transition(d_state::d0, true, nullptr);
+    return entered;
+  }
+
+  /// Low-power exit, then D0 verified through PMCSR (written only if PMCSR does
+  /// not already read D0; skipped for a device without PM capability; under the
+  /// seed ABI exit() does this part). Closes a library-created wake-up eventfd. Afterwards mappings_accessible() is
+  /// true. Errors: the errors of exit(); errc::stuck_in_d3 / power_state_not_reached and the PM_CTRL errors.
+  result<void> resume() noexcept {
+    if (auto r = exit(); !r) return r;
+    if (dialect_ == low_power_dialect::merged) {  // the seed's exit() has verified D0 already
+      auto c = ensure_capability();
+      if (!c && c.error() != errc::no_pm_capability) return c.error();
+      if (c) {
+        if (auto t = transition(d_state::d0, true, nullptr); !t) return t.error();
+      }
+    }
+    drop_wakeup_fd();
+    dev_->set_mappings_accessible(true);
+    return {};
+  }
+
+ private:
+  enum class cap_state : std::uint8_t { unknown, present, absent };
+
+  result<low_power_dialect> remember(low_power_dialect d) noexcept {
+    dialect_ = d;
+    return d;
+  }
+
+  result<void> ensure_capability() noexcept {
+    if (cap_state_ == cap_state::present) return {};
+    auto c = capability();
+    if (!c) return c.error();
+    return {};
+  }
+
+  result<std::uint16_t> read_pmcsr() noexcept {
+    return config(*dev_).read16(static_cast<std::uint16_t>(pm_offset_ + abi::pci::pm_ctrl));
+  }
+
+  /// The PM_CTRL read-modify-write with read-back. Returns whether it wrote.
+  result<bool> transition(d_state target, bool skip_if_there, d_state* observed) noexcept {
+    constexpr const char* op = "PCI_PM_CTRL";
+    if (auto c = ensure_capability(); !c) return c.error();
+    if (!pmc_.supports(target)) return error(errc::power_state_unsupported, op);
+    config cfg(*dev_);
+    const auto at = static_cast<std::uint16_t>(pm_offset_ + abi::pci::pm_ctrl);
+    auto before = cfg.read16(at);
+    if (!before) return before.error();
+    const auto current = static_cast<d_state>(*before & abi::pci::pm::ctrl_state_mask);
+    if (skip_if_there && current == target) {
+      if (observed) *observed = current;
+      note_pm_ctrl_state(current);
+      return false;
+    }
+    if (auto w = cfg.write16(at, pmcsr_write_value(*before, target)); !w) return w.error();
+    // The kernel zaps BAR mmaps for a target >= D3hot before changing state.
+    if (target == d_state::d3hot) note_pm_ctrl_state(d_state::d3hot);
+    auto after = cfg.read16(at);
+    if (!after) return after.error();
+    const auto now = static_cast<d_state>(*after & abi::pci::pm::ctrl_state_mask);
+    if (observed) *observed = now;
+    note_pm_ctrl_state(now);
+    if (now == target) return true;
+    if (target == d_state::d0 && now == d_state::d3hot) return error(errc::stuck_in_d3, op);
+    return error(errc::power_state_not_reached, op);
+  }
+
+  void note_pm_ctrl_state(d_state s) noexcept {
+    pm_ctrl_d3hot_ = s == d_state::d3hot;
+    dev_->set_mappings_accessible(!pm_ctrl_d3hot_ && !engaged_);
+  }
+
+  result<void> seed_enter(bool write_d3hot) noexcept {
+    bool wrote = false;
+    if (write_d3hot) {
+      auto t = transition(d_state::d3hot, true, nullptr);
+      if (!t) return t.error();
+      wrote = *t;
+    }
+    abi::seed::feature_power_management p{abi::seed::low_power_state_enter};
+    auto r = feature::set_inout<feature::seed_power_management>(*dev_, p);
+    const int positive = r ? *r : 0;
+    if (!r || positive > 0) {
+      if (wrote && !engaged_) (void)transition(d_state::d0, true, nullptr);
+      if (!r) return r.error();
+      return errno_error(positive, feature::detail::operation);  // the seed's positive EINVAL
+    }
+    set_engaged(low_power_request::enter);
+    return {};
+  }
+
+  result<void> require_wakeup_dialect() noexcept {
+    auto d = detect_dialect();
+    if (!d) return d.error();
+    if (*d == low_power_dialect::none) return error(errc::low_power_unsupported, feature::detail::operation);
+    if (*d == low_power_dialect::seed) return error(errc::feature_unsupported, feature::detail::operation);
+    return {};
+  }
+
+  result<void> merged_enter_with_wakeup(int efd) noexcept {
+    const abi::feature_low_power_entry_with_wakeup payload{efd, 0};
+    if (auto r = feature::set<feature::low_power_entry_with_wakeup>(*dev_, payload); !r) return r;
+    set_engaged(low_power_request::enter_with_wakeup);
+    return {};
+  }
+
+  // A refused entry changes nothing visible: vfio_pci_runtime_pm_entry zaps the
+  // mmaps before its check, but they fault back in while not engaged.
+  void set_engaged(low_power_request r) noexcept {
+    engaged_ = true;
+    last_ = r;
+    dev_->set_mappings_accessible(false);
+  }
+  void set_disengaged(low_power_request r) noexcept {
+    engaged_ = false;
+    last_ = r;
+    dev_->set_mappings_accessible(!pm_ctrl_d3hot_);
+  }
+  void drop_wakeup_fd() noexcept {
+    owned_wakeup_.reset();
+    wakeup_fd_ = -1;
+  }
+
+  device* dev_;
+  std::optional<low_power_dialect> dialect_;
+  cap_state cap_state_ = cap_state::unknown;
+  std::uint16_t pm_offset_ = 0;
+  pm_capabilities pmc_{};
+  bool pm_ctrl_d3hot_ = false;
+  bool engaged_ = false;
+  low_power_request last_ = low_power_request::exit;
+  unique_fd owned_wakeup_;
+  int wakeup_fd_ = -1;
+};
+
+}  // namespace vfio::pci
+
+#endif  // VFIO_PCI_POWER_HPP_INCLUDED
