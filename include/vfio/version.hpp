@@ -17,9 +17,7 @@ struct version_info {
 };
 
 /// The version of the headers in use.
-constexpr version_info version() noexcept {
-  return {VFIO_VERSION_MAJOR, VFIO_VERSION_MINOR, VFIO_VERSION_PATCH};
-}
+constexpr version_info version() noexcept { return {VFIO_VERSION_MAJOR, VFIO_VERSION_MINOR, VFIO_VERSION_PATCH}; }
 
 }  // namespace vfio
 

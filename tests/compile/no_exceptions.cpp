@@ -2,9 +2,9 @@
 // checks that value() on an error reaches the installed bad-access handler.
 #include "all_headers.hpp"
 
-#include <string_view>
 #include <cstdio>
 #include <cstdlib>
+#include <string_view>
 
 #if VFIO_USE_EXCEPTIONS
 #error "this translation unit must be built with -fno-exceptions"

@@ -37,7 +37,7 @@ class info_buffer {
   /// Copies a trivially copyable T out of the buffer at offset (bounds already checked).
   template <class T>
   T load(std::size_t offset) const noexcept {
-    T v;
+    T v{};
     std::memcpy(&v, data() + offset, sizeof v);
     return v;
   }

@@ -29,7 +29,7 @@ inline constexpr std::size_t max_sysfs_path = 4096;
 /// mark it overflowed instead of truncating.
 class path_buffer {
  public:
-  path_buffer() noexcept { buf_[0] = '\0'; }
+  path_buffer() noexcept : buf_{} {}
   path_buffer& append(std::string_view s) noexcept {
     if (overflow_ || s.size() >= sizeof buf_ - len_) {
       overflow_ = true;

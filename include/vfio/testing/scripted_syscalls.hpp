@@ -310,7 +310,7 @@ class scripted_syscalls final : public syscalls {
     if (!c) return -EPROTO;
     if (c->check_value && nfds && static_cast<unsigned long>(fds[0].events) != c->value)
       return mismatch(*c, "events " + std::to_string(fds[0].events));
-    for (std::size_t i = 0; i < nfds; ++i) fds[i].revents = i == 0 ? c->revents : 0;
+    for (std::size_t i = 0; i < nfds; ++i) fds[i].revents = i == 0 ? c->revents : short{0};
     if (c->result == 0 && timeout_ms > 0) clock_ns_ += static_cast<std::int64_t>(timeout_ms) * 1000000;
     return static_cast<int>(c->result);
   }
@@ -336,7 +336,7 @@ class scripted_syscalls final : public syscalls {
       c->request = r;
       return *this;
     }
-    expectation done() { return expectation(*c); }
+    expectation done() const { return expectation(*c); }
   };
   adder add(call_kind kind, int fd) {
     std::lock_guard<std::mutex> lock(mu_);

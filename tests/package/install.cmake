@@ -1,0 +1,71 @@
+# Configures vfio as a top-level project (tests and examples off, install
+# rules on by default), installs it into a scratch prefix with
+# `cmake --install --prefix`, and checks the installed layout.
+#   cmake -DVFIO_SOURCE_DIR=... -DLIB_BINARY_DIR=... -DPREFIX=... -DGENERATOR=... -DCXX_COMPILER=...
+#         -DEXPECTED_VERSION=... [-DINCLUDEDIR=<absolute include dir>] -P install.cmake
+cmake_minimum_required(VERSION 3.23)
+include("${CMAKE_CURRENT_LIST_DIR}/package_helpers.cmake")
+
+file(REMOVE_RECURSE "${LIB_BINARY_DIR}" "${PREFIX}")
+set(args -S "${VFIO_SOURCE_DIR}" -B "${LIB_BINARY_DIR}" -G "${GENERATOR}" "-DCMAKE_CXX_COMPILER=${CXX_COMPILER}"
+         -DVFIO_BUILD_TESTS=OFF -DVFIO_BUILD_EXAMPLES=OFF
+         # A prefix different from the one given to --install below: the
+         # installed files must not depend on the configure-time prefix.
+         "-DCMAKE_INSTALL_PREFIX=${LIB_BINARY_DIR}/configure-time-prefix")
+if(DEFINED INCLUDEDIR)
+  list(APPEND args "-DCMAKE_INSTALL_INCLUDEDIR=${INCLUDEDIR}")
+  file(REMOVE_RECURSE "${INCLUDEDIR}")
+  set(installed_includedir "${INCLUDEDIR}")
+else()
+  set(installed_includedir "${PREFIX}/include")
+endif()
+run_step("configure vfio" "${CMAKE_COMMAND}" ${args})
+run_step("install vfio" "${CMAKE_COMMAND}" --install "${LIB_BINARY_DIR}" --prefix "${PREFIX}")
+
+# Every header of the checkout is installed, and nothing else under include/.
+file(GLOB_RECURSE source_headers RELATIVE "${VFIO_SOURCE_DIR}/include" "${VFIO_SOURCE_DIR}/include/vfio/*.hpp")
+file(GLOB_RECURSE installed_headers RELATIVE "${installed_includedir}" "${installed_includedir}/*")
+list(SORT source_headers)
+list(SORT installed_headers)
+if(NOT source_headers STREQUAL installed_headers)
+  set(missing ${source_headers})
+  list(REMOVE_ITEM missing ${installed_headers})
+  set(extra ${installed_headers})
+  list(REMOVE_ITEM extra ${source_headers})
+  message(FATAL_ERROR "installed headers differ from include/: missing [${missing}], extra [${extra}]")
+endif()
+list(LENGTH installed_headers header_count)
+
+# Architecture-independent files only, in share/.
+foreach(f IN ITEMS share/cmake/vfio/vfio-config.cmake share/cmake/vfio/vfio-config-version.cmake
+                   share/cmake/vfio/vfio-targets.cmake share/pkgconfig/vfio.pc)
+  if(NOT EXISTS "${PREFIX}/${f}")
+    message(FATAL_ERROR "not installed: ${f}")
+  endif()
+endforeach()
+file(GLOB_RECURSE lib_files "${PREFIX}/lib*/*")
+if(lib_files)
+  message(FATAL_ERROR "a header-only package installed files under lib: ${lib_files}")
+endif()
+
+# vfio.pc: the install-time prefix, the version, Cflags only.
+file(STRINGS "${PREFIX}/share/pkgconfig/vfio.pc" pc)
+foreach(expected IN ITEMS "prefix=${PREFIX}" "Version: ${EXPECTED_VERSION}" "Cflags: -I\${includedir}")
+  if(NOT expected IN_LIST pc)
+    message(FATAL_ERROR "vfio.pc lacks the line '${expected}':\n${pc}")
+  endif()
+endforeach()
+if(DEFINED INCLUDEDIR)
+  set(expected_includedir "includedir=${INCLUDEDIR}")
+else()
+  set(expected_includedir "includedir=\${prefix}/include")
+endif()
+if(NOT expected_includedir IN_LIST pc)
+  message(FATAL_ERROR "vfio.pc lacks the line '${expected_includedir}':\n${pc}")
+endif()
+foreach(line IN LISTS pc)
+  if(line MATCHES "^(Libs|Libs.private|Requires)")
+    message(FATAL_ERROR "vfio.pc of a header-only library has '${line}'")
+  endif()
+endforeach()
+message(STATUS "installed ${header_count} headers, the CMake package and vfio.pc into ${PREFIX}")
