@@ -34,7 +34,7 @@ constexpr int container_fd = 3;
 
 /// Scripts open + GET_API_VERSION and opens the container through the mock.
 container open_container(scripted_syscalls& mock) {
-  mock.expect_open("/dev/vfio/vfio").returns(container_fd);
+  mock.expect_open("/dev/vfio/vfio").with_flags(O_RDWR | O_CLOEXEC).returns(container_fd);
   mock.expect_ioctl(container_fd, abi::req::get_api_version).returns(abi::api_version);
   auto c = container::open("/dev/vfio/vfio", mock);
   REQUIRE(c.has_value());

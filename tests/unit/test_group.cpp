@@ -40,7 +40,7 @@ abi::group_status status_bytes(std::uint32_t flags) {
 
 /// Scripts open("/dev/vfio/<n>") and a GET_STATUS answering `flags`.
 void expect_group_open(scripted_syscalls& mock, unsigned number, int fd, std::uint32_t flags) {
-  mock.expect_open("/dev/vfio/" + std::to_string(number)).returns(fd);
+  mock.expect_open("/dev/vfio/" + std::to_string(number)).with_flags(O_RDWR | O_CLOEXEC).returns(fd);
   mock.expect_ioctl(fd, abi::req::group_get_status)
       .with(status_bytes(0))
       .fills(status_bytes(flags))

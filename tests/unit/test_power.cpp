@@ -386,7 +386,7 @@ TEST_CASE("power: merged entry with the caller's eventfd, and an invalid one", "
 TEST_CASE("power: library-owned eventfd, wake-up, and its closing", "[power]") {
   power_fixture f;
   f.pm.force_dialect(low_power_dialect::merged);
-  f.mock.expect_eventfd().with_value(0).returns(50);
+  f.mock.expect_eventfd().with_value(0).with_flags(EFD_CLOEXEC | EFD_NONBLOCK).returns(50);
   const abi::feature_low_power_entry_with_wakeup wake{50, 0};
   expect_feature(f.mock, frame(16, 4 | SET, &wake, sizeof wake));
   f.mock.expect_poll(50).with_value(POLLIN).with_revents(POLLIN).returns(1);

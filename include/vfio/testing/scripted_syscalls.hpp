@@ -47,6 +47,8 @@ struct expected_call {
   int fd = -1;                   ///< descriptor argument (not used by open/eventfd/readlink/munmap)
   unsigned long request = 0;     ///< ioctl request number
   std::string path;              ///< open/readlink path
+  bool check_flags = false;      ///< open / eventfd flags
+  int flags = 0;
   bool check_value = false;      ///< ioctl_value argument, eventfd initval, poll events
   unsigned long value = 0;
   bool check_offset = false;     ///< pread/pwrite/mmap offset
@@ -114,6 +116,12 @@ class expectation {
   expectation& with_value(unsigned long v) {
     c_->value = v;
     c_->check_value = true;
+    return *this;
+  }
+  /// The exact flags the code must pass to open or eventfd (e.g. O_RDWR | O_CLOEXEC).
+  expectation& with_flags(int f) {
+    c_->flags = f;
+    c_->check_flags = true;
     return *this;
   }
   expectation& maps_to(void* addr) {
@@ -208,11 +216,12 @@ class scripted_syscalls final : public syscalls {
   }
 
   // --- the seam ---
-  int open(const char* path, int, unsigned) noexcept override {
+  int open(const char* path, int flags, unsigned) noexcept override {
     std::lock_guard<std::mutex> lock(mu_);
     expected_call* c = next_call(call_kind::open, -1);
     if (!c) return -EPROTO;
     if (c->path != path) return mismatch(*c, std::string("path ") + path);
+    if (c->check_flags && c->flags != flags) return mismatch(*c, "flags " + hex_ul(static_cast<unsigned long>(flags)));
     return static_cast<int>(finish_fd(*c));
   }
   int close(int fd) noexcept override {
@@ -290,10 +299,11 @@ class scripted_syscalls final : public syscalls {
     if (c->result >= 0) mapped_.erase(addr);
     return static_cast<int>(c->result);
   }
-  int eventfd(unsigned initval, int) noexcept override {
+  int eventfd(unsigned initval, int flags) noexcept override {
     std::lock_guard<std::mutex> lock(mu_);
     expected_call* c = next_call(call_kind::eventfd, -1);
     if (!c) return -EPROTO;
+    if (c->check_flags && c->flags != flags) return mismatch(*c, "flags " + hex_ul(static_cast<unsigned long>(flags)));
     if (c->check_value && c->value != initval) return mismatch(*c, "initval " + std::to_string(initval));
     return static_cast<int>(finish_fd(*c));
   }
@@ -411,6 +421,7 @@ class scripted_syscalls final : public syscalls {
     if (!c.path.empty()) s += c.path;
     else s += "fd " + std::to_string(c.fd);
     if (c.kind == call_kind::ioctl || c.kind == call_kind::ioctl_value) s += ", request " + hex_ul(c.request);
+    if (c.check_flags) s += ", flags " + hex_ul(static_cast<unsigned long>(c.flags));
     if (c.check_value) s += ", value " + std::to_string(c.value);
     if (c.check_offset) s += ", offset " + std::to_string(c.offset);
     if (c.check_length) s += ", length " + std::to_string(c.length);
