@@ -1,0 +1,318 @@
+// The state of a simulated host: PCI functions and bridges with their
+// drivers and sysfs policy, VFIO groups and containers, open descriptors and
+// mappings, the virtual clock; driver binding (probe / remove) and the
+// topology questions vfio-pci asks (D3cold reachability, bus resets, hot
+// reset sets). The descriptor operations live in vfio_files.hpp and
+// sysfs_files.hpp; simulated_kernel.hpp puts a lock and the seam around it.
+#ifndef VFIO_TESTING_SIM_KERNEL_STATE_HPP_INCLUDED
+#define VFIO_TESTING_SIM_KERNEL_STATE_HPP_INCLUDED
+
+#include <cerrno>
+#include <cstdint>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "../../abi/vfio.hpp"
+#include "descriptors.hpp"
+#include "device_profile.hpp"
+#include "options.hpp"
+#include "pci_function.hpp"
+#include "runtime_pm.hpp"
+#include "vfio_pci_device.hpp"
+#include "virtual_clock.hpp"
+
+namespace vfio::testing::sim {
+
+/// The drivers whose binding leaves a group viable: vfio-pci itself and the
+/// drivers that set driver_managed_dma (pci-stub, pcieport), plus no driver
+/// (vfio_group_ioctl_get_status: !iommu_group_dma_owner_claimed).
+inline bool driver_keeps_group_viable(const std::string& driver) {
+  return driver.empty() || driver == "vfio-pci" || driver == "pci-stub" || driver == "pcieport";
+}
+
+/// One PCI function of the simulated host.
+struct sim_function {
+  std::unique_ptr<pci_function> hw;
+  std::unique_ptr<runtime_pm> pm;
+  std::unique_ptr<vfio_pci_device> vfio;  ///< present while bound to vfio-pci
+  std::string driver;                     ///< bound driver ("" = none)
+  std::string driver_override;            ///< "" prints "(null)"
+  bool d3cold_allowed = true;
+  unsigned open_count = 0;  ///< vfio_device->open_count
+  std::vector<std::string> firmware_log;
+};
+
+/// A bridge above functions: sysfs attributes only.
+struct sim_bridge {
+  bridge_description d;
+};
+
+class kernel_state final : public vfio_pci_env {
+ public:
+  explicit kernel_state(kernel_options options) : opt(std::move(options)), clock(opt.start_ns) {}
+  kernel_state(const kernel_state&) = delete;
+  kernel_state& operator=(const kernel_state&) = delete;
+  ~kernel_state() override {
+    mappings = mapping_table{};
+    fds = descriptor_table{};
+    for (auto& kv : functions) kv.second->vfio.reset();
+  }
+
+  kernel_options opt;
+  virtual_clock clock;
+  address_allocator addresses;
+  std::map<std::string, std::unique_ptr<sim_function>> functions;
+  std::map<std::string, sim_bridge> bridges;
+  std::map<unsigned, group_object> groups;
+  descriptor_table fds;
+  mapping_table mappings;
+
+  // --- population ------------------------------------------------------------
+
+  /// Adds a function as the host found it at boot: bound to its driver and,
+  /// when that is vfio-pci, already idle in its runtime-suspended state.
+  int add_function(const device_description& d) {
+    if (!parse_bdf(d.bdf).ok) return -EINVAL;
+    if (functions.count(d.bdf) || bridges.count(d.bdf)) return -EEXIST;
+    auto f = std::make_unique<sim_function>();
+    f->hw = std::make_unique<pci_function>(d, addresses);
+    f->pm = std::make_unique<runtime_pm>(clock, opt.suspend_delay_ns);
+    f->d3cold_allowed = d.d3cold_allowed && f->hw->pm_cap() != 0;  // pci_pm_init
+    sim_function& fn = *f;
+    functions.emplace(d.bdf, std::move(f));
+    if (!d.driver.empty()) bind(fn, d.driver);
+    fn.pm->settle_now();
+    fn.firmware_log.clear();
+    return 0;
+  }
+  int add_bridge(const bridge_description& b) {
+    if (!parse_bdf(b.bdf).ok) return -EINVAL;
+    if (functions.count(b.bdf) || bridges.count(b.bdf)) return -EEXIST;
+    bridges.emplace(b.bdf, sim_bridge{b});
+    return 0;
+  }
+
+  sim_function* function(const std::string& bdf) {
+    auto it = functions.find(bdf);
+    return it == functions.end() ? nullptr : it->second.get();
+  }
+  const sim_function* function(const std::string& bdf) const {
+    auto it = functions.find(bdf);
+    return it == functions.end() ? nullptr : it->second.get();
+  }
+
+  // --- topology --------------------------------------------------------------
+
+  /// The bridge above a function or bridge ("" on the root bus).
+  std::string upstream_of(const std::string& bdf) const {
+    if (auto it = functions.find(bdf); it != functions.end()) return it->second->hw->desc().upstream_bridge;
+    if (auto it = bridges.find(bdf); it != bridges.end()) return it->second.d.upstream_bridge;
+    return "";
+  }
+  /// The path below /sys/devices: "pci0000:00/[bridges/]bdf".
+  std::string chain_of(const std::string& bdf) const {
+    if (!functions.count(bdf) && !bridges.count(bdf)) return "";
+    std::vector<std::string> up;
+    for (std::string b = upstream_of(bdf); !b.empty() && up.size() < 16; b = upstream_of(b)) up.push_back(b);
+    std::string s = "pci0000:00";
+    for (auto it = up.rbegin(); it != up.rend(); ++it) s += "/" + *it;
+    return s + "/" + bdf;
+  }
+  std::vector<std::string> sysfs_names() const {
+    std::vector<std::string> v;
+    for (const auto& kv : functions) v.push_back(kv.first);
+    for (const auto& kv : bridges) v.push_back(kv.first);
+    return v;
+  }
+  std::vector<std::string> driver_names() const {
+    std::vector<std::string> v = {"vfio-pci", "pci-stub", "pcieport"};
+    for (const auto& kv : functions) {
+      const std::string& n = kv.second->hw->desc().native_driver;
+      if (!n.empty()) v.push_back(n);
+    }
+    return v;
+  }
+  /// Functions on the bus below `bridge` ("" = the root bus).
+  std::vector<sim_function*> functions_below(const std::string& bridge) {
+    std::vector<sim_function*> v;
+    for (auto& kv : functions)
+      if (kv.second->hw->desc().upstream_bridge == bridge) v.push_back(kv.second.get());
+    return v;
+  }
+  std::size_t bridges_below(const std::string& bridge) const {
+    std::size_t n = 0;
+    for (const auto& kv : bridges) n += kv.second.d.upstream_bridge == bridge ? 1 : 0;
+    return n;
+  }
+
+  // --- groups ---------------------------------------------------------------
+
+  /// /dev/vfio/N exists while a function of IOMMU group N is bound to vfio-pci.
+  bool group_has_vfio_device(unsigned id) const {
+    for (const auto& kv : functions)
+      if (kv.second->vfio && kv.second->hw->desc().iommu_group == id) return true;
+    return false;
+  }
+  /// !iommu_group_dma_owner_claimed: no function or bridge of the group is
+  /// bound to a driver that uses the kernel's DMA API.
+  bool group_viable(unsigned id) const {
+    for (const auto& kv : functions)
+      if (kv.second->hw->desc().iommu_group == id && !driver_keeps_group_viable(kv.second->driver)) return false;
+    for (const auto& kv : bridges)
+      if (kv.second.d.iommu_group == id && !driver_keeps_group_viable(kv.second.d.driver)) return false;
+    return true;
+  }
+  /// Drops a group object nobody uses any more.
+  void forget_group_if_unused(unsigned id) {
+    auto it = groups.find(id);
+    if (it != groups.end() && !it->second.opened && !group_has_vfio_device(id)) groups.erase(it);
+  }
+
+  // --- driver binding -----------------------------------------------------------
+
+  /// really_probe: vfio-pci registers the VFIO device and lets it idle
+  /// (vfio_pci_core_register_device); other drivers are only recorded.
+  void bind(sim_function& fn, const std::string& driver) {
+    fn.driver = driver;
+    if (driver != "vfio-pci") return;
+    fn.vfio = std::make_unique<vfio_pci_device>(*fn.hw, *fn.pm, clock, opt, *this);
+    groups[fn.hw->desc().iommu_group].id = fn.hw->desc().iommu_group;
+    fn.vfio->probe();
+  }
+  /// device_release_driver. vfio_unregister_group_dev waits for every user
+  /// of an open device to let go (relaying VFIO_PCI_REQ_IRQ requests); the
+  /// simulation cannot block, so it refuses with -EBUSY instead.
+  int unbind(sim_function& fn) {
+    if (fn.vfio) {
+      if (fn.open_count) {
+        fn.vfio->irqs().request();
+        return -EBUSY;
+      }
+      fn.vfio->remove();
+      fn.vfio.reset();
+      forget_group_if_unused(fn.hw->desc().iommu_group);
+    }
+    fn.driver.clear();
+    return 0;
+  }
+  /// drivers_probe / bind: driver_override, when set, is the only driver
+  /// that may match (pci_match_device); otherwise the native driver.
+  void probe_drivers(sim_function& fn) {
+    if (!fn.driver.empty()) return;
+    const std::string want = !fn.driver_override.empty() ? fn.driver_override : fn.hw->desc().native_driver;
+    if (want.empty()) return;
+    for (const auto& d : driver_names())
+      if (d == want) {
+        bind(fn, want);
+        return;
+      }
+  }
+
+  // --- vfio_pci_env ---------------------------------------------------------
+
+  int eventfd_get(int fd, std::shared_ptr<eventfd_counter>& out) override {
+    descriptor* d = fds.find(fd);
+    if (!d) return -EBADF;
+    if (d->kind != descriptor_kind::eventfd) return -EINVAL;
+    out = d->eventfd;
+    return 0;
+  }
+
+  /// pci_target_state: D3cold when d3cold_allowed and ACPI power resources
+  /// (_PR3) exist on the function, or on an upstream bridge reached through
+  /// bridges that all allow runtime PM (power/control "auto"). The bridge
+  /// case is inferred (the port would suspend to D3cold once its children
+  /// are suspended, and the children's state follows); not checked against a
+  /// real kernel.
+  bool d3cold_possible(const pci_function& hw) override {
+    const sim_function* fn = nullptr;
+    for (const auto& kv : functions)
+      if (kv.second->hw.get() == &hw) fn = kv.second.get();
+    if (!fn || !fn->d3cold_allowed) return false;
+    if (hw.desc().power_resources) return true;
+    for (std::string b = hw.desc().upstream_bridge; !b.empty();) {
+      auto it = bridges.find(b);
+      if (it == bridges.end()) return false;
+      const bridge_description& bd = it->second.d;
+      if (bd.power_control != "auto") return false;
+      if (bd.power_resources) return bd.d3cold_allowed;
+      b = bd.upstream_bridge;
+    }
+    return false;
+  }
+
+  void firmware_event(const pci_function& hw, const char* what) override {
+    if (sim_function* fn = function(hw.desc().bdf)) fn->firmware_log.emplace_back(what);
+  }
+
+  /// pci_reset_bus_function (pci_parent_bus_reset / pci_dev_reset_slot_function):
+  /// not on the root bus, and the only device on its bus.
+  bool bus_reset_possible(const pci_function& hw) override {
+    const std::string& up = hw.desc().upstream_bridge;
+    if (up.empty()) return false;
+    return functions_below(up).size() == 1 && bridges_below(up) == 0;
+  }
+
+  /// vfio_pci_ioctl_get_pci_hot_reset_info: -ENODEV without a slot or bus
+  /// reset (root bus), else every function on the bus with its group.
+  int hot_reset_info(vfio_pci_device& dev, void* arg) override {
+    if (!arg) return -EFAULT;
+    abi::pci_hot_reset_info hdr{};
+    std::memcpy(&hdr, arg, sizeof hdr);
+    if (hdr.argsz < sizeof hdr) return -EINVAL;
+    const std::string& bus = dev.hw().desc().upstream_bridge;
+    if (bus.empty()) return -ENODEV;  // pci_probe_reset_slot / pci_probe_reset_bus: -ENOTTY
+    std::vector<abi::pci_dependent_device> out;
+    for (sim_function* f : functions_below(bus)) {
+      abi::pci_dependent_device e{};
+      e.group_id = f->hw->desc().iommu_group;
+      e.segment = f->hw->address().segment;
+      e.bus = f->hw->address().bus;
+      e.devfn = f->hw->address().devfn;
+      out.push_back(e);
+    }
+    return reply_hot_reset_info(arg, out);
+  }
+
+  /// vfio_pci_ioctl_pci_hot_reset -> vfio_pci_dev_set_hot_reset.
+  int hot_reset(vfio_pci_device& dev, void* arg) override {
+    if (!arg) return -EFAULT;
+    abi::pci_hot_reset hdr{};
+    std::memcpy(&hdr, arg, sizeof hdr);
+    if (hdr.argsz < sizeof hdr || hdr.flags) return -EINVAL;
+    const std::string& bus = dev.hw().desc().upstream_bridge;
+    if (bus.empty()) return -ENODEV;
+    const std::vector<sim_function*> affected = functions_below(bus);
+    if (!hdr.count || hdr.count > affected.size()) return -EINVAL;
+    std::vector<std::int32_t> group_fds(hdr.count);
+    std::memcpy(group_fds.data(), static_cast<unsigned char*>(arg) + sizeof hdr, hdr.count * sizeof(std::int32_t));
+    std::vector<unsigned> provided;
+    for (std::int32_t gfd : group_fds) {
+      descriptor* d = fds.find(gfd);
+      if (!d) return -EBADF;
+      if (d->kind != descriptor_kind::group) return -EINVAL;  // vfio_file_is_group
+      provided.push_back(d->group);
+    }
+    // vfio_pci_dev_set_resettable: every function the reset touches must be
+    // a vfio-pci device of the set; then each must be in a provided group.
+    for (sim_function* f : affected)
+      if (!f->vfio) return -EINVAL;
+    for (sim_function* f : affected) {
+      bool in = false;
+      for (unsigned g : provided) in = in || g == f->hw->desc().iommu_group;
+      if (!in) return -EINVAL;
+    }
+    for (sim_function* f : affected) f->pm->get();  // vfio_pci_dev_set_pm_runtime_get
+    for (sim_function* f : affected) f->vfio->set_power_state(d_state::d0);
+    for (sim_function* f : affected) f->pm->put();
+    return 0;  // pci_reset_bus: registers come back as saved
+  }
+};
+
+}  // namespace vfio::testing::sim
+
+#endif  // VFIO_TESTING_SIM_KERNEL_STATE_HPP_INCLUDED

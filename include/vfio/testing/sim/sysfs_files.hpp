@@ -1,0 +1,301 @@
+// sysfs descriptors of a simulated kernel: open, read / pread, write and
+// readlink of the attributes sysfs.hpp names, with the show and store
+// behaviour of drivers/pci/pci-sysfs.c (config, driver_override,
+// d3cold_allowed, power_state), drivers/base/power/sysfs.c (control,
+// runtime_status) and drivers/base/bus.c (bind, unbind, drivers_probe). The
+// reader is modelled as root (CAP_SYS_ADMIN reads the whole config space).
+#ifndef VFIO_TESTING_SIM_SYSFS_FILES_HPP_INCLUDED
+#define VFIO_TESTING_SIM_SYSFS_FILES_HPP_INCLUDED
+
+#include <fcntl.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <string>
+
+#include "descriptors.hpp"
+#include "kernel_state.hpp"
+#include "sysfs.hpp"
+
+namespace vfio::testing::sim::sysfs_files {
+
+inline sysfs_ref resolve(kernel_state& k, const std::string& path) {
+  return parse_sysfs_path(
+      path, k.sysfs_names(), [&k](const std::string& b) { return k.chain_of(b); }, k.driver_names());
+}
+
+/// Whether a function's or bridge's attribute exists right now (links and
+/// the ACPI directories come and go with the binding and the platform).
+inline bool attr_exists(kernel_state& k, const sysfs_ref& r) {
+  const std::string& a = r.attr;
+  if (sim_function* fn = k.function(r.bdf)) {
+    const device_description& d = fn->hw->desc();
+    if (a == "driver") return !fn->driver.empty();
+    if (a == "firmware_node") return d.acpi_node;
+    if (a == "firmware_node/power_resources_D3hot") return d.acpi_node && d.power_resources;
+    return true;
+  }
+  auto it = k.bridges.find(r.bdf);
+  if (it == k.bridges.end()) return false;
+  const bridge_description& b = it->second.d;
+  if (a == "driver") return !b.driver.empty();
+  if (a == "firmware_node") return b.acpi_node;
+  if (a == "firmware_node/power_resources_D3hot") return b.acpi_node && b.power_resources;
+  // Bridges carry no configuration image in their description.
+  return a != "config" && a != "vendor" && a != "device" && a != "subsystem_vendor" && a != "subsystem_device" &&
+         a != "class" && a != "revision";
+}
+
+/// open(2) of a sysfs path. Directories (and links, which open as their
+/// target directory) refuse write access (-EISDIR); O_DIRECTORY on a file is
+/// -ENOTDIR; writing a read-only attribute or reading a write-only one is
+/// -EACCES (kernfs_fop_open).
+inline int open(kernel_state& k, const char* path, int flags) {
+  const sysfs_ref r = resolve(k, path);
+  using K = sysfs_ref::kind;
+  if (r.k == K::none) return -ENOENT;
+  if (r.k == K::device_attr && !attr_exists(k, r)) return -ENOENT;
+  const int acc = flags & O_ACCMODE;
+  bool dir = r.k == K::directory || r.k == K::device || r.k == K::device_link || r.k == K::driver_dir;
+  bool readable = true, writable = false;
+  if (r.k == K::device_attr) {
+    const attr_type t = find_attribute(r.attr)->type;
+    dir = t == attr_type::directory || t == attr_type::link;
+    writable = t == attr_type::file_rw || t == attr_type::binary;
+    readable = t != attr_type::file_wo;
+  } else if (r.k == K::driver_bind || r.k == K::driver_unbind || r.k == K::drivers_probe) {
+    readable = false;
+    writable = true;
+  }
+  if (dir) {
+    if (acc != O_RDONLY) return -EISDIR;
+  } else {
+    if (flags & O_DIRECTORY) return -ENOTDIR;
+    if ((acc != O_RDONLY && !writable) || (acc != O_WRONLY && !readable)) return -EACCES;
+  }
+  auto f = std::make_shared<sysfs_file>();
+  f->ref = r;
+  f->flags = flags;
+  f->directory = dir;
+  descriptor d;
+  d.kind = descriptor_kind::sysfs;
+  d.sysfs = std::move(f);
+  return k.fds.add(std::move(d));
+}
+
+/// The show methods of the text attributes.
+inline std::string show(const kernel_state& k, const sysfs_ref& r) {
+  char buf[64];
+  const std::string& a = r.attr;
+  if (const sim_function* fn = k.function(r.bdf)) {
+    const pci_function& hw = *fn->hw;
+    const auto hex = [&](const char* fmt, std::uint32_t v) {
+      std::snprintf(buf, sizeof buf, fmt, v);
+      return std::string(buf);
+    };
+    if (a == "vendor") return hex("0x%04x\n", hw.read(abi::pci::vendor_id, 2));
+    if (a == "device") return hex("0x%04x\n", hw.read(abi::pci::device_id, 2));
+    if (a == "subsystem_vendor") return hex("0x%04x\n", hw.read(abi::pci::subsystem_vendor_id, 2));
+    if (a == "subsystem_device") return hex("0x%04x\n", hw.read(abi::pci::subsystem_id, 2));
+    if (a == "class") return hex("0x%06x\n", hw.read(abi::pci::class_revision, 4) >> 8);
+    if (a == "revision") return hex("0x%02x\n", hw.read(abi::pci::revision_id, 1));
+    if (a == "driver_override") return (fn->driver_override.empty() ? "(null)" : fn->driver_override) + "\n";
+    if (a == "d3cold_allowed") return fn->d3cold_allowed ? "1\n" : "0\n";
+    // pci_device_remove leaves a function it found in D0 "unknown".
+    if (a == "power_state")
+      return std::string(fn->driver.empty() && hw.state() == d_state::d0 ? "unknown" : to_string(hw.state())) + "\n";
+    if (a == "power/control") return fn->pm->allowed() ? "auto\n" : "on\n";
+    if (a == "power/runtime_status") return std::string(to_string(fn->pm->status())) + "\n";
+    return "";
+  }
+  auto it = k.bridges.find(r.bdf);
+  if (it == k.bridges.end()) return "";
+  const bridge_description& b = it->second.d;
+  if (a == "driver_override") return "(null)\n";
+  if (a == "d3cold_allowed") return b.d3cold_allowed ? "1\n" : "0\n";
+  if (a == "power_state") return b.power_state + "\n";
+  if (a == "power/control") return b.power_control + "\n";
+  if (a == "power/runtime_status") return b.runtime_status + "\n";
+  return "";
+}
+
+/// pci_read_config / pci_write_config: the hardware's bytes (not vfio's
+/// virtual view). pci_config_pm_runtime_get (drivers/pci/pci.c) waits for a
+/// suspend in progress and resumes a function in D3cold for the access,
+/// which a vfio-pci device with a wake-up eventfd reports like any other
+/// wake; config space stays readable in D3hot.
+inline long config_rw(kernel_state& k, sim_function& fn, unsigned char* buf, std::size_t count, std::int64_t off,
+                      bool write) {
+  const std::int64_t size = static_cast<std::int64_t>(fn.hw->cfg_size());
+  if (off < 0) return -EINVAL;
+  if (off >= size) return 0;
+  count = static_cast<std::size_t>(std::min<std::int64_t>(static_cast<std::int64_t>(count), size - off));
+  const bool managed = fn.pm->bound();
+  if (managed) {
+    fn.pm->get_noresume();
+    fn.pm->barrier();
+    if (fn.hw->state() == d_state::d3cold) fn.pm->resume();
+  }
+  for (std::size_t i = 0; i < count; ++i) {
+    const unsigned pos = static_cast<unsigned>(off) + static_cast<unsigned>(i);
+    if (write)
+      fn.hw->write(pos, buf[i], 1);
+    else
+      buf[i] = static_cast<unsigned char>(fn.hw->read(pos, 1));
+  }
+  if (managed) fn.pm->put();
+  (void)k;
+  return static_cast<long>(count);
+}
+
+/// read(2) (offset < 0: the file position) or pread(2).
+inline long read(kernel_state& k, sysfs_file& f, void* buf, std::size_t count, std::int64_t offset) {
+  if (f.directory) return -EISDIR;
+  const bool positional = offset >= 0;
+  const std::int64_t at = positional ? offset : static_cast<std::int64_t>(f.pos);
+  long n;
+  if (f.ref.k == sysfs_ref::kind::device_attr && f.ref.attr == "config") {
+    sim_function* fn = k.function(f.ref.bdf);
+    if (!fn) return -ENODEV;
+    n = config_rw(k, *fn, static_cast<unsigned char*>(buf), count, at, false);
+  } else {
+    // seq_file: the show method runs when reading from offset 0.
+    if (!f.loaded || at == 0) {
+      f.content = show(k, f.ref);
+      f.loaded = true;
+    }
+    if (at < 0) return -EINVAL;
+    const std::size_t from = std::min<std::size_t>(static_cast<std::size_t>(at), f.content.size());
+    const std::size_t len = std::min(count, f.content.size() - from);
+    std::memcpy(buf, f.content.data() + from, len);
+    n = static_cast<long>(len);
+  }
+  if (n > 0 && !positional) f.pos += static_cast<std::size_t>(n);
+  return n;
+}
+
+/// The store methods. Each write(2) reaches the store whole; the result is
+/// the byte count or the store's error.
+inline long write(kernel_state& k, sysfs_file& f, const void* data, std::size_t count, std::int64_t offset) {
+  if (f.directory) return -EISDIR;
+  const std::string v(static_cast<const char*>(data), count);
+  const sysfs_ref& r = f.ref;
+  using K = sysfs_ref::kind;
+  const auto by_name = [&k](const std::string& name) -> sim_function* {
+    for (auto& kv : k.functions)
+      if (sysfs_streq(kv.first, name)) return kv.second.get();
+    return nullptr;
+  };
+  if (r.k == K::drivers_probe) {
+    // drivers_probe_store -> bus_rescan_devices_helper
+    sim_function* fn = by_name(v);
+    if (!fn) return -ENODEV;
+    k.probe_drivers(*fn);
+    return static_cast<long>(count);
+  }
+  if (r.k == K::driver_unbind) {
+    sim_function* fn = by_name(v);  // unbind_store: only from the named driver
+    if (!fn || fn->driver != r.driver) return -ENODEV;
+    if (const int e = k.unbind(*fn); e < 0) return e;
+    return static_cast<long>(count);
+  }
+  if (r.k == K::driver_bind) {
+    sim_function* fn = by_name(v);  // bind_store -> driver_match_device, device_driver_attach
+    if (!fn) return -ENODEV;
+    const std::string& want = fn->driver_override.empty() ? fn->hw->desc().native_driver : fn->driver_override;
+    if (want != r.driver) return -ENODEV;
+    if (!fn->driver.empty()) return -EBUSY;
+    k.bind(*fn, r.driver);
+    return static_cast<long>(count);
+  }
+  if (r.k != K::device_attr) return -EINVAL;
+  const std::string& a = r.attr;
+  sim_function* fn = k.function(r.bdf);
+  auto bit = k.bridges.find(r.bdf);
+  if (a == "config") {
+    if (!fn) return -ENODEV;
+    std::string bytes = v;
+    const long n = config_rw(k, *fn, reinterpret_cast<unsigned char*>(&bytes[0]), count,
+                             offset >= 0 ? offset : static_cast<std::int64_t>(f.pos), true);
+    if (n > 0 && offset < 0) f.pos += static_cast<std::size_t>(n);
+    return n;
+  }
+  if (a == "driver_override") {
+    // driver_set_override: at most PAGE_SIZE - 1 bytes, cut at the first
+    // newline; empty clears it.
+    if (count >= 4096) return -EINVAL;
+    std::string s = v.substr(0, v.find('\n'));
+    if (fn) fn->driver_override = s;
+    return static_cast<long>(count);
+  }
+  if (a == "d3cold_allowed") {
+    // d3cold_allowed_store: kstrtoul, then pm_runtime_resume (the device
+    // resumes and, unused, idles again under the new policy).
+    unsigned long val = 0;
+    if (!parse_kstrtoul(v, val)) return -EINVAL;
+    if (fn) {
+      fn->d3cold_allowed = val != 0;
+      if (fn->pm->bound()) fn->pm->resume();
+    } else if (bit != k.bridges.end()) {
+      bit->second.d.d3cold_allowed = val != 0;
+    }
+    return static_cast<long>(count);
+  }
+  if (a == "power/control") {
+    // control_store: "auto" -> pm_runtime_allow, "on" -> pm_runtime_forbid.
+    const bool on = sysfs_streq(v, "on");
+    if (!on && !sysfs_streq(v, "auto")) return -EINVAL;
+    if (fn) {
+      if (on)
+        fn->pm->forbid();
+      else
+        fn->pm->allow();
+    } else if (bit != k.bridges.end()) {
+      bit->second.d.power_control = on ? "on" : "auto";
+    }
+    return static_cast<long>(count);
+  }
+  return -EIO;
+}
+
+/// readlink(2): the bus link and the iommu_group, driver and firmware_node
+/// links; -EINVAL for an existing path that is not a link.
+inline long readlink(kernel_state& k, const char* path, char* buf, std::size_t size) {
+  const sysfs_ref r = resolve(k, path);
+  using K = sysfs_ref::kind;
+  if (r.k == K::none) return -ENOENT;
+  std::string target;
+  const std::string chain = k.chain_of(r.bdf);
+  if (r.k == K::device_link) {
+    target = bus_link_target(chain);
+  } else if (r.k == K::device_attr) {
+    if (!attr_exists(k, r)) return -ENOENT;
+    sim_function* fn = k.function(r.bdf);
+    auto bit = k.bridges.find(r.bdf);
+    if (r.attr == "iommu_group") {
+      const unsigned g = fn ? fn->hw->desc().iommu_group : bit->second.d.iommu_group;
+      target = iommu_group_link_target(chain, g);
+    } else if (r.attr == "driver") {
+      target = driver_link_target(chain, fn ? fn->driver : bit->second.d.driver);
+    } else if (r.attr == "firmware_node") {
+      const bdf_parts p = parse_bdf(r.bdf);
+      target = firmware_link_target(chain, p.devfn);
+    } else {
+      return -EINVAL;
+    }
+  } else {
+    return -EINVAL;
+  }
+  // readlink(2) places no terminating NUL.
+  const std::size_t n = std::min(size, target.size());
+  std::copy_n(target.data(), n, buf);
+  return static_cast<long>(n);
+}
+
+}  // namespace vfio::testing::sim::sysfs_files
+
+#endif  // VFIO_TESTING_SIM_SYSFS_FILES_HPP_INCLUDED

@@ -1,0 +1,374 @@
+// The Type1 IOMMU backend of a simulated container: VFIO_IOMMU_GET_INFO,
+// MAP_DMA, UNMAP_DMA and DIRTY_PAGES with the bookkeeping and errnos of
+// drivers/vfio/vfio_iommu_type1.c. Pages are not pinned: vaddr is recorded,
+// never dereferenced.
+#ifndef VFIO_TESTING_SIM_TYPE1_IOMMU_HPP_INCLUDED
+#define VFIO_TESTING_SIM_TYPE1_IOMMU_HPP_INCLUDED
+
+#include <cerrno>
+#include <climits>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <iterator>
+#include <map>
+#include <vector>
+
+#include "../../abi/vfio.hpp"
+#include "options.hpp"
+
+namespace vfio::testing::sim {
+
+/// One DMA mapping as the container records it.
+struct dma_mapping {
+  std::uint64_t iova = 0;
+  std::uint64_t vaddr = 0;
+  std::uint64_t size = 0;
+  bool readable = false;  ///< device may read (VFIO_DMA_MAP_FLAG_READ)
+  bool writable = false;  ///< device may write (VFIO_DMA_MAP_FLAG_WRITE)
+  bool vaddr_invalid = false;
+};
+
+class type1_iommu {
+ public:
+  /// vfio_iommu_type1_open: v2 for VFIO_TYPE1v2_IOMMU (and the nesting type).
+  type1_iommu(bool v2, const kernel_options& options)
+      : v2_(v2), options_(&options), dma_avail_(options.dma_entry_limit), pgsize_bitmap_(options.iova_pgsizes) {
+    // vfio_update_pgsize_bitmap: sub-page sizes hidden behind PAGE_SIZE.
+    if (pgsize_bitmap_ & 0xfffULL) pgsize_bitmap_ = (pgsize_bitmap_ & ~0xfffULL) | 0x1000ULL;
+  }
+
+  bool v2() const noexcept { return v2_; }
+
+  /// vfio_iommu_type1_check_extension. `with_iommu` false is the probe made
+  /// before SET_IOMMU (iommu == NULL). VFIO_UPDATE_VADDR answers
+  /// `iommu && !vfio_iommu_has_emulated(iommu)` ("vfio/type1: disable
+  /// VFIO_UPDATE_VADDR with mdevs", in Debian's 6.1 too): 0 before SET_IOMMU,
+  /// 1 after (the simulation has no emulated-IOMMU groups).
+  static int check_extension(unsigned long ext, const kernel_options& options, bool with_iommu) noexcept {
+    switch (ext) {
+      case abi::extension::type1_iommu:
+      case abi::extension::type1v2_iommu:
+      case abi::extension::unmap_all: return 1;
+      case abi::extension::update_vaddr: return with_iommu ? 1 : 0;
+      case abi::extension::type1_nesting_iommu: return options.reports_nesting() ? 1 : 0;
+      case abi::extension::dma_cc_iommu: return with_iommu && options.dma_cache_coherent ? 1 : 0;
+      default: return 0;
+    }
+  }
+
+  /// VFIO_IOMMU_GET_INFO (vfio_iommu_type1_get_info).
+  int get_info(void* arg) const noexcept {
+    if (!arg) return -EFAULT;
+    auto* bytes = static_cast<unsigned char*>(arg);
+    abi::iommu_type1_info info{};
+    constexpr std::size_t minsz = offsetof(abi::iommu_type1_info, iova_pgsizes) + 8;  // 16
+    constexpr std::size_t capsz = offsetof(abi::iommu_type1_info, cap_offset) + 4;    // 20
+    std::memcpy(&info, bytes, minsz);
+    if (info.argsz < minsz) return -EINVAL;
+    std::size_t copy = minsz;
+    if (info.argsz >= capsz) {
+      copy = capsz;
+      info.cap_offset = 0;
+    }
+    info.flags = abi::iommu_info_flags::pgsizes;
+    info.iova_pgsizes = pgsize_bitmap_;
+
+    // Capabilities in the order the kernel adds them: migration, dma_avail,
+    // iova ranges (vfio_info_cap_add, 8-byte padding since v6.6).
+    std::vector<unsigned char> caps;
+    std::vector<std::size_t> starts;
+    abi::iommu_type1_info_cap_migration mig{};
+    mig.header = {abi::iommu_cap::migration, 1, 0};
+    mig.flags = 0;
+    mig.pgsize_bitmap = lowest_pgsize();
+    mig.max_dirty_bitmap_size = dirty_bitmap_size_max;
+    add_raw(caps, starts, &mig, sizeof mig);
+    abi::iommu_type1_info_dma_avail avail{};
+    avail.header = {abi::iommu_cap::dma_avail, 1, 0};
+    avail.avail = dma_avail_;
+    add_raw(caps, starts, &avail, sizeof avail);
+    if (!options_->iova_ranges.empty()) {
+      std::vector<unsigned char> iova(sizeof(abi::iommu_type1_info_cap_iova_range) +
+                                      options_->iova_ranges.size() * sizeof(abi::iova_range));
+      abi::iommu_type1_info_cap_iova_range hdr{};
+      hdr.header = {abi::iommu_cap::iova_range, 1, 0};
+      hdr.nr_iovas = static_cast<std::uint32_t>(options_->iova_ranges.size());
+      std::memcpy(iova.data(), &hdr, sizeof hdr);
+      std::memcpy(iova.data() + sizeof hdr, options_->iova_ranges.data(),
+                  options_->iova_ranges.size() * sizeof(abi::iova_range));
+      add_raw(caps, starts, iova.data(), iova.size());
+    }
+    if (!caps.empty()) {
+      info.flags |= abi::iommu_info_flags::caps;
+      if (info.argsz < sizeof info + caps.size()) {
+        info.argsz = static_cast<std::uint32_t>(sizeof info + caps.size());
+      } else {
+        // vfio_info_cap_shift: chain offsets from the start of the buffer.
+        for (std::size_t i = 0; i < starts.size(); ++i) {
+          const std::uint32_t next =
+              i + 1 < starts.size() ? static_cast<std::uint32_t>(sizeof info + starts[i + 1]) : 0;
+          std::memcpy(caps.data() + starts[i] + offsetof(abi::info_cap_header, next), &next, 4);
+        }
+        std::memcpy(bytes + sizeof info, caps.data(), caps.size());
+        info.cap_offset = sizeof info;
+      }
+    }
+    std::memcpy(bytes, &info, copy);
+    return 0;
+  }
+
+  /// VFIO_IOMMU_MAP_DMA (vfio_iommu_type1_map_dma, vfio_dma_do_map).
+  int map_dma(void* arg) noexcept {
+    if (!arg) return -EFAULT;
+    abi::iommu_type1_dma_map map{};
+    constexpr std::size_t minsz = sizeof(abi::iommu_type1_dma_map);
+    std::memcpy(&map, arg, minsz);
+    const std::uint32_t mask = abi::dma_map_flags::read | abi::dma_map_flags::write | abi::dma_map_flags::vaddr;
+    if (map.argsz < minsz || (map.flags & ~mask)) return -EINVAL;
+    const bool set_vaddr = map.flags & abi::dma_map_flags::vaddr;
+    const bool prot = map.flags & (abi::dma_map_flags::read | abi::dma_map_flags::write);
+    if ((prot && set_vaddr) || (!prot && !set_vaddr)) return -EINVAL;
+    const std::uint64_t pgsize = lowest_pgsize();
+    if (!map.size || ((map.size | map.iova | map.vaddr) & (pgsize - 1))) return -EINVAL;
+    if (map.iova + map.size - 1 < map.iova || map.vaddr + map.size - 1 < map.vaddr) return -EINVAL;
+    auto hit = find(map.iova, map.size);
+    if (set_vaddr) {
+      if (hit == dmas_.end()) return -ENOENT;
+      if (!hit->second.vaddr_invalid || hit->second.iova != map.iova || hit->second.size != map.size) return -EINVAL;
+      hit->second.vaddr = map.vaddr;
+      hit->second.vaddr_invalid = false;
+      return 0;
+    }
+    if (hit != dmas_.end()) return -EEXIST;
+    if (!dma_avail_) return -ENOSPC;
+    if (!iova_valid(map.iova, map.iova + map.size - 1)) return -EINVAL;
+    dma_mapping m;
+    m.iova = map.iova;
+    m.vaddr = map.vaddr;
+    m.size = map.size;
+    m.readable = map.flags & abi::dma_map_flags::read;
+    m.writable = map.flags & abi::dma_map_flags::write;
+    dmas_.emplace(m.iova, m);
+    --dma_avail_;
+    return 0;
+  }
+
+  /// VFIO_IOMMU_UNMAP_DMA (vfio_iommu_type1_unmap_dma, vfio_dma_do_unmap).
+  /// On success the 24-byte header is copied back with `size` set to what
+  /// was unmapped; on failure nothing is copied back.
+  int unmap_dma(void* arg) noexcept {
+    if (!arg) return -EFAULT;
+    auto* bytes = static_cast<unsigned char*>(arg);
+    abi::iommu_type1_dma_unmap unmap{};
+    constexpr std::size_t minsz = sizeof(abi::iommu_type1_dma_unmap);
+    std::memcpy(&unmap, bytes, minsz);
+    namespace f = abi::dma_unmap_flags;
+    const std::uint32_t mask = f::get_dirty_bitmap | f::vaddr | f::all;
+    if (unmap.argsz < minsz || (unmap.flags & ~mask)) return -EINVAL;
+    if ((unmap.flags & f::get_dirty_bitmap) && (unmap.flags & (f::all | f::vaddr))) return -EINVAL;
+    abi::bitmap bitmap{};
+    if (unmap.flags & f::get_dirty_bitmap) {
+      if (unmap.argsz < minsz + sizeof bitmap) return -EINVAL;
+      std::memcpy(&bitmap, bytes + minsz, sizeof bitmap);
+      if (!bitmap.pgsize) return -EINVAL;
+      if (!valid_bitmap_size(unmap.size >> ffs64(bitmap.pgsize), bitmap.size)) return -EINVAL;
+    }
+
+    const std::uint64_t pgsize = lowest_pgsize();
+    std::uint64_t iova = unmap.iova;
+    std::uint64_t size = unmap.size;
+    const bool all = unmap.flags & f::all;
+    const bool invalidate_vaddr = unmap.flags & f::vaddr;
+    if (iova & (pgsize - 1)) return -EINVAL;
+    if (all) {
+      if (iova || size) return -EINVAL;
+      size = UINT64_MAX;
+    } else if (!size || (size & (pgsize - 1)) || iova + size - 1 < iova) {
+      return -EINVAL;
+    }
+    if ((unmap.flags & f::get_dirty_bitmap) && (!dirty_tracking_ || bitmap.pgsize != pgsize)) return -EINVAL;
+    if (v2_ && !all) {
+      // Type1v2: an unmap must not bisect a mapping.
+      auto first = find(iova, 1);
+      if (first != dmas_.end() && first->second.iova != iova) return -EINVAL;
+      auto last = find_point(iova + size - 1);
+      if (last != dmas_.end() && last->second.iova + last->second.size != iova + size) return -EINVAL;
+    }
+    std::uint64_t unmapped = 0;
+    int ret = 0;
+    auto first_n = first_node(iova, size);
+    for (auto n = first_n; n != dmas_.end();) {
+      dma_mapping& d = n->second;
+      if (d.iova >= iova + size) break;
+      // Type1 (v1): an unmap starting inside a mapping unmaps nothing.
+      if (!v2_ && iova > d.iova) break;
+      if (invalidate_vaddr) {
+        if (d.vaddr_invalid) {
+          for (auto r = first_n; r != n; ++r) r->second.vaddr_invalid = false;
+          ret = -EINVAL;
+          unmapped = 0;
+          break;
+        }
+        d.vaddr_invalid = true;
+        unmapped += d.size;
+        ++n;
+        continue;
+      }
+      if (unmap.flags & f::get_dirty_bitmap) {
+        // update_user_bitmap: with IOMMU-backed (non page-pinning) devices every
+        // page of the mapping is reported dirty.
+        if (!set_dirty_bits(bitmap.data, (d.iova - iova) / pgsize, d.size / pgsize)) {
+          ret = -EFAULT;
+          break;
+        }
+      }
+      unmapped += d.size;
+      n = dmas_.erase(n);
+      ++dma_avail_;
+    }
+    if (ret) return ret;
+    unmap.size = unmapped;
+    std::memcpy(bytes, &unmap, minsz);
+    return 0;
+  }
+
+  /// VFIO_IOMMU_DIRTY_PAGES (vfio_iommu_type1_dirty_pages). Every mapped page
+  /// is dirty (the kernel cannot track IOMMU-backed devices' writes).
+  int dirty_pages(void* arg) noexcept {
+    if (!v2_) return -EACCES;
+    if (!arg) return -EFAULT;
+    auto* bytes = static_cast<unsigned char*>(arg);
+    abi::iommu_type1_dirty_bitmap dirty{};
+    constexpr std::size_t minsz = sizeof dirty;
+    std::memcpy(&dirty, bytes, minsz);
+    namespace f = abi::dirty_pages_flags;
+    const std::uint32_t mask = f::start | f::stop | f::get_bitmap;
+    if (dirty.argsz < minsz || (dirty.flags & ~mask)) return -EINVAL;
+    if (dirty.flags == 0 || (dirty.flags & (dirty.flags - 1))) return -EINVAL;  // exactly one flag
+    if (dirty.flags & f::start) {
+      dirty_tracking_ = true;
+      return 0;
+    }
+    if (dirty.flags & f::stop) {
+      dirty_tracking_ = false;
+      return 0;
+    }
+    const std::size_t data_size = dirty.argsz - minsz;
+    abi::iommu_type1_dirty_bitmap_get range{};
+    if (data_size < sizeof range) return -EINVAL;
+    std::memcpy(&range, bytes + minsz, sizeof range);
+    if (range.iova + range.size < range.iova) return -EINVAL;
+    if (!range.bitmap.pgsize) return -EINVAL;
+    if (!valid_bitmap_size(range.size >> ffs64(range.bitmap.pgsize), range.bitmap.size)) return -EINVAL;
+    const std::uint64_t pgsize = lowest_pgsize();
+    if (range.bitmap.pgsize != pgsize) return -EINVAL;
+    if (range.iova & (pgsize - 1)) return -EINVAL;
+    if (!range.size || (range.size & (pgsize - 1))) return -EINVAL;
+    if (!dirty_tracking_) return -EINVAL;
+    // vfio_iova_dirty_bitmap: the range must not bisect a mapping.
+    auto first = find(range.iova, 1);
+    if (first != dmas_.end() && first->second.iova != range.iova) return -EINVAL;
+    auto last = find_point(range.iova + range.size - 1);
+    if (last != dmas_.end() && last->second.iova + last->second.size != range.iova + range.size) return -EINVAL;
+    for (const auto& kv : dmas_) {
+      const dma_mapping& d = kv.second;
+      if (d.iova < range.iova) continue;
+      if (d.iova > range.iova + range.size - 1) break;
+      if (!set_dirty_bits(range.bitmap.data, (d.iova - range.iova) / pgsize, d.size / pgsize)) return -EFAULT;
+    }
+    return 0;
+  }
+
+  std::size_t mapping_count() const noexcept { return dmas_.size(); }
+  std::vector<dma_mapping> mappings() const {
+    std::vector<dma_mapping> out;
+    for (const auto& kv : dmas_) out.push_back(kv.second);
+    return out;
+  }
+  unsigned dma_avail() const noexcept { return dma_avail_; }
+  bool dirty_tracking() const noexcept { return dirty_tracking_; }
+
+  /// DIRTY_BITMAP_SIZE_MAX: DIRTY_BITMAP_BYTES((u64)INT_MAX).
+  static constexpr std::uint64_t dirty_bitmap_size_max = ((static_cast<std::uint64_t>(INT_MAX) + 63) & ~63ULL) / 8;
+
+ private:
+  using map_type = std::map<std::uint64_t, dma_mapping>;
+
+  static void add_raw(std::vector<unsigned char>& caps, std::vector<std::size_t>& starts, const void* data,
+                      std::size_t size, bool align) {
+    const std::size_t padded = align ? ((size + 7) & ~std::size_t{7}) : size;
+    starts.push_back(caps.size());
+    caps.resize(caps.size() + padded, 0);
+    std::memcpy(caps.data() + starts.back(), data, size);
+  }
+  void add_raw(std::vector<unsigned char>& caps, std::vector<std::size_t>& starts, const void* data,
+               std::size_t size) const {
+    add_raw(caps, starts, data, size, options_->aligned_caps());
+  }
+
+  std::uint64_t lowest_pgsize() const noexcept { return pgsize_bitmap_ & (~pgsize_bitmap_ + 1); }
+  static unsigned ffs64(std::uint64_t v) noexcept {
+    unsigned n = 0;
+    while (!(v & 1) && n < 63) {
+      v >>= 1;
+      ++n;
+    }
+    return n;
+  }
+  static bool valid_bitmap_size(std::uint64_t npages, std::uint64_t bitmap_size) noexcept {
+    // verify_bitmap_size
+    const std::uint64_t needed = ((npages + 63) & ~63ULL) / 8;
+    return npages && bitmap_size && bitmap_size <= dirty_bitmap_size_max && bitmap_size >= needed;
+  }
+  static bool set_dirty_bits(std::uint64_t user_bitmap, std::uint64_t first_bit, std::uint64_t nbits) noexcept {
+    if (!user_bitmap) return false;
+    // The bitmap is a user pointer carried in a __u64, as in the ABI.
+    auto* words = reinterpret_cast<std::uint64_t*>(  // NOLINT(performance-no-int-to-ptr)
+        static_cast<std::uintptr_t>(user_bitmap));
+    for (std::uint64_t b = first_bit; b < first_bit + nbits; ++b) words[b / 64] |= 1ULL << (b % 64);
+    return true;
+  }
+
+  /// vfio_find_dma: a mapping overlapping [start, start + size); with size 0,
+  /// one that strictly contains `start` after its first byte.
+  map_type::iterator find(std::uint64_t start, std::uint64_t size) {
+    for (auto it = dmas_.begin(); it != dmas_.end(); ++it) {
+      const dma_mapping& d = it->second;
+      if (start + size <= d.iova) continue;
+      if (start >= d.iova + d.size) continue;
+      return it;
+    }
+    return dmas_.end();
+  }
+  map_type::iterator find_point(std::uint64_t at) { return find(at, 0); }
+  /// vfio_find_dma_first_node: the lowest mapping ending after `start`, unless
+  /// it begins at or after start + size.
+  map_type::iterator first_node(std::uint64_t start, std::uint64_t size) {
+    for (auto it = dmas_.begin(); it != dmas_.end(); ++it) {
+      if (start < it->second.iova + it->second.size) {
+        if (size && it->second.iova >= start + size) return dmas_.end();
+        return it;
+      }
+    }
+    return dmas_.end();
+  }
+  bool iova_valid(std::uint64_t start, std::uint64_t end) const noexcept {
+    // vfio_iommu_iova_dma_valid
+    if (options_->iova_ranges.empty()) return true;
+    for (const auto& r : options_->iova_ranges)
+      if (start >= r.start && end <= r.end) return true;
+    return false;
+  }
+
+  bool v2_;
+  const kernel_options* options_;
+  unsigned dma_avail_;
+  std::uint64_t pgsize_bitmap_;
+  bool dirty_tracking_ = false;
+  map_type dmas_;
+};
+
+}  // namespace vfio::testing::sim
+
+#endif  // VFIO_TESTING_SIM_TYPE1_IOMMU_HPP_INCLUDED

@@ -1,0 +1,280 @@
+// The VFIO descriptors of a simulated kernel: /dev/vfio/vfio containers
+// (drivers/vfio/container.c), /dev/vfio/N groups (drivers/vfio/group.c),
+// device files (drivers/vfio/vfio_main.c), their ioctls, I/O, mmap and the
+// release order that ties them together.
+#ifndef VFIO_TESTING_SIM_VFIO_FILES_HPP_INCLUDED
+#define VFIO_TESTING_SIM_VFIO_FILES_HPP_INCLUDED
+
+#include <sys/mman.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <string>
+
+#include "../../abi/vfio.hpp"
+#include "descriptors.hpp"
+#include "kernel_state.hpp"
+#include "type1_iommu.hpp"
+
+namespace vfio::testing::sim::vfio_files {
+
+/// vfio_fops_open: every open of /dev/vfio/vfio is a new container.
+inline int open_container(kernel_state& k) {
+  descriptor d;
+  d.kind = descriptor_kind::container;
+  d.container = std::make_shared<container_object>();
+  return k.fds.add(std::move(d));
+}
+
+/// vfio_group_fops_open: the node exists while a device of the group is bound
+/// to vfio-pci; "Do we need multiple instances of the group open? Seems not."
+inline int open_group(kernel_state& k, unsigned id) {
+  if (!k.group_has_vfio_device(id)) return -ENOENT;
+  group_object& g = k.groups[id];
+  g.id = id;
+  if (g.opened) return -EBUSY;
+  g.opened = true;
+  g.fd_open = true;
+  descriptor d;
+  d.kind = descriptor_kind::group;
+  d.group = id;
+  return k.fds.add(std::move(d));
+}
+
+/// vfio_group_detach_container: detaching the last group deprivileges the
+/// container (the IOMMU driver and its mappings go away).
+inline void detach_container(group_object& g) {
+  auto& c = *g.container;
+  c.groups.erase(std::remove(c.groups.begin(), c.groups.end(), g.id), c.groups.end());
+  if (c.groups.empty()) c.iommu.reset();
+  g.container.reset();
+  g.container_users = 0;
+}
+
+/// vfio_group_fops_release: runs once the descriptor is closed and no open
+/// device holds the group file.
+inline void release_group_file(kernel_state& k, group_object& g) {
+  if (g.container) detach_container(g);
+  g.opened = false;
+  k.forget_group_if_unused(g.id);
+}
+
+/// vfio_device_fops_release -> vfio_df_group_close: the last close of the
+/// device runs vfio-pci's close_device and drops the group's container use
+/// (vfio_group_unuse_container: fput of the group file).
+inline void release_device_file(kernel_state& k, device_file& f) {
+  sim_function* fn = k.function(f.bdf);
+  if (!fn || !fn->open_count) return;
+  if (--fn->open_count) return;
+  if (fn->vfio) fn->vfio->disable();
+  auto it = k.groups.find(f.group);
+  if (it == k.groups.end()) return;
+  group_object& g = it->second;
+  if (g.container_users > 1) --g.container_users;
+  if (g.device_refs > 0) --g.device_refs;
+  if (!g.fd_open && !g.device_refs) release_group_file(k, g);
+}
+
+/// vfio_fops_unl_ioctl (container.c) and, once SET_IOMMU succeeded, the
+/// type1 driver's vfio_iommu_type1_ioctl.
+inline long container_ioctl(kernel_state& k, container_object& c, unsigned long request, unsigned long value,
+                            void* arg) {
+  namespace r = abi::req;
+  if (request == r::get_api_version) return abi::api_version;
+  if (request == r::check_extension) {
+    // Without a driver every registered driver is asked (type1 with no
+    // iommu: DMA_CC is 0); with one, only that driver.
+    return type1_iommu::check_extension(value, k.opt, c.iommu != nullptr);
+  }
+  if (request == r::set_iommu) {
+    // vfio_ioctl_set_iommu: needs a group and no driver yet; a type no
+    // driver reports is -ENODEV, one type1 reports but cannot open (e.g.
+    // VFIO_UNMAP_ALL) is its open's -EINVAL.
+    if (c.groups.empty() || c.iommu) return -EINVAL;
+    if (type1_iommu::check_extension(value, k.opt, false) <= 0) return -ENODEV;
+    if (value != abi::extension::type1_iommu && value != abi::extension::type1v2_iommu &&
+        value != abi::extension::type1_nesting_iommu)
+      return -EINVAL;
+    c.iommu = std::make_unique<type1_iommu>(value != abi::extension::type1_iommu, k.opt);
+    return 0;
+  }
+  if (!c.iommu) return -EINVAL;  // no driver: unrecognized ioctls are -EINVAL
+  if (request == r::iommu_get_info) return c.iommu->get_info(arg);
+  if (request == r::iommu_map_dma) return c.iommu->map_dma(arg);
+  if (request == r::iommu_unmap_dma) return c.iommu->unmap_dma(arg);
+  if (request == r::iommu_dirty_pages) return c.iommu->dirty_pages(arg);
+  return -ENOTTY;
+}
+
+/// vfio_pci_core_match: the device name, then optional " vf_token=<uuid>"
+/// arguments. Returns 1 (match), 0 (no match) or -EINVAL.
+inline int match_device_name(const std::string& bdf, const char* buf) {
+  const std::string s = buf;
+  if (s.compare(0, bdf.size(), bdf) != 0) return 0;
+  if (s.size() == bdf.size()) return 1;
+  if (s[bdf.size()] != ' ') return 0;
+  bool token = false;
+  for (std::size_t i = bdf.size(); i < s.size();) {
+    if (s[i] == ' ') {
+      ++i;
+      continue;
+    }
+    static const std::string key = "vf_token=";
+    if (!token && s.compare(i, key.size(), key) == 0) {
+      i += key.size();
+      if (s.size() - i < 36) return -EINVAL;  // UUID_STRING_LEN
+      for (std::size_t j = 0; j < 36; ++j) {
+        const char c = s[i + j];
+        const bool dash = j == 8 || j == 13 || j == 18 || j == 23;
+        if (dash ? c != '-' : !std::isxdigit(static_cast<unsigned char>(c))) return -EINVAL;  // uuid_parse
+      }
+      token = true;
+      i += 36;
+    } else {
+      return -EINVAL;  // unknown or duplicate option
+    }
+  }
+  // vfio_pci_validate_vf_token: neither a PF nor a VF takes a token.
+  return token ? -EINVAL : 1;
+}
+
+/// vfio_group_ioctl_get_device_fd -> vfio_df_group_open -> vfio_df_open.
+inline int get_device_fd(kernel_state& k, group_object& g, const char* name) {
+  if (!name) return -EFAULT;
+  if (::strnlen(name, 4096) >= 4096) return -EINVAL;  // strndup_user(arg, PAGE_SIZE)
+  sim_function* fn = nullptr;
+  for (auto& kv : k.functions) {
+    sim_function& f = *kv.second;
+    if (!f.vfio || f.hw->desc().iommu_group != g.id) continue;
+    const int m = match_device_name(kv.first, name);
+    if (m < 0) return m;
+    if (m > 0) {
+      fn = &f;
+      break;
+    }
+  }
+  if (!fn) return -ENODEV;
+  if (!g.container) return -EINVAL;  // vfio_group_has_iommu
+  if (fn->open_count == 0) {
+    // vfio_device_first_open -> vfio_group_use_container: SET_IOMMU first.
+    if (!g.container->iommu) return -EINVAL;
+    ++g.container_users;
+    ++g.device_refs;
+    fn->vfio->enable();
+  }
+  ++fn->open_count;
+  auto file = std::make_shared<device_file>();
+  file->bdf = fn->hw->desc().bdf;
+  file->group = g.id;
+  descriptor d;
+  d.kind = descriptor_kind::device;
+  d.device = std::move(file);
+  return k.fds.add(std::move(d));
+}
+
+/// vfio_group_fops_unl_ioctl.
+inline long group_ioctl(kernel_state& k, group_object& g, unsigned long request, void* arg) {
+  namespace r = abi::req;
+  const bool removed = !k.group_has_vfio_device(g.id);  // group->iommu_group cleared
+  if (request == r::group_get_status) {
+    if (!arg) return -EFAULT;
+    abi::group_status st{};
+    std::memcpy(&st, arg, sizeof st);
+    if (st.argsz < sizeof st) return -EINVAL;
+    if (removed) return -ENODEV;
+    st.flags = 0;
+    if (g.container)
+      st.flags = abi::group_flags::container_set | abi::group_flags::viable;
+    else if (k.group_viable(g.id))
+      st.flags = abi::group_flags::viable;
+    std::memcpy(arg, &st, sizeof st);
+    return 0;
+  }
+  if (request == r::group_set_container) {
+    if (!arg) return -EFAULT;
+    int cfd = -1;
+    std::memcpy(&cfd, arg, sizeof cfd);
+    descriptor* d = k.fds.find(cfd);
+    if (!d) return -EBADF;
+    if (g.container) return -EINVAL;
+    if (removed) return -ENODEV;
+    if (d->kind != descriptor_kind::container) return k.opt.set_container_foreign_fd_errno();
+    // vfio_container_attach_group: iommu_group_claim_dma_owner fails with
+    // -EPERM while a kernel driver owns DMA for a device of the group.
+    if (!k.group_viable(g.id)) return -EPERM;
+    g.container = d->container;
+    g.container_users = 1;
+    d->container->groups.push_back(g.id);
+    return 0;
+  }
+  if (request == r::group_unset_container) {
+    if (!g.container) return -EINVAL;
+    if (g.container_users != 1) return -EBUSY;
+    detach_container(g);
+    return 0;
+  }
+  if (request == r::group_get_device_fd) return get_device_fd(k, g, static_cast<const char*>(arg));
+  return -ENOTTY;
+}
+
+/// mmap(2) of a device file: page-aligned offset and a length first (the
+/// mm's checks), then vfio_pci_core_mmap. The mapping holds the file.
+inline int mmap_device(kernel_state& k, descriptor& d, void** addr, std::size_t length, int flags,
+                       std::int64_t offset) {
+  if (!length || offset < 0 || (offset & 0xfff)) return -EINVAL;
+  sim_function* fn = k.function(d.device->bdf);
+  if (!fn || !fn->vfio) return -ENODEV;
+  std::shared_ptr<device_memory> mem;
+  std::size_t at = 0;
+  if (const int r = fn->vfio->mmap(static_cast<std::uint64_t>(offset), length, flags, mem, at); r < 0) return r;
+  mapping_record m;
+  m.addr = mem->data() + at;
+  m.length = length;
+  m.memory = std::move(mem);
+  m.file = d.device;
+  m.bdf = d.device->bdf;
+  m.region = region_index(static_cast<std::uint64_t>(offset));
+  *addr = m.addr;
+  ++d.device->mappings;
+  k.mappings.add(std::move(m));
+  return 0;
+}
+
+/// munmap(2) of a mapping made through mmap_device. Linux returns 0 for a
+/// range nothing is mapped at; the simulation knows only its own mappings
+/// and answers -EINVAL so that a test notices a stray unmap.
+inline int munmap_device(kernel_state& k, void* addr, std::size_t length) {
+  mapping_record m;
+  if (!addr || !length || !k.mappings.take(addr, length, m)) return -EINVAL;
+  if (m.file && m.file->mappings > 0 && --m.file->mappings == 0 && !m.file->fd_open) release_device_file(k, *m.file);
+  return 0;
+}
+
+/// close(2) of a VFIO descriptor; each kind releases what it holds.
+inline void close_vfio_descriptor(kernel_state& k, descriptor& d) {
+  switch (d.kind) {
+    case descriptor_kind::container:
+      d.container->fd_open = false;  // vfio_fops_release: the groups keep it alive
+      break;
+    case descriptor_kind::group: {
+      auto it = k.groups.find(d.group);
+      if (it == k.groups.end()) break;
+      it->second.fd_open = false;
+      if (!it->second.device_refs) release_group_file(k, it->second);
+      break;
+    }
+    case descriptor_kind::device:
+      d.device->fd_open = false;
+      if (!d.device->mappings) release_device_file(k, *d.device);
+      break;
+    default: break;
+  }
+}
+
+}  // namespace vfio::testing::sim::vfio_files
+
+#endif  // VFIO_TESTING_SIM_VFIO_FILES_HPP_INCLUDED
