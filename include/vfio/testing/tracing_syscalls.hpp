@@ -21,10 +21,10 @@ namespace vfio::testing {
 /// The errno name for a negative result ("-EINVAL"), or the number.
 inline std::string errno_name(long negative_errno) {
   static const std::pair<int, const char*> names[] = {
-      {EPERM, "EPERM"},   {ENOENT, "ENOENT"}, {EINTR, "EINTR"},     {EIO, "EIO"},         {ENXIO, "ENXIO"},
-      {E2BIG, "E2BIG"},   {EBADF, "EBADF"},   {EAGAIN, "EAGAIN"},   {ENOMEM, "ENOMEM"},   {EACCES, "EACCES"},
-      {EFAULT, "EFAULT"}, {EBUSY, "EBUSY"},   {EEXIST, "EEXIST"},   {ENODEV, "ENODEV"},   {ENOTDIR, "ENOTDIR"},
-      {EINVAL, "EINVAL"}, {ENOTTY, "ENOTTY"}, {ENOSPC, "ENOSPC"},   {ESPIPE, "ESPIPE"},   {ERANGE, "ERANGE"},
+      {EPERM, "EPERM"},   {ENOENT, "ENOENT"},   {EINTR, "EINTR"},         {EIO, "EIO"},       {ENXIO, "ENXIO"},
+      {E2BIG, "E2BIG"},   {EBADF, "EBADF"},     {EAGAIN, "EAGAIN"},       {ENOMEM, "ENOMEM"}, {EACCES, "EACCES"},
+      {EFAULT, "EFAULT"}, {EBUSY, "EBUSY"},     {EEXIST, "EEXIST"},       {ENODEV, "ENODEV"}, {ENOTDIR, "ENOTDIR"},
+      {EINVAL, "EINVAL"}, {ENOTTY, "ENOTTY"},   {ENOSPC, "ENOSPC"},       {ESPIPE, "ESPIPE"}, {ERANGE, "ERANGE"},
       {ENOSYS, "ENOSYS"}, {ENOTSUP, "ENOTSUP"}, {ETIMEDOUT, "ETIMEDOUT"}, {EPROTO, "EPROTO"}, {EOVERFLOW, "EOVERFLOW"},
   };
   for (const auto& n : names)
@@ -36,9 +36,16 @@ inline std::string errno_name(long negative_errno) {
 /// Descriptors are named by what they are and the order they appeared in
 /// (container#0, group#0, device#0, eventfd#0), so numbering differences
 /// between kernels vanish. sysfs attribute accesses (open/read/close of a path
-/// outside /dev) become one "sysfs <path> = <value>" line, and within a run of
-/// consecutive sysfs lines each path keeps only its latest value: a polling
-/// loop records the state it settled on, not how many polls that took.
+/// outside /dev) become one line at close:
+///   "sysfs <path> = <value>"          read (trailing newline stripped)
+///   "sysfs <path> <- <value>"         written ("<value> -EINVAL" when refused)
+///   "sysfs <path> pread N@OFF -> R"   binary file (e.g. config) read with pread
+///   "sysfs <path> exists"             opened and closed without I/O (a directory probe)
+///   "sysfs <path> -ENOENT"            open failed
+/// and within a run of consecutive sysfs/readlink lines, a read of a path
+/// replaces the previous read of the same path in place, unless the path was
+/// written in between: a polling loop records the state it settled on, not how
+/// many polls that took, while a read, a write and a read-back stay three lines.
 /// The clock (monotonic_ns, sleep_ns) is not traced.
 class tracing_syscalls final : public syscalls {
  public:
@@ -57,11 +64,12 @@ class tracing_syscalls final : public syscalls {
   /// Adds a line of the caller's own (a scenario step marker, an observation).
   void note(const std::string& line) {
     std::lock_guard<std::mutex> lock(mu_);
-    append(line, false);
+    append(line);
   }
   void clear() {
     std::lock_guard<std::mutex> lock(mu_);
     lines_.clear();
+    run_.clear();
     run_start_ = 0;
   }
 
@@ -70,14 +78,16 @@ class tracing_syscalls final : public syscalls {
     std::lock_guard<std::mutex> lock(mu_);
     const std::string p = path;
     if (p.rfind("/dev/", 0) != 0) {
-      if (r >= 0) files_[r] = file_state{p, ""};
-      else append("sysfs " + p + " " + errno_name(r), true);
+      if (r >= 0)
+        files_[r] = file_state{p, ""};
+      else
+        append_sysfs("sysfs " + p, " " + errno_name(r), false);
       return r;
     }
     const char* kind = p == "/dev/vfio/vfio" ? "container" : "group";
     std::string line = "open " + p + " -> ";
     line += r >= 0 ? name_new(r, kind) : errno_name(r);
-    append(line, false);
+    append(line);
     return r;
   }
   int close(int fd) noexcept override {
@@ -85,11 +95,21 @@ class tracing_syscalls final : public syscalls {
     std::lock_guard<std::mutex> lock(mu_);
     auto f = files_.find(fd);
     if (f != files_.end()) {
-      append("sysfs " + f->second.path + (f->second.wrote ? " <- " : " = ") + f->second.value, true);
+      const file_state& st = f->second;
+      std::string rest;
+      if (st.wrote)
+        rest = " <- " + st.value;
+      else if (st.preads)
+        rest = " " + st.value;
+      else if (st.reads)
+        rest = " = " + st.value;
+      else
+        rest = " exists";
+      append_sysfs("sysfs " + st.path, rest, st.wrote);
       files_.erase(f);
       return r;
     }
-    append("close " + name_of(fd) + " -> " + result_text(r), false);
+    append("close " + name_of(fd) + " -> " + result_text(r));
     names_.erase(fd);
     return r;
   }
@@ -98,33 +118,44 @@ class tracing_syscalls final : public syscalls {
     const bool is_struct = arg && request != abi::req::group_set_container && request != abi::req::group_get_device_fd;
     if (is_struct) std::memcpy(in, arg, request == abi::req::device_feature ? 8 : 4);
     std::string detail;
-    if (request == abi::req::group_get_device_fd && arg) detail = std::string(" \"") + static_cast<const char*>(arg) + "\"";
+    if (request == abi::req::group_get_device_fd && arg)
+      detail = std::string(" \"") + static_cast<const char*>(arg) + "\"";
     const int r = inner_->ioctl(fd, request, arg);
     std::lock_guard<std::mutex> lock(mu_);
     std::string line = "ioctl " + name_of(fd) + " " + request_name(fd, request);
-    if (request == abi::req::device_feature) line += " flags=" + hex(in[1]) + " argsz=" + std::to_string(in[0]);
-    else if (is_struct) line += " argsz=" + std::to_string(in[0]);
+    if (request == abi::req::device_feature)
+      line += " flags=" + hex(in[1]) + " argsz=" + std::to_string(in[0]);
+    else if (is_struct)
+      line += " argsz=" + std::to_string(in[0]);
     line += detail + " -> ";
-    if (r >= 0 && request == abi::req::group_get_device_fd) line += name_new(r, "device");
-    else line += result_text(r);
-    append(line, false);
+    if (r >= 0 && request == abi::req::group_get_device_fd)
+      line += name_new(r, "device");
+    else
+      line += result_text(r);
+    append(line);
     return r;
   }
   int ioctl_value(int fd, unsigned long request, unsigned long value) noexcept override {
     const int r = inner_->ioctl_value(fd, request, value);
     std::lock_guard<std::mutex> lock(mu_);
     append("ioctl " + name_of(fd) + " " + request_name(fd, request) + " " + std::to_string(value) + " -> " +
-               result_text(r),
-           false);
+           result_text(r));
     return r;
   }
   long pread(int fd, void* buf, std::size_t count, std::int64_t offset) noexcept override {
     const long r = inner_->pread(fd, buf, count, offset);
     std::lock_guard<std::mutex> lock(mu_);
-    std::string line = "pread " + name_of(fd) + " " + region_offset(offset) + " " + std::to_string(count) + " -> " +
-                       result_text(r);
+    auto f = files_.find(fd);
+    if (f != files_.end()) {  // a binary sysfs file: record the transfer, not the bytes
+      f->second.preads = true;
+      f->second.value =
+          "pread " + std::to_string(count) + "@" + hex64(static_cast<std::uint64_t>(offset)) + " -> " + result_text(r);
+      return r;
+    }
+    std::string line =
+        "pread " + name_of(fd) + " " + region_offset(offset) + " " + std::to_string(count) + " -> " + result_text(r);
     if (r > 0 && count <= 8) line += " data=" + bytes(buf, static_cast<std::size_t>(r));
-    append(line, false);
+    append(line);
     return r;
   }
   long pwrite(int fd, const void* buf, std::size_t count, std::int64_t offset) noexcept override {
@@ -132,7 +163,7 @@ class tracing_syscalls final : public syscalls {
     std::lock_guard<std::mutex> lock(mu_);
     std::string line = "pwrite " + name_of(fd) + " " + region_offset(offset) + " " + std::to_string(count);
     if (count <= 8) line += " data=" + bytes(buf, count);
-    append(line + " -> " + result_text(r), false);
+    append(line + " -> " + result_text(r));
     return r;
   }
   long read(int fd, void* buf, std::size_t count) noexcept override {
@@ -140,8 +171,11 @@ class tracing_syscalls final : public syscalls {
     std::lock_guard<std::mutex> lock(mu_);
     auto f = files_.find(fd);
     if (f != files_.end()) {
-      if (r > 0) f->second.value.append(static_cast<const char*>(buf), static_cast<std::size_t>(r));
-      else if (r < 0) f->second.value = errno_name(r);
+      f->second.reads = true;
+      if (r > 0)
+        f->second.value.append(static_cast<const char*>(buf), static_cast<std::size_t>(r));
+      else if (r < 0)
+        f->second.value = errno_name(r);
       trim(f->second.value);
       return r;
     }
@@ -151,7 +185,7 @@ class tracing_syscalls final : public syscalls {
       std::memcpy(&v, buf, 8);
       line += " value=" + std::to_string(v);
     }
-    append(line, false);
+    append(line);
     return r;
   }
   long write(int fd, const void* buf, std::size_t count) noexcept override {
@@ -165,35 +199,33 @@ class tracing_syscalls final : public syscalls {
       if (r < 0) f->second.value += " " + errno_name(r);
       return r;
     }
-    append("write " + name_of(fd) + " " + std::to_string(count) + " -> " + result_text(r), false);
+    append("write " + name_of(fd) + " " + std::to_string(count) + " -> " + result_text(r));
     return r;
   }
   int mmap(void** addr, std::size_t length, int prot, int flags, int fd, std::int64_t offset) noexcept override {
     const int r = inner_->mmap(addr, length, prot, flags, fd, offset);
     std::lock_guard<std::mutex> lock(mu_);
     append("mmap " + name_of(fd) + " " + region_offset(offset) + " " + std::to_string(length) + " -> " +
-               result_text(r),
-           false);
+           result_text(r));
     return r;
   }
   int munmap(void* addr, std::size_t length) noexcept override {
     const int r = inner_->munmap(addr, length);
     std::lock_guard<std::mutex> lock(mu_);
-    append("munmap " + std::to_string(length) + " -> " + result_text(r), false);
+    append("munmap " + std::to_string(length) + " -> " + result_text(r));
     return r;
   }
   int eventfd(unsigned initval, int flags) noexcept override {
     const int r = inner_->eventfd(initval, flags);
     std::lock_guard<std::mutex> lock(mu_);
-    append("eventfd " + std::to_string(initval) + " -> " + (r >= 0 ? name_new(r, "eventfd") : errno_name(r)), false);
+    append("eventfd " + std::to_string(initval) + " -> " + (r >= 0 ? name_new(r, "eventfd") : errno_name(r)));
     return r;
   }
   long readlink(const char* path, char* buf, std::size_t size) noexcept override {
     const long r = inner_->readlink(path, buf, size);
     std::lock_guard<std::mutex> lock(mu_);
-    append(std::string("readlink ") + path + " -> " +
-               (r >= 0 ? std::string(buf, static_cast<std::size_t>(r)) : errno_name(r)),
-           true);
+    append_sysfs(std::string("readlink ") + path,
+                 " -> " + (r >= 0 ? std::string(buf, static_cast<std::size_t>(r)) : errno_name(r)), false);
     return r;
   }
   int poll(struct pollfd* fds, std::size_t nfds, int timeout_ms) noexcept override {
@@ -203,7 +235,7 @@ class tracing_syscalls final : public syscalls {
     for (std::size_t i = 0; i < nfds; ++i) line += " " + name_of(fds[i].fd);
     line += " -> " + result_text(r);
     if (r > 0 && nfds) line += " revents=" + hex(static_cast<std::uint32_t>(fds[0].revents));
-    append(line, false);
+    append(line);
     return r;
   }
   std::int64_t monotonic_ns() noexcept override { return inner_->monotonic_ns(); }
@@ -214,28 +246,40 @@ class tracing_syscalls final : public syscalls {
     std::string path;
     std::string value;
     bool wrote = false;
+    bool reads = false;
+    bool preads = false;
+  };
+  // One line of the current run of sysfs/readlink lines.
+  struct run_entry {
+    std::string key;  // "sysfs <path>" or "readlink <path>"
+    bool wrote;
   };
 
-  // Appends a line; a `collapsible` (sysfs) line whose path already appears in
-  // the current run of collapsible lines updates that line in place.
-  void append(const std::string& line, bool collapsible) {
-    if (!collapsible) {
-      lines_.push_back(line);
-      run_start_ = lines_.size();
-      return;
-    }
-    const std::string key = line.substr(0, line.find(" = ") != std::string::npos ? line.find(" = ") : line.size());
-    for (std::size_t i = run_start_; i < lines_.size(); ++i) {
-      if (lines_[i].compare(0, key.size(), key) == 0 &&
-          (lines_[i].size() == key.size() || lines_[i][key.size()] == ' ')) {
-        lines_[i] = line;  // keep the first position: independent of how many polls it took
-        return;
+  // Appends a line that ends the current run of sysfs lines.
+  void append(const std::string& line) {
+    lines_.push_back(line);
+    run_.clear();
+    run_start_ = lines_.size();
+  }
+  // Appends "<key><rest>". A read replaces the latest line of the same key in
+  // the run if that line was a read too (first position kept: independent of
+  // how many polls it took); a write is always a line of its own.
+  void append_sysfs(const std::string& key, const std::string& rest, bool wrote) {
+    if (!wrote) {
+      for (std::size_t i = run_.size(); i-- > 0;) {
+        if (run_[i].key != key) continue;
+        if (!run_[i].wrote) {
+          lines_[run_start_ + i] = key + rest;
+          return;
+        }
+        break;
       }
     }
-    lines_.push_back(line);
+    lines_.push_back(key + rest);
+    run_.push_back(run_entry{key, wrote});
   }
   std::string name_new(int fd, const char* kind) {
-    const std::string n = std::string(kind) + "#" + std::to_string(counters_[kind]++);
+    std::string n = std::string(kind) + "#" + std::to_string(counters_[kind]++);
     names_[fd] = n;
     return n;
   }
@@ -313,7 +357,8 @@ class tracing_syscalls final : public syscalls {
   syscalls* inner_;
   mutable std::mutex mu_;
   std::vector<std::string> lines_;
-  std::size_t run_start_ = 0;
+  std::size_t run_start_ = 0;  // index in lines_ of run_[0]
+  std::vector<run_entry> run_;
   std::map<int, std::string> names_;
   std::map<std::string, int> counters_;
   std::map<int, file_state> files_;

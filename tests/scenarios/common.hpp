@@ -1,0 +1,137 @@
+// Helpers the scenarios share: opening the container/group/device stack of the
+// device under test, waiting for runtime PM to settle, and formatting.
+#ifndef VFIO_TESTS_SCENARIOS_COMMON_HPP_INCLUDED
+#define VFIO_TESTS_SCENARIOS_COMMON_HPP_INCLUDED
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include <vfio/container.hpp>
+#include <vfio/device.hpp>
+#include <vfio/group.hpp>
+#include <vfio/host/power.hpp>
+
+#include "scenario.hpp"
+
+namespace ktest {
+
+/// The three descriptors of a VFIO type1 user. Members are destroyed in
+/// reverse order: device, then group, then container.
+struct stack {
+  vfio::container container;
+  vfio::group group;
+  vfio::device device;
+};
+
+/// Opens /dev/vfio/vfio, the device's group, attaches it, sets the best type1
+/// IOMMU and opens the device. Records a failure and returns false when a
+/// step fails.
+inline bool open_stack(context& ctx, stack& s) {
+  auto c = vfio::container::open("/dev/vfio/vfio", ctx.sys());
+  if (!c) {
+    ctx.fail(__FILE__, __LINE__, "container::open: " + outcome(c));
+    return false;
+  }
+  s.container = std::move(*c);
+  auto g = vfio::group::open(ctx.dut().group, ctx.sys());
+  if (!g) {
+    ctx.fail(__FILE__, __LINE__, "group::open: " + outcome(g));
+    return false;
+  }
+  s.group = std::move(*g);
+  if (auto r = s.group.set_container(s.container); !r) {
+    ctx.fail(__FILE__, __LINE__, "set_container: " + outcome(r));
+    return false;
+  }
+  auto type = s.container.set_best_iommu();
+  if (!type) {
+    ctx.fail(__FILE__, __LINE__, "set_best_iommu: " + outcome(type));
+    return false;
+  }
+  auto d = s.group.open_device(ctx.dut().bdf);
+  if (!d) {
+    ctx.fail(__FILE__, __LINE__, "open_device: " + outcome(d));
+    return false;
+  }
+  s.device = std::move(*d);
+  return true;
+}
+
+/// Waits (through the traced seam, so the settled values land in the trace)
+/// until power/runtime_status and power_state read the expected values.
+/// Deadline 3 s: runtime suspend settles within ~25 ms under QEMU, so only a
+/// device that never gets there waits that long.
+inline vfio::result<vfio::host::power_sample> settle(context& ctx, std::optional<vfio::host::runtime_status> status,
+                                                     std::optional<vfio::host::power_state> state) {
+  vfio::host::settle_options o;
+  o.expect_status = status;
+  o.expect_state = state;
+  o.timeout_ns = 3'000'000'000;
+  o.interval_ns = 2'000'000;
+  vfio::host::power_sample last;
+  auto r = vfio::host::wait_for_power_settle(ctx.dut().address, o, ctx.sys(), "/sys", &last);
+  if (!r)
+    ctx.note("settle failed (%s): last runtime_status=%s power_state=%s", outcome(r).c_str(),
+             vfio::host::to_string(last.status), vfio::host::to_string(last.state));
+  return r;
+}
+
+/// Waits until the values stop changing (no expectation: for states where
+/// runtime PM is not expected to act, e.g. power/control=on).
+inline vfio::result<vfio::host::power_sample> settle_stable(context& ctx) {
+  vfio::host::settle_options o;
+  o.timeout_ns = 3'000'000'000;
+  o.interval_ns = 5'000'000;
+  o.stable_ns = 60'000'000;
+  return vfio::host::wait_for_power_settle(ctx.dut().address, o, ctx.sys(), "/sys");
+}
+
+inline std::string hex(std::uint64_t v) {
+  char b[24];
+  std::snprintf(b, sizeof b, "0x%llx", static_cast<unsigned long long>(v));
+  return b;
+}
+
+inline std::string limits_text(std::uint32_t limits) {
+  std::string s;
+  for (auto l : vfio::host::all_power_limits) {
+    if (!(limits & static_cast<std::uint32_t>(l))) continue;
+    if (!s.empty()) s += "; ";
+    s += vfio::host::to_string(l);
+  }
+  return s.empty() ? "-" : s;
+}
+
+/// Records a power report as a note and returns it.
+inline vfio::result<vfio::host::power_report> report(context& ctx, const char* label,
+                                                     vfio::host::capability_presence pm) {
+  auto r = vfio::host::read_power_report(ctx.dut().address, pm, ctx.sys(), "/sys");
+  if (!r) {
+    ctx.note("report %s: %s", label, outcome(r).c_str());
+    return r;
+  }
+  ctx.note("report %s: deepest=%s limits=%s", label, vfio::host::to_string(r->deepest), limits_text(r->limits).c_str());
+  return r;
+}
+
+/// The largest BAR region that can be mmap()ed (the lowest index among equals),
+/// if any. The largest is the device's register BAR on every device of the
+/// machine, never the one holding only the MSI-X table, whose reads vfio-pci
+/// fills in itself.
+inline std::optional<std::uint32_t> largest_mappable_bar(vfio::device& dev) {
+  std::optional<std::uint32_t> best;
+  std::uint64_t best_size = 0;
+  for (std::uint32_t i = 0; i <= 5; ++i) {
+    auto ri = dev.region(i);
+    if (ri && (*ri)->mappable() && (*ri)->size >= 4 && (*ri)->size > best_size) {
+      best = i;
+      best_size = (*ri)->size;
+    }
+  }
+  return best;
+}
+
+}  // namespace ktest
+
+#endif  // VFIO_TESTS_SCENARIOS_COMMON_HPP_INCLUDED

@@ -1,0 +1,91 @@
+// The simulated-kernel backend, used on the host: a simulated_kernel set up
+// as the QEMU machine of tests/kernel/boot.sh.
+#include <string>
+#include <vector>
+
+#include <vfio/testing/simulated_kernel.hpp>
+
+#include "backends.hpp"
+
+namespace ktest {
+namespace {
+
+namespace sim = vfio::testing::sim;
+
+class simulated_backend final : public backend {
+ public:
+  explicit simulated_backend(sim::kernel_options o) : k_(std::move(o)) {}
+
+  vfio::testing::simulated_kernel& kernel() { return k_; }
+  vfio::syscalls& seam() override { return k_; }
+  bool mapping_faults(const void* addr) override { return k_.mapping_faults(addr); }
+  void firmware_start(const device_under_test& dut) override { k_.clear_firmware_log(dut.bdf); }
+  std::string firmware_record(const device_under_test& dut) override {
+    std::string words;
+    for (const auto& w : k_.firmware_log(dut.bdf)) words += (words.empty() ? "" : " ") + w;
+    k_.clear_firmware_log(dut.bdf);
+    return words.empty() ? "-" : words;
+  }
+  bool simulated() const override { return true; }
+
+ private:
+  vfio::testing::simulated_kernel k_;
+};
+
+}  // namespace
+
+std::unique_ptr<backend> make_simulated_backend(const std::string& kernel, const std::string& platform,
+                                                const std::vector<device_under_test>& devices, std::string* why) {
+  sim::kernel_options o;
+  if (kernel == "6.1")
+    o.version = sim::kernel_version::v6_1;
+  else if (kernel == "6.12")
+    o.version = sim::kernel_version::v6_12;
+  else if (kernel == "7")
+    o.version = sim::kernel_version::v7;
+  else {
+    *why = "unknown kernel tag '" + kernel + "' (6.1, 6.12 or 7)";
+    return nullptr;
+  }
+  // QEMU's intel-iommu offers no snoop control (its "snoop-control" property
+  // is off by default), so type1 cannot enforce cache coherency:
+  // VFIO_CHECK_EXTENSION(VFIO_DMA_CC_IOMMU) is 0 with the IOMMU set.
+  o.dma_cache_coherent = false;
+  const bool d3cold = platform == "d3cold";
+  auto be = std::make_unique<simulated_backend>(o);
+  auto& k = be->kernel();
+  // tests/kernel/ssdt-d3cold.asl gives _PR0/_PR3 power resources to the
+  // functions at 00:03.0 and 00:05.0 (the e1000e and the nvme) only.
+  bool have_port = false;
+  for (const auto& d : devices) {
+    sim::device_description desc;
+    if (d.name == "e1000e")
+      desc = sim::profiles::e1000e(d.bdf, d.group);
+    else if (d.name == "nvme")
+      desc = sim::profiles::nvme(d.bdf, d.group);
+    else if (d.name == "edu")
+      desc = sim::profiles::edu(d.bdf, d.group);
+    else if (d.name == "virtio-net") {
+      // Behind the pcie-root-port at 00:04.0 (boot.sh: -device pcie-root-port,addr=04.0).
+      if (!have_port) {
+        if (auto r = k.add_bridge(sim::profiles::pcie_root_port("0000:00:04.0", 2)); !r) {
+          *why = "add_bridge 0000:00:04.0: " + r.error().message();
+          return nullptr;
+        }
+        have_port = true;
+      }
+      desc = sim::profiles::virtio_net(d.bdf, d.group, "0000:00:04.0");
+    } else {
+      *why = "no simulated profile for device '" + d.name + "'";
+      return nullptr;
+    }
+    if (d3cold && (d.name == "e1000e" || d.name == "nvme")) desc.power_resources = true;
+    if (auto r = k.add_device(std::move(desc)); !r) {
+      *why = "add_device " + d.name + ": " + r.error().message();
+      return nullptr;
+    }
+  }
+  return be;
+}
+
+}  // namespace ktest
