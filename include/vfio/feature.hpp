@@ -76,92 +76,69 @@ struct dma_buf_request {
 //   static constexpr bool returns_fd;        // GET's return value is a new descriptor
 // Users declare their own the same way (e.g. for a vendor driver's feature).
 
+/// The members every trait needs, for declaring one in a line:
+///   struct my_feature : vfio::feature::basic_traits<0x8001, my_payload, true, false> {};
+template <std::uint32_t Id, class Payload, bool CanGet, bool CanSet>
+struct basic_traits {
+  static_assert(Id <= abi::feature_flags::mask, "feature numbers are 16 bits");
+  static constexpr std::uint32_t id = Id;
+  using payload = Payload;
+  static constexpr bool can_get = CanGet, can_set = CanSet;
+};
+
 /// PCI_VF_TOKEN (0): SET the VF token of an SR-IOV PF. -ENOTTY on other devices.
-struct pci_vf_token {
-  static constexpr std::uint32_t id = abi::feature_id::pci_vf_token;
-  using payload = vf_token_uuid;
-  static constexpr bool can_get = false, can_set = true;
+struct pci_vf_token : basic_traits<abi::feature_id::pci_vf_token, vf_token_uuid, false, true> {
   static constexpr const char* name = "PCI_VF_TOKEN";
 };
 /// MIGRATION (1): GET the migration capabilities (abi::migration_flags).
-struct migration {
-  static constexpr std::uint32_t id = abi::feature_id::migration;
-  using payload = abi::feature_migration;
-  static constexpr bool can_get = true, can_set = false;
+struct migration : basic_traits<abi::feature_id::migration, abi::feature_migration, true, false> {
   static constexpr const char* name = "MIGRATION";
 };
 /// MIG_DEVICE_STATE (2): GET the migration state, SET a new one (SET may
 /// return a data_fd in the payload: use set_inout and own that descriptor).
-struct mig_device_state {
-  static constexpr std::uint32_t id = abi::feature_id::mig_device_state;
-  using payload = abi::feature_mig_state;
-  static constexpr bool can_get = true, can_set = true;
+struct mig_device_state : basic_traits<abi::feature_id::mig_device_state, abi::feature_mig_state, true, true> {
   static constexpr const char* name = "MIG_DEVICE_STATE";
 };
 /// LOW_POWER_ENTRY (3, v6.1): SET, no payload. Under the unmerged seed ABI the
 /// same number is POWER_MANAGEMENT: see seed_power_management.
-struct low_power_entry {
-  static constexpr std::uint32_t id = abi::feature_id::low_power_entry;
-  using payload = void;
-  static constexpr bool can_get = false, can_set = true;
+struct low_power_entry : basic_traits<abi::feature_id::low_power_entry, void, false, true> {
   static constexpr const char* name = "LOW_POWER_ENTRY";
 };
 /// LOW_POWER_ENTRY_WITH_WAKEUP (4, v6.1): SET {wakeup_eventfd, reserved}.
-struct low_power_entry_with_wakeup {
-  static constexpr std::uint32_t id = abi::feature_id::low_power_entry_with_wakeup;
-  using payload = abi::feature_low_power_entry_with_wakeup;
-  static constexpr bool can_get = false, can_set = true;
+struct low_power_entry_with_wakeup : basic_traits<abi::feature_id::low_power_entry_with_wakeup,
+                                                  abi::feature_low_power_entry_with_wakeup, false, true> {
   static constexpr const char* name = "LOW_POWER_ENTRY_WITH_WAKEUP";
 };
 /// LOW_POWER_EXIT (5, v6.1): SET, no payload.
-struct low_power_exit {
-  static constexpr std::uint32_t id = abi::feature_id::low_power_exit;
-  using payload = void;
-  static constexpr bool can_get = false, can_set = true;
+struct low_power_exit : basic_traits<abi::feature_id::low_power_exit, void, false, true> {
   static constexpr const char* name = "LOW_POWER_EXIT";
 };
 /// DMA_LOGGING_START (6, v6.1): SET; `ranges` is the address of the range array.
-struct dma_logging_start {
-  static constexpr std::uint32_t id = abi::feature_id::dma_logging_start;
-  using payload = abi::feature_dma_logging_control;
-  static constexpr bool can_get = false, can_set = true;
+struct dma_logging_start
+    : basic_traits<abi::feature_id::dma_logging_start, abi::feature_dma_logging_control, false, true> {
   static constexpr const char* name = "DMA_LOGGING_START";
 };
 /// DMA_LOGGING_STOP (7, v6.1): SET, no payload.
-struct dma_logging_stop {
-  static constexpr std::uint32_t id = abi::feature_id::dma_logging_stop;
-  using payload = void;
-  static constexpr bool can_get = false, can_set = true;
+struct dma_logging_stop : basic_traits<abi::feature_id::dma_logging_stop, void, false, true> {
   static constexpr const char* name = "DMA_LOGGING_STOP";
 };
 /// DMA_LOGGING_REPORT (8, v6.1): GET with an input payload (use get_inout).
-struct dma_logging_report {
-  static constexpr std::uint32_t id = abi::feature_id::dma_logging_report;
-  using payload = abi::feature_dma_logging_report;
-  static constexpr bool can_get = true, can_set = false;
+struct dma_logging_report
+    : basic_traits<abi::feature_id::dma_logging_report, abi::feature_dma_logging_report, true, false> {
   static constexpr const char* name = "DMA_LOGGING_REPORT";
 };
 /// MIG_DATA_SIZE (9, v6.2): GET the estimated stop-copy length.
-struct mig_data_size {
-  static constexpr std::uint32_t id = abi::feature_id::mig_data_size;
-  using payload = abi::feature_mig_data_size;
-  static constexpr bool can_get = true, can_set = false;
+struct mig_data_size : basic_traits<abi::feature_id::mig_data_size, abi::feature_mig_data_size, true, false> {
   static constexpr const char* name = "MIG_DATA_SIZE";
 };
 /// BUS_MASTER (10): SET {op}; CDX devices only.
-struct bus_master {
-  static constexpr std::uint32_t id = abi::feature_id::bus_master;
-  using payload = abi::feature_bus_master;
-  static constexpr bool can_get = false, can_set = true;
+struct bus_master : basic_traits<abi::feature_id::bus_master, abi::feature_bus_master, false, true> {
   static constexpr const char* name = "BUS_MASTER";
 };
 /// DMA_BUF (11, v6.19): GET with an input payload of N ranges; the ioctl
 /// returns a new dma-buf descriptor (use get_fd).
 template <std::size_t N = 1>
-struct dma_buf_ranges {
-  static constexpr std::uint32_t id = abi::feature_id::dma_buf;
-  using payload = dma_buf_request<N>;
-  static constexpr bool can_get = true, can_set = false;
+struct dma_buf_ranges : basic_traits<abi::feature_id::dma_buf, dma_buf_request<N>, true, false> {
   static constexpr bool returns_fd = true;
   static constexpr const char* name = "DMA_BUF";
 };
@@ -170,10 +147,8 @@ using dma_buf = dma_buf_ranges<1>;
 
 /// The seed series' POWER_MANAGEMENT (3, never merged): GET and SET of
 /// {u64 low_power_state} (abi::seed::low_power_state_enter / _exit).
-struct seed_power_management {
-  static constexpr std::uint32_t id = abi::seed::feature_id::power_management;
-  using payload = abi::seed::feature_power_management;
-  static constexpr bool can_get = true, can_set = true;
+struct seed_power_management
+    : basic_traits<abi::seed::feature_id::power_management, abi::seed::feature_power_management, true, true> {
   static constexpr const char* name = "POWER_MANAGEMENT (seed ABI)";
 };
 

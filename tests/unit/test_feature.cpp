@@ -60,12 +60,17 @@ struct vendor_counter_feature {
   using payload = vendor_counter;
   static constexpr bool can_get = true, can_set = false;
 };
+// The same declared through the one-line helper.
+struct vendor_counter_short : feature::basic_traits<0x100, vendor_counter, true, false> {};
 
 }  // namespace
 
 // Compile-time properties of the traits.
 static_assert(feature::is_feature_traits_v<feature::low_power_entry>);
 static_assert(feature::is_feature_traits_v<vendor_counter_feature>);
+static_assert(feature::is_feature_traits_v<vendor_counter_short>);
+static_assert(vendor_counter_short::id == vendor_counter_feature::id && vendor_counter_short::can_get &&
+              !vendor_counter_short::can_set);
 static_assert(!feature::is_feature_traits_v<int>);
 static_assert(feature::detail::argsz_of<void>() == 8);
 static_assert(feature::detail::argsz_of<abi::feature_bus_master>() == 12);  // not the padded 16
