@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "../catch.hpp"
+#include "mock_fixture.hpp"
 
 namespace {
 
@@ -20,15 +21,8 @@ namespace abi = vfio::abi;
 using vfio::container;
 using vfio::testing::scripted_syscalls;
 
-struct seam {
-  std::vector<std::string> mismatches;
-  scripted_syscalls mock{[this](const std::string& m) {
-    mismatches.push_back(m);
-    std::fprintf(stderr, "scripted_syscalls mismatch: %s\n", m.c_str());
-  }};
-};
-
-std::string op(const vfio::error& e) { return e.operation(); }
+using vfio_test::op;
+using vfio_test::seam;
 
 constexpr int container_fd = 3;
 
@@ -156,8 +150,7 @@ TEST_CASE("container: an empty or moved-from container issues no syscalls", "[co
 
   {
     container a = open_container(s.mock);
-    s.mock.expect_ioctl_value(container_fd, abi::req::check_extension, abi::extension::type1v2_iommu)
-        .returns(1);
+    s.mock.expect_ioctl_value(container_fd, abi::req::check_extension, abi::extension::type1v2_iommu).returns(1);
     s.mock.expect_ioctl_value(container_fd, abi::req::set_iommu, abi::extension::type1v2_iommu).returns(0);
     REQUIRE(a.set_iommu(abi::extension::type1v2_iommu).has_value());
     container b(std::move(a));
@@ -180,12 +173,9 @@ TEST_CASE("container: check_extension passes the extension by value", "[containe
   seam s;
   {
     container c = open_container(s.mock);
-    s.mock.expect_ioctl_value(container_fd, abi::req::check_extension, abi::extension::type1v2_iommu)
-        .returns(1);
-    s.mock.expect_ioctl_value(container_fd, abi::req::check_extension, abi::extension::noiommu_iommu)
-        .returns(0);
-    s.mock.expect_ioctl_value(container_fd, abi::req::check_extension, abi::extension::unmap_all)
-        .fails(EINVAL);
+    s.mock.expect_ioctl_value(container_fd, abi::req::check_extension, abi::extension::type1v2_iommu).returns(1);
+    s.mock.expect_ioctl_value(container_fd, abi::req::check_extension, abi::extension::noiommu_iommu).returns(0);
+    s.mock.expect_ioctl_value(container_fd, abi::req::check_extension, abi::extension::unmap_all).fails(EINVAL);
     auto yes = c.check_extension(abi::extension::type1v2_iommu);
     REQUIRE(yes.has_value());
     CHECK(*yes);
@@ -205,8 +195,7 @@ TEST_CASE("container: set_iommu checks the extension, then sets it by value", "[
   seam s;
   {
     container c = open_container(s.mock);
-    s.mock.expect_ioctl_value(container_fd, abi::req::check_extension, abi::extension::type1_iommu)
-        .returns(1);
+    s.mock.expect_ioctl_value(container_fd, abi::req::check_extension, abi::extension::type1_iommu).returns(1);
     s.mock.expect_ioctl_value(container_fd, abi::req::set_iommu, abi::extension::type1_iommu).returns(0);
     REQUIRE(c.set_iommu(abi::extension::type1_iommu).has_value());
     CHECK(c.iommu_type() == abi::extension::type1_iommu);
@@ -220,8 +209,7 @@ TEST_CASE("container: an IOMMU type the container does not offer is never set", 
   {
     container c = open_container(s.mock);
     // No VFIO_SET_IOMMU follows: the script would report it.
-    s.mock.expect_ioctl_value(container_fd, abi::req::check_extension, abi::extension::noiommu_iommu)
-        .returns(0);
+    s.mock.expect_ioctl_value(container_fd, abi::req::check_extension, abi::extension::noiommu_iommu).returns(0);
     auto r = c.set_iommu(abi::extension::noiommu_iommu);
     REQUIRE_FALSE(r.has_value());
     CHECK(r.error() == vfio::errc::extension_unsupported);
@@ -238,8 +226,7 @@ TEST_CASE("container: SET_IOMMU refused by the kernel leaves the type unset", "[
   {
     container c = open_container(s.mock);
     // No group attached yet: vfio_ioctl_set_iommu answers -EINVAL.
-    s.mock.expect_ioctl_value(container_fd, abi::req::check_extension, abi::extension::type1v2_iommu)
-        .returns(1);
+    s.mock.expect_ioctl_value(container_fd, abi::req::check_extension, abi::extension::type1v2_iommu).returns(1);
     s.mock.expect_ioctl_value(container_fd, abi::req::set_iommu, abi::extension::type1v2_iommu).fails(EINVAL);
     auto r = c.set_iommu(abi::extension::type1v2_iommu);
     REQUIRE_FALSE(r.has_value());
@@ -247,8 +234,7 @@ TEST_CASE("container: SET_IOMMU refused by the kernel leaves the type unset", "[
     CHECK(op(r.error()) == "VFIO_SET_IOMMU");
     CHECK(c.iommu_type() == 0);
 
-    s.mock.expect_ioctl_value(container_fd, abi::req::check_extension, abi::extension::type1v2_iommu)
-        .fails(EIO);
+    s.mock.expect_ioctl_value(container_fd, abi::req::check_extension, abi::extension::type1v2_iommu).fails(EIO);
     auto e = c.set_iommu(abi::extension::type1v2_iommu);
     REQUIRE_FALSE(e.has_value());
     CHECK(op(e.error()) == "VFIO_CHECK_EXTENSION");
@@ -261,8 +247,7 @@ TEST_CASE("container: set_best_iommu prefers Type1v2, falls back to Type1", "[co
   seam s;
   SECTION("Type1v2 offered") {
     container c = open_container(s.mock);
-    s.mock.expect_ioctl_value(container_fd, abi::req::check_extension, abi::extension::type1v2_iommu)
-        .returns(1);
+    s.mock.expect_ioctl_value(container_fd, abi::req::check_extension, abi::extension::type1v2_iommu).returns(1);
     s.mock.expect_ioctl_value(container_fd, abi::req::set_iommu, abi::extension::type1v2_iommu).returns(0);
     auto t = c.set_best_iommu();
     REQUIRE(t.has_value());
@@ -272,10 +257,8 @@ TEST_CASE("container: set_best_iommu prefers Type1v2, falls back to Type1", "[co
   }
   SECTION("only Type1 offered") {
     container c = open_container(s.mock);
-    s.mock.expect_ioctl_value(container_fd, abi::req::check_extension, abi::extension::type1v2_iommu)
-        .returns(0);
-    s.mock.expect_ioctl_value(container_fd, abi::req::check_extension, abi::extension::type1_iommu)
-        .returns(1);
+    s.mock.expect_ioctl_value(container_fd, abi::req::check_extension, abi::extension::type1v2_iommu).returns(0);
+    s.mock.expect_ioctl_value(container_fd, abi::req::check_extension, abi::extension::type1_iommu).returns(1);
     s.mock.expect_ioctl_value(container_fd, abi::req::set_iommu, abi::extension::type1_iommu).returns(0);
     auto t = c.set_best_iommu();
     REQUIRE(t.has_value());
@@ -285,10 +268,8 @@ TEST_CASE("container: set_best_iommu prefers Type1v2, falls back to Type1", "[co
   }
   SECTION("neither offered") {
     container c = open_container(s.mock);
-    s.mock.expect_ioctl_value(container_fd, abi::req::check_extension, abi::extension::type1v2_iommu)
-        .returns(0);
-    s.mock.expect_ioctl_value(container_fd, abi::req::check_extension, abi::extension::type1_iommu)
-        .returns(0);
+    s.mock.expect_ioctl_value(container_fd, abi::req::check_extension, abi::extension::type1v2_iommu).returns(0);
+    s.mock.expect_ioctl_value(container_fd, abi::req::check_extension, abi::extension::type1_iommu).returns(0);
     auto t = c.set_best_iommu();
     REQUIRE_FALSE(t.has_value());
     CHECK(t.error() == vfio::errc::extension_unsupported);
@@ -297,8 +278,7 @@ TEST_CASE("container: set_best_iommu prefers Type1v2, falls back to Type1", "[co
   }
   SECTION("SET_IOMMU fails") {
     container c = open_container(s.mock);
-    s.mock.expect_ioctl_value(container_fd, abi::req::check_extension, abi::extension::type1v2_iommu)
-        .returns(1);
+    s.mock.expect_ioctl_value(container_fd, abi::req::check_extension, abi::extension::type1v2_iommu).returns(1);
     s.mock.expect_ioctl_value(container_fd, abi::req::set_iommu, abi::extension::type1v2_iommu).fails(EBUSY);
     auto t = c.set_best_iommu();
     REQUIRE_FALSE(t.has_value());

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "../catch.hpp"
+#include "mock_fixture.hpp"
 
 namespace {
 
@@ -22,15 +23,8 @@ namespace abi = vfio::abi;
 using vfio::errc;
 using vfio::testing::scripted_syscalls;
 
-struct seam {
-  std::vector<std::string> mismatches;
-  scripted_syscalls mock{[this](const std::string& m) {
-    mismatches.push_back(m);
-    std::fprintf(stderr, "scripted_syscalls mismatch: %s\n", m.c_str());
-  }};
-};
-
-std::string op(const vfio::error& e) { return e.operation(); }
+using vfio_test::op;
+using vfio_test::seam;
 
 constexpr int group_fd = 4;
 constexpr int device_fd = 7;
@@ -40,11 +34,7 @@ constexpr std::uint64_t config_offset = 7ULL << 40;
 /// Gets a device descriptor the way group::open_device does (GROUP_GET_DEVICE_FD hands
 /// out a new fd) and adopts it.
 vfio::device open_device(scripted_syscalls& mock) {
-  mock.expect_ioctl(group_fd, abi::req::group_get_device_fd).returns_fd(device_fd);
-  char name[] = "0000:03:00.0";
-  const int fd = mock.ioctl(group_fd, abi::req::group_get_device_fd, name);
-  REQUIRE(fd == device_fd);
-  return vfio::device(vfio::unique_fd(fd, mock), name);
+  return vfio_test::open_scripted_device(mock, group_fd, device_fd, "0000:03:00.0");
 }
 
 /// What every GET_INFO must pass: argsz 24, everything else 0.

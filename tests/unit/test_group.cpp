@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "../catch.hpp"
+#include "mock_fixture.hpp"
 
 namespace {
 
@@ -20,31 +21,19 @@ using vfio::container;
 using vfio::group;
 using vfio::testing::scripted_syscalls;
 
-struct seam {
-  std::vector<std::string> mismatches;
-  scripted_syscalls mock{[this](const std::string& m) {
-    mismatches.push_back(m);
-    std::fprintf(stderr, "scripted_syscalls mismatch: %s\n", m.c_str());
-  }};
-};
-
-std::string op(const vfio::error& e) { return e.operation(); }
+using vfio_test::op;
+using vfio_test::seam;
 
 constexpr int container_fd = 3;
 constexpr int group_fd = 4;
 constexpr int device_fd = 9;
 
-abi::group_status status_bytes(std::uint32_t flags) {
-  return abi::group_status{sizeof(abi::group_status), flags};
-}
+abi::group_status status_bytes(std::uint32_t flags) { return abi::group_status{sizeof(abi::group_status), flags}; }
 
 /// Scripts open("/dev/vfio/<n>") and a GET_STATUS answering `flags`.
 void expect_group_open(scripted_syscalls& mock, unsigned number, int fd, std::uint32_t flags) {
   mock.expect_open("/dev/vfio/" + std::to_string(number)).with_flags(O_RDWR | O_CLOEXEC).returns(fd);
-  mock.expect_ioctl(fd, abi::req::group_get_status)
-      .with(status_bytes(0))
-      .fills(status_bytes(flags))
-      .returns(0);
+  mock.expect_ioctl(fd, abi::req::group_get_status).with(status_bytes(0)).fills(status_bytes(flags)).returns(0);
 }
 
 group open_group(scripted_syscalls& mock, unsigned number = 7, int fd = group_fd) {
@@ -298,14 +287,11 @@ TEST_CASE("group: unset_container with devices open is EBUSY", "[group]") {
 
 // --- GET_DEVICE_FD -------------------------------------------------------------------
 
-TEST_CASE("group: open_device passes the exact NUL-terminated name; the device owns the fd",
-          "[group][device]") {
+TEST_CASE("group: open_device passes the exact NUL-terminated name; the device owns the fd", "[group][device]") {
   seam s;
   {
     group g = open_group(s.mock);
-    s.mock.expect_ioctl(group_fd, abi::req::group_get_device_fd)
-        .with_bytes("0000:00:03.0", 13)
-        .returns_fd(device_fd);
+    s.mock.expect_ioctl(group_fd, abi::req::group_get_device_fd).with_bytes("0000:00:03.0", 13).returns_fd(device_fd);
     {
       auto d = g.open_device("0000:00:03.0");
       REQUIRE(d.has_value());

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "../catch.hpp"
+#include "mock_fixture.hpp"
 
 namespace {
 
@@ -19,15 +20,8 @@ using vfio::host::pci_address;
 using vfio::testing::scripted_syscalls;
 
 /// A scripted seam whose mismatches are recorded (and echoed to stderr).
-struct seam {
-  std::vector<std::string> mismatches;
-  scripted_syscalls mock{[this](const std::string& m) {
-    mismatches.push_back(m);
-    std::fprintf(stderr, "scripted_syscalls mismatch: %s\n", m.c_str());
-  }};
-};
-
-std::string op(const vfio::error& e) { return e.operation(); }
+using vfio_test::op;
+using vfio_test::seam;
 
 constexpr pci_address nic{0x0000, 0x00, 0x03, 0x0};
 const std::string dev_dir = "/sys/bus/pci/devices/0000:00:03.0/";

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "../catch.hpp"
+#include "mock_fixture.hpp"
 
 namespace {
 
@@ -24,15 +25,8 @@ using vfio::pci::capability;
 using vfio::pci::config_snapshot;
 using vfio::testing::scripted_syscalls;
 
-struct seam {
-  std::vector<std::string> mismatches;
-  scripted_syscalls mock{[this](const std::string& m) {
-    mismatches.push_back(m);
-    std::fprintf(stderr, "scripted_syscalls mismatch: %s\n", m.c_str());
-  }};
-};
-
-std::string op(const vfio::error& e) { return e.operation(); }
+using vfio_test::op;
+using vfio_test::seam;
 
 using image = std::array<std::uint8_t, 4096>;
 
@@ -303,11 +297,7 @@ constexpr int device_fd = 11;
 constexpr std::int64_t cfg = 7LL << 40;
 
 vfio::device open_device(scripted_syscalls& mock) {
-  mock.expect_ioctl(group_fd, abi::req::group_get_device_fd).returns_fd(device_fd);
-  char name[] = "0000:00:03.0";
-  const int fd = mock.ioctl(group_fd, abi::req::group_get_device_fd, name);
-  REQUIRE(fd == device_fd);
-  return vfio::device(vfio::unique_fd(fd, mock), name);
+  return vfio_test::open_scripted_device(mock, group_fd, device_fd, "0000:00:03.0");
 }
 
 /// GET_INFO, then GET_REGION_INFO of the config region with `size` bytes at offset `cfg`.
