@@ -1,8 +1,8 @@
 // How a VMM tests its device-assignment code without a device: a tiny device
 // model that powers its passed-through NIC down when the guest asks for D3,
 // tested against the simulated VFIO kernel (Catch2; the model is the "product").
-#include <vfio/vfio.hpp>
 #include <vfio/testing/simulated_kernel.hpp>
+#include <vfio/vfio.hpp>
 
 #include "catch.hpp"
 
@@ -13,9 +13,9 @@ struct assigned_nic {
 };
 
 TEST_CASE("device model powers the assigned NIC down and up on guest request", "[example]") {
-  vfio::testing::simulated_kernel kernel;  // Linux 6.12, merged low-power ABI
+  vfio::testing::simulated_kernel kernel;             // Linux 6.12, merged low-power ABI
   auto nic = vfio::testing::sim::profiles::e1000e();  // 0000:00:03.0, IOMMU group 3
-  nic.power_resources = true;                          // the platform has ACPI _PR3
+  nic.power_resources = true;                         // the platform has ACPI _PR3
   REQUIRE(kernel.add_device(nic));
   auto container = vfio::container::open("/dev/vfio/vfio", kernel);
   auto group = vfio::group::open(3, kernel);

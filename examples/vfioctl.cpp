@@ -10,8 +10,8 @@
 // shipped in <vfio/testing/simulated_kernel.hpp>, with an e1000e-like NIC at
 // 0000:00:03.0 on a platform with ACPI power resources, so it works on any
 // machine. Given a BDF bound to vfio-pci (and root), it drives the real device.
-#include <vfio/vfio.hpp>
 #include <vfio/testing/simulated_kernel.hpp>
+#include <vfio/vfio.hpp>
 
 #include <cinttypes>
 #include <cstdio>
@@ -195,12 +195,18 @@ int main(int argc, char** argv) {
   const char* bdf_text = nullptr;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
-    if (a == "--simulate") simulate = true;
-    else if (a == "--wakeup") wakeup = true;
-    else if (a == "-h" || a == "--help") return usage();
-    else if (!command) command = argv[i];
-    else if (!bdf_text) bdf_text = argv[i];
-    else return usage();
+    if (a == "--simulate")
+      simulate = true;
+    else if (a == "--wakeup")
+      wakeup = true;
+    else if (a == "-h" || a == "--help")
+      return usage();
+    else if (!command)
+      command = argv[i];
+    else if (!bdf_text)
+      bdf_text = argv[i];
+    else
+      return usage();
   }
   if (!command) command = "power-cycle";
   if (!bdf_text) simulate = true;

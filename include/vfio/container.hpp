@@ -38,9 +38,9 @@ struct iommu_migration_info {
 
 /// What VFIO_IOMMU_GET_INFO reports for a Type1 container.
 struct iommu_info {
-  std::uint32_t flags = 0;              ///< abi::iommu_info_flags
-  std::uint64_t iova_pgsizes = 0;       ///< supported IOMMU page sizes (bitmap); 0 without the PGSIZES flag
-  std::vector<iova_range> iova_ranges;  ///< empty when the kernel reports no IOVA_RANGE capability
+  std::uint32_t flags = 0;                 ///< abi::iommu_info_flags
+  std::uint64_t iova_pgsizes = 0;          ///< supported IOMMU page sizes (bitmap); 0 without the PGSIZES flag
+  std::vector<iova_range> iova_ranges;     ///< empty when the kernel reports no IOVA_RANGE capability
   std::optional<std::uint32_t> dma_avail;  ///< DMA mappings still allowed (VFIO_IOMMU_TYPE1_INFO_DMA_AVAIL)
   std::optional<iommu_migration_info> migration;
 };
@@ -60,8 +60,7 @@ class container {
  public:
   /// An empty container (no descriptor).
   container() noexcept = default;
-  container(container&& other) noexcept
-      : fd_(std::move(other.fd_)), iommu_type_(std::exchange(other.iommu_type_, 0)) {}
+  container(container&& other) noexcept : fd_(std::move(other.fd_)), iommu_type_(std::exchange(other.iommu_type_, 0)) {}
   container& operator=(container&& other) noexcept {
     if (this != &other) {
       fd_ = std::move(other.fd_);
@@ -77,8 +76,7 @@ class container {
   /// which must return abi::api_version. The descriptor is closed on every failure.
   /// Errors: open's errno (ENOENT: vfio not loaded; EACCES); VFIO_GET_API_VERSION's
   /// errno (ENOTTY: path is not a VFIO container); errc::api_version_mismatch.
-  static result<container> open(const char* path = "/dev/vfio/vfio",
-                                syscalls& sys = default_syscalls()) noexcept {
+  static result<container> open(const char* path = "/dev/vfio/vfio", syscalls& sys = default_syscalls()) noexcept {
     const int r = sys.open(path, O_RDWR | O_CLOEXEC, 0);
     if (r < 0) return errno_error(-r, "open");
     unique_fd fd(r, sys);
@@ -183,9 +181,7 @@ class container {
   /// Precondition: an IOMMU is set; iova and size are page-aligned.
   /// Errors: EBADF (empty container); EINVAL (misaligned, zero size, wrap-around,
   /// Type1v2 range bisecting a mapping, no IOMMU set).
-  result<std::uint64_t> unmap_dma(std::uint64_t iova, std::uint64_t size) noexcept {
-    return do_unmap(iova, size, 0);
-  }
+  result<std::uint64_t> unmap_dma(std::uint64_t iova, std::uint64_t size) noexcept { return do_unmap(iova, size, 0); }
 
   /// VFIO_IOMMU_UNMAP_DMA with VFIO_DMA_UNMAP_FLAG_ALL (iova 0 and size 0, which
   /// the kernel requires with that flag: vfio_dma_do_unmap). Checks
@@ -231,8 +227,7 @@ class container {
 namespace detail {
 
 /// Parses the capability chain of a filled VFIO_IOMMU_GET_INFO buffer into out.
-inline result<void> parse_iommu_info_caps(const info_buffer& buf, std::uint32_t cap_offset,
-                                          iommu_info& out) noexcept {
+inline result<void> parse_iommu_info_caps(const info_buffer& buf, std::uint32_t cap_offset, iommu_info& out) noexcept {
   constexpr const char* op = "VFIO_IOMMU_GET_INFO";
   bool seen_iova = false, seen_avail = false, seen_migration = false;
   result<void> parsed;
@@ -274,8 +269,7 @@ inline result<void> parse_iommu_info_caps(const info_buffer& buf, std::uint32_t 
             out.migration = iommu_migration_info{cap.flags, cap.pgsize_bitmap, cap.max_dirty_bitmap_size};
             return true;
           }
-          default:
-            return true;  // a capability this library does not know: skip it
+          default: return true;  // a capability this library does not know: skip it
         }
       });
   if (!walked) return walked;
@@ -300,8 +294,7 @@ inline result<iommu_info> container::get_iommu_info() noexcept {
     if (r < 0) return errno_error(-r, op);
     info = buf.load<abi::iommu_type1_info>(0);
     if (info.argsz <= argsz) break;
-    if (info.argsz > detail::max_info_argsz || attempt + 1 == max_attempts)
-      return error(errc::argsz_too_large, op);
+    if (info.argsz > detail::max_info_argsz || attempt + 1 == max_attempts) return error(errc::argsz_too_large, op);
     argsz = info.argsz;
   }
 

@@ -89,9 +89,7 @@ inline const std::error_category& category() noexcept {
   return instance;
 }
 
-inline std::error_code make_error_code(errc e) noexcept {
-  return {static_cast<int>(e), category()};
-}
+inline std::error_code make_error_code(errc e) noexcept { return {static_cast<int>(e), category()}; }
 
 /// A failure: the error code plus the operation that produced it, e.g.
 /// {EBUSY, "open /dev/vfio/N"} or {EINVAL, "VFIO_DEVICE_FEATURE"}.

@@ -106,8 +106,7 @@ class group {
     st.argsz = sizeof st;
     const int r = sys().ioctl(fd_.get(), abi::req::group_get_status, &st);
     if (r < 0) return errno_error(-r, "VFIO_GROUP_GET_STATUS");
-    return group_status{(st.flags & abi::group_flags::viable) != 0,
-                        (st.flags & abi::group_flags::container_set) != 0};
+    return group_status{(st.flags & abi::group_flags::viable) != 0, (st.flags & abi::group_flags::container_set) != 0};
   }
 
   /// VFIO_GROUP_SET_CONTAINER, passing a pointer to the container's descriptor

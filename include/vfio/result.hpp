@@ -24,8 +24,7 @@ using bad_access_handler = void (*)(const error&) noexcept;
 
 namespace detail {
 inline void default_bad_access(const error& e) noexcept {
-  std::fprintf(stderr, "vfio: value() called on an error: %s: %s\n", e.operation(),
-               e.code().message().c_str());
+  std::fprintf(stderr, "vfio: value() called on an error: %s: %s\n", e.operation(), e.code().message().c_str());
 }
 inline std::atomic<bad_access_handler>& bad_access_slot() noexcept {
   static std::atomic<bad_access_handler> slot{&default_bad_access};
@@ -49,7 +48,7 @@ inline namespace VFIO_MODE_NAMESPACE {
   std::abort();
 #endif
 }
-}  // inline namespace VFIO_MODE_NAMESPACE
+}  // namespace VFIO_MODE_NAMESPACE
 }  // namespace detail
 
 inline namespace VFIO_MODE_NAMESPACE {
@@ -70,7 +69,7 @@ class [[nodiscard]] result {
     ::new (static_cast<void*>(&value_)) T(v);
   }
   result(T&& v) noexcept : has_(true) { ::new (static_cast<void*>(&value_)) T(std::move(v)); }  // NOLINT
-  result(vfio::error e) noexcept : error_(e), has_(false) {}  // NOLINT: implicit
+  result(vfio::error e) noexcept : error_(e), has_(false) {}                                    // NOLINT: implicit
   /// Builds the value in place.
   template <class... Args>
   explicit result(std::in_place_t, Args&&... args) noexcept : has_(true) {
@@ -78,19 +77,25 @@ class [[nodiscard]] result {
   }
 
   result(const result& o) noexcept(std::is_nothrow_copy_constructible<T>::value) : has_(o.has_) {
-    if (has_) ::new (static_cast<void*>(&value_)) T(o.value_);
-    else error_ = o.error_;
+    if (has_)
+      ::new (static_cast<void*>(&value_)) T(o.value_);
+    else
+      error_ = o.error_;
   }
   result(result&& o) noexcept : has_(o.has_) {
-    if (has_) ::new (static_cast<void*>(&value_)) T(std::move(o.value_));
-    else error_ = o.error_;
+    if (has_)
+      ::new (static_cast<void*>(&value_)) T(std::move(o.value_));
+    else
+      error_ = o.error_;
   }
   result& operator=(const result& o) noexcept(std::is_nothrow_copy_constructible<T>::value) {
     if (this != &o) {
       destroy();
       has_ = o.has_;
-      if (has_) ::new (static_cast<void*>(&value_)) T(o.value_);
-      else ::new (static_cast<void*>(&error_)) vfio::error(o.error_);
+      if (has_)
+        ::new (static_cast<void*>(&value_)) T(o.value_);
+      else
+        ::new (static_cast<void*>(&error_)) vfio::error(o.error_);
     }
     return *this;
   }
@@ -98,8 +103,10 @@ class [[nodiscard]] result {
     if (this != &o) {
       destroy();
       has_ = o.has_;
-      if (has_) ::new (static_cast<void*>(&value_)) T(std::move(o.value_));
-      else ::new (static_cast<void*>(&error_)) vfio::error(o.error_);
+      if (has_)
+        ::new (static_cast<void*>(&value_)) T(std::move(o.value_));
+      else
+        ::new (static_cast<void*>(&error_)) vfio::error(o.error_);
     }
     return *this;
   }
@@ -168,7 +175,7 @@ class [[nodiscard]] result<void> {
   bool has_ = true;
 };
 
-}  // inline namespace VFIO_MODE_NAMESPACE
+}  // namespace VFIO_MODE_NAMESPACE
 
 }  // namespace vfio
 

@@ -42,8 +42,7 @@ class syscalls {
   virtual long read(int fd, void* buf, std::size_t count) noexcept = 0;
   virtual long write(int fd, const void* buf, std::size_t count) noexcept = 0;
   /// mmap(2): stores the address in *addr and returns 0.
-  virtual int mmap(void** addr, std::size_t length, int prot, int flags, int fd,
-                   std::int64_t offset) noexcept = 0;
+  virtual int mmap(void** addr, std::size_t length, int prot, int flags, int fd, std::int64_t offset) noexcept = 0;
   /// munmap(2).
   virtual int munmap(void* addr, std::size_t length) noexcept = 0;
   /// eventfd(2). The library always passes EFD_CLOEXEC.
@@ -81,8 +80,7 @@ class linux_syscalls final : public syscalls {
     return retry([&] { return static_cast<long>(::pread(fd, buf, count, static_cast<off_t>(offset))); });
   }
   long pwrite(int fd, const void* buf, std::size_t count, std::int64_t offset) noexcept override {
-    return retry(
-        [&] { return static_cast<long>(::pwrite(fd, buf, count, static_cast<off_t>(offset))); });
+    return retry([&] { return static_cast<long>(::pwrite(fd, buf, count, static_cast<off_t>(offset))); });
   }
   long read(int fd, void* buf, std::size_t count) noexcept override {
     return retry([&] { return static_cast<long>(::read(fd, buf, count)); });
@@ -90,16 +88,13 @@ class linux_syscalls final : public syscalls {
   long write(int fd, const void* buf, std::size_t count) noexcept override {
     return retry([&] { return static_cast<long>(::write(fd, buf, count)); });
   }
-  int mmap(void** addr, std::size_t length, int prot, int flags, int fd,
-           std::int64_t offset) noexcept override {
+  int mmap(void** addr, std::size_t length, int prot, int flags, int fd, std::int64_t offset) noexcept override {
     void* p = ::mmap(nullptr, length, prot, flags, fd, static_cast<off_t>(offset));
     if (p == MAP_FAILED) return -errno;
     *addr = p;
     return 0;
   }
-  int munmap(void* addr, std::size_t length) noexcept override {
-    return ::munmap(addr, length) == 0 ? 0 : -errno;
-  }
+  int munmap(void* addr, std::size_t length) noexcept override { return ::munmap(addr, length) == 0 ? 0 : -errno; }
   int eventfd(unsigned initval, int flags) noexcept override {
     const int fd = ::eventfd(initval, flags);
     return fd >= 0 ? fd : -errno;

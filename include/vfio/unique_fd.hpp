@@ -70,8 +70,8 @@ class unique_fd {
 /// A non-owning descriptor parameter: accepts an int or a unique_fd.
 class fd_ref {
  public:
-  constexpr fd_ref(int fd) noexcept : fd_(fd) {}                // NOLINT: implicit by design
-  fd_ref(const unique_fd& fd) noexcept : fd_(fd.get()) {}      // NOLINT: implicit by design
+  constexpr fd_ref(int fd) noexcept : fd_(fd) {}           // NOLINT: implicit by design
+  fd_ref(const unique_fd& fd) noexcept : fd_(fd.get()) {}  // NOLINT: implicit by design
   constexpr int get() const noexcept { return fd_; }
 
  private:

@@ -33,50 +33,46 @@
 
 // Values are compared as 64-bit unsigned so that int, unsigned and enum macros all work;
 // the two kernel values that are negative ints meant as u32 are cast at the call site.
-#define VFIO_XC_SAME(ours, theirs)                                                  \
-    static_assert(static_cast<std::uint64_t>(ours) == static_cast<std::uint64_t>(theirs), \
-                  #ours " differs from " #theirs)
+#define VFIO_XC_SAME(ours, theirs)                                                            \
+  static_assert(static_cast<std::uint64_t>(ours) == static_cast<std::uint64_t>(theirs), #ours \
+                " differs "                                                                   \
+                "from " #theirs)
 
 // Whole-struct size and alignment.
-#define VFIO_XC_STRUCT(ours, theirs)                                                \
-    static_assert(sizeof(vfio::abi::ours) == sizeof(struct theirs), #ours ": sizeof"); \
-    static_assert(alignof(vfio::abi::ours) == alignof(struct theirs), #ours ": alignof")
+#define VFIO_XC_STRUCT(ours, theirs)                                                 \
+  static_assert(sizeof(vfio::abi::ours) == sizeof(struct theirs), #ours ": sizeof"); \
+  static_assert(alignof(vfio::abi::ours) == alignof(struct theirs), #ours ": alignof")
 
 // One field: offset, size and signedness (names may differ, e.g. `pad` vs `__pad`).
-#define VFIO_XC_FIELD2(ours, of, theirs, tf)                                        \
-    static_assert(offsetof(vfio::abi::ours, of) == offsetof(struct theirs, tf),     \
-                  #ours "::" #of ": offset");                                       \
-    static_assert(sizeof(std::declval<vfio::abi::ours&>().of) ==                    \
-                      sizeof(std::declval<struct theirs&>().tf),                    \
-                  #ours "::" #of ": size");                                         \
-    static_assert(std::is_signed_v<std::remove_reference_t<decltype(                \
-                          std::declval<vfio::abi::ours&>().of)>> ==                 \
-                      std::is_signed_v<std::remove_reference_t<decltype(           \
-                          std::declval<struct theirs&>().tf)>>,                     \
-                  #ours "::" #of ": signedness")
+#define VFIO_XC_FIELD2(ours, of, theirs, tf)                                                                \
+  static_assert(offsetof(vfio::abi::ours, of) == offsetof(struct theirs, tf), #ours "::" #of ": offset");   \
+  static_assert(sizeof(std::declval<vfio::abi::ours&>().of) == sizeof(std::declval<struct theirs&>().tf),   \
+                #ours "::" #of ": size");                                                                   \
+  static_assert(std::is_signed_v<std::remove_reference_t<decltype(std::declval<vfio::abi::ours&>().of)>> == \
+                    std::is_signed_v<std::remove_reference_t<decltype(std::declval<struct theirs&>().tf)>>, \
+                #ours "::" #of ": signedness")
 #define VFIO_XC_FIELD(ours, theirs, f) VFIO_XC_FIELD2(ours, f, theirs, f)
 
 // Member detection, for fields added to structs that older headers already have.
-#define VFIO_XC_HAS_MEMBER(trait, member)                                           \
-    template <class T, class = void>                                                \
-    struct trait : std::false_type {};                                              \
-    template <class T>                                                              \
-    struct trait<T, std::void_t<decltype(std::declval<T&>().member)>> : std::true_type {}
+#define VFIO_XC_HAS_MEMBER(trait, member) \
+  template <class T, class = void>        \
+  struct trait : std::false_type {};      \
+  template <class T>                      \
+  struct trait<T, std::void_t<decltype(std::declval<T&>().member)>> : std::true_type {}
 
 // A field that newer headers added to an existing struct: compared only when present.
 // Needs the has_<field> trait from VFIO_XC_HAS_MEMBER.
-#define VFIO_XC_OPTIONAL_FIELD(ours, theirs, f)                                     \
-    template <class T>                                                              \
-    constexpr bool ours##_##f##_matches() {                                         \
-        if constexpr (has_##f<T>::value) {                                          \
-            return offsetof(T, f) == offsetof(vfio::abi::ours, f) &&                \
-                   sizeof(std::declval<T&>().f) ==                                  \
-                       sizeof(std::declval<vfio::abi::ours&>().f);                  \
-        } else {                                                                    \
-            return true;                                                            \
-        }                                                                           \
-    }                                                                               \
-    static_assert(ours##_##f##_matches<struct theirs>(), #ours "::" #f)
+#define VFIO_XC_OPTIONAL_FIELD(ours, theirs, f)                                          \
+  template <class T>                                                                     \
+  constexpr bool ours##_##f##_matches() {                                                \
+    if constexpr (has_##f<T>::value) {                                                   \
+      return offsetof(T, f) == offsetof(vfio::abi::ours, f) &&                           \
+             sizeof(std::declval<T&>().f) == sizeof(std::declval<vfio::abi::ours&>().f); \
+    } else {                                                                             \
+      return true;                                                                       \
+    }                                                                                    \
+  }                                                                                      \
+  static_assert(ours##_##f##_matches<struct theirs>(), #ours "::" #f)
 
 namespace {
 
@@ -188,8 +184,7 @@ VFIO_XC_SAME(abi::region_cap::msix_mappable, VFIO_REGION_INFO_CAP_MSIX_MAPPABLE)
 VFIO_XC_SAME(abi::region_cap::nvlink2_ssatgt, VFIO_REGION_INFO_CAP_NVLINK2_SSATGT);
 VFIO_XC_SAME(abi::region_cap::nvlink2_lnkspd, VFIO_REGION_INFO_CAP_NVLINK2_LNKSPD);
 // (1 << 31) is a negative int in the kernel header; the field is a u32.
-VFIO_XC_SAME(abi::region_type::pci_vendor_type,
-             static_cast<std::uint32_t>(VFIO_REGION_TYPE_PCI_VENDOR_TYPE));
+VFIO_XC_SAME(abi::region_type::pci_vendor_type, static_cast<std::uint32_t>(VFIO_REGION_TYPE_PCI_VENDOR_TYPE));
 VFIO_XC_SAME(abi::region_type::pci_vendor_mask, VFIO_REGION_TYPE_PCI_VENDOR_MASK);
 VFIO_XC_SAME(abi::region_type::gfx, VFIO_REGION_TYPE_GFX);
 VFIO_XC_SAME(abi::region_type::ccw, VFIO_REGION_TYPE_CCW);
@@ -203,8 +198,7 @@ VFIO_XC_SAME(abi::region_subtype::gfx_edid, VFIO_REGION_SUBTYPE_GFX_EDID);
 VFIO_XC_SAME(abi::region_subtype::ccw_async_cmd, VFIO_REGION_SUBTYPE_CCW_ASYNC_CMD);
 VFIO_XC_SAME(abi::region_subtype::ccw_schib, VFIO_REGION_SUBTYPE_CCW_SCHIB);
 VFIO_XC_SAME(abi::region_subtype::ccw_crw, VFIO_REGION_SUBTYPE_CCW_CRW);
-VFIO_XC_SAME(abi::region_subtype::migration_deprecated,
-             VFIO_REGION_SUBTYPE_MIGRATION_DEPRECATED);
+VFIO_XC_SAME(abi::region_subtype::migration_deprecated, VFIO_REGION_SUBTYPE_MIGRATION_DEPRECATED);
 VFIO_XC_SAME(abi::gfx_link_state::up, VFIO_DEVICE_GFX_LINK_STATE_UP);
 VFIO_XC_SAME(abi::gfx_link_state::down, VFIO_DEVICE_GFX_LINK_STATE_DOWN);
 VFIO_XC_SAME(abi::pci_region::bar0, VFIO_PCI_BAR0_REGION_INDEX);
@@ -280,8 +274,7 @@ VFIO_XC_SAME(abi::feature_id::migration, VFIO_DEVICE_FEATURE_MIGRATION);
 VFIO_XC_SAME(abi::feature_id::mig_device_state, VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE);
 #ifdef VFIO_DEVICE_FEATURE_LOW_POWER_ENTRY
 VFIO_XC_SAME(abi::feature_id::low_power_entry, VFIO_DEVICE_FEATURE_LOW_POWER_ENTRY);
-VFIO_XC_SAME(abi::feature_id::low_power_entry_with_wakeup,
-             VFIO_DEVICE_FEATURE_LOW_POWER_ENTRY_WITH_WAKEUP);
+VFIO_XC_SAME(abi::feature_id::low_power_entry_with_wakeup, VFIO_DEVICE_FEATURE_LOW_POWER_ENTRY_WITH_WAKEUP);
 VFIO_XC_SAME(abi::feature_id::low_power_exit, VFIO_DEVICE_FEATURE_LOW_POWER_EXIT);
 #endif
 #ifdef VFIO_DEVICE_FEATURE_DMA_LOGGING_START
@@ -321,8 +314,7 @@ VFIO_XC_SAME(abi::seed::low_power_state_exit, VFIO_DEVICE_LOW_POWER_STATE_EXIT);
 VFIO_XC_SAME(abi::seed::low_power_state_enter, VFIO_DEVICE_LOW_POWER_STATE_ENTER);
 #if UINTPTR_MAX == UINT64_MAX
 VFIO_XC_STRUCT(seed::feature_power_management, vfio_device_feature_power_management);
-VFIO_XC_FIELD(seed::feature_power_management, vfio_device_feature_power_management,
-              low_power_state);
+VFIO_XC_FIELD(seed::feature_power_management, vfio_device_feature_power_management, low_power_state);
 #endif
 #endif
 
@@ -365,12 +357,12 @@ VFIO_XC_FIELD(device_info, vfio_device_info, num_irqs);
 VFIO_XC_FIELD(device_info, vfio_device_info, cap_offset);
 template <class T>
 constexpr bool device_info_matches() {
-    if constexpr (has_pad<T>::value) {
-        return sizeof(T) == sizeof(abi::device_info) && alignof(T) == alignof(abi::device_info) &&
-               offsetof(T, pad) == offsetof(abi::device_info, pad);
-    } else {
-        return sizeof(T) == 20 && alignof(T) == alignof(abi::device_info);
-    }
+  if constexpr (has_pad<T>::value) {
+    return sizeof(T) == sizeof(abi::device_info) && alignof(T) == alignof(abi::device_info) &&
+           offsetof(T, pad) == offsetof(abi::device_info, pad);
+  } else {
+    return sizeof(T) == 20 && alignof(T) == alignof(abi::device_info);
+  }
 }
 static_assert(device_info_matches<struct vfio_device_info>());
 
@@ -397,8 +389,7 @@ VFIO_XC_STRUCT(region_info_cap_sparse_mmap, vfio_region_info_cap_sparse_mmap);
 VFIO_XC_FIELD(region_info_cap_sparse_mmap, vfio_region_info_cap_sparse_mmap, header);
 VFIO_XC_FIELD(region_info_cap_sparse_mmap, vfio_region_info_cap_sparse_mmap, nr_areas);
 VFIO_XC_FIELD(region_info_cap_sparse_mmap, vfio_region_info_cap_sparse_mmap, reserved);
-static_assert(sizeof(abi::region_info_cap_sparse_mmap) ==
-              offsetof(struct vfio_region_info_cap_sparse_mmap, areas));
+static_assert(sizeof(abi::region_info_cap_sparse_mmap) == offsetof(struct vfio_region_info_cap_sparse_mmap, areas));
 
 VFIO_XC_STRUCT(region_info_cap_type, vfio_region_info_cap_type);
 VFIO_XC_FIELD(region_info_cap_type, vfio_region_info_cap_type, header);
@@ -531,18 +522,15 @@ VFIO_XC_FIELD(precopy_info, vfio_precopy_info, dirty_bytes);
 
 #ifdef VFIO_DEVICE_FEATURE_LOW_POWER_ENTRY_WITH_WAKEUP
 VFIO_XC_STRUCT(feature_low_power_entry_with_wakeup, vfio_device_low_power_entry_with_wakeup);
-VFIO_XC_FIELD(feature_low_power_entry_with_wakeup, vfio_device_low_power_entry_with_wakeup,
-              wakeup_eventfd);
-VFIO_XC_FIELD(feature_low_power_entry_with_wakeup, vfio_device_low_power_entry_with_wakeup,
-              reserved);
+VFIO_XC_FIELD(feature_low_power_entry_with_wakeup, vfio_device_low_power_entry_with_wakeup, wakeup_eventfd);
+VFIO_XC_FIELD(feature_low_power_entry_with_wakeup, vfio_device_low_power_entry_with_wakeup, reserved);
 #endif
 
 #ifdef VFIO_DEVICE_FEATURE_DMA_LOGGING_START
 VFIO_XC_STRUCT(feature_dma_logging_control, vfio_device_feature_dma_logging_control);
 VFIO_XC_FIELD(feature_dma_logging_control, vfio_device_feature_dma_logging_control, page_size);
 VFIO_XC_FIELD(feature_dma_logging_control, vfio_device_feature_dma_logging_control, num_ranges);
-VFIO_XC_FIELD2(feature_dma_logging_control, reserved, vfio_device_feature_dma_logging_control,
-               __reserved);
+VFIO_XC_FIELD2(feature_dma_logging_control, reserved, vfio_device_feature_dma_logging_control, __reserved);
 VFIO_XC_FIELD(feature_dma_logging_control, vfio_device_feature_dma_logging_control, ranges);
 VFIO_XC_STRUCT(feature_dma_logging_range, vfio_device_feature_dma_logging_range);
 VFIO_XC_FIELD(feature_dma_logging_range, vfio_device_feature_dma_logging_range, iova);
@@ -573,8 +561,7 @@ VFIO_XC_FIELD(feature_dma_buf, vfio_device_feature_dma_buf, region_index);
 VFIO_XC_FIELD(feature_dma_buf, vfio_device_feature_dma_buf, open_flags);
 VFIO_XC_FIELD(feature_dma_buf, vfio_device_feature_dma_buf, flags);
 VFIO_XC_FIELD(feature_dma_buf, vfio_device_feature_dma_buf, nr_ranges);
-static_assert(sizeof(abi::feature_dma_buf) ==
-              offsetof(struct vfio_device_feature_dma_buf, dma_ranges));
+static_assert(sizeof(abi::feature_dma_buf) == offsetof(struct vfio_device_feature_dma_buf, dma_ranges));
 #endif
 
 VFIO_XC_STRUCT(iommu_type1_info, vfio_iommu_type1_info);
@@ -598,10 +585,8 @@ static_assert(sizeof(abi::iommu_type1_info_cap_iova_range) ==
 VFIO_XC_STRUCT(iommu_type1_info_cap_migration, vfio_iommu_type1_info_cap_migration);
 VFIO_XC_FIELD(iommu_type1_info_cap_migration, vfio_iommu_type1_info_cap_migration, header);
 VFIO_XC_FIELD(iommu_type1_info_cap_migration, vfio_iommu_type1_info_cap_migration, flags);
-VFIO_XC_FIELD(iommu_type1_info_cap_migration, vfio_iommu_type1_info_cap_migration,
-              pgsize_bitmap);
-VFIO_XC_FIELD(iommu_type1_info_cap_migration, vfio_iommu_type1_info_cap_migration,
-              max_dirty_bitmap_size);
+VFIO_XC_FIELD(iommu_type1_info_cap_migration, vfio_iommu_type1_info_cap_migration, pgsize_bitmap);
+VFIO_XC_FIELD(iommu_type1_info_cap_migration, vfio_iommu_type1_info_cap_migration, max_dirty_bitmap_size);
 
 VFIO_XC_STRUCT(iommu_type1_info_dma_avail, vfio_iommu_type1_info_dma_avail);
 VFIO_XC_FIELD(iommu_type1_info_dma_avail, vfio_iommu_type1_info_dma_avail, header);
@@ -619,8 +604,7 @@ VFIO_XC_FIELD(iommu_type1_dma_unmap, vfio_iommu_type1_dma_unmap, argsz);
 VFIO_XC_FIELD(iommu_type1_dma_unmap, vfio_iommu_type1_dma_unmap, flags);
 VFIO_XC_FIELD(iommu_type1_dma_unmap, vfio_iommu_type1_dma_unmap, iova);
 VFIO_XC_FIELD(iommu_type1_dma_unmap, vfio_iommu_type1_dma_unmap, size);
-static_assert(sizeof(abi::iommu_type1_dma_unmap) ==
-              offsetof(struct vfio_iommu_type1_dma_unmap, data));
+static_assert(sizeof(abi::iommu_type1_dma_unmap) == offsetof(struct vfio_iommu_type1_dma_unmap, data));
 
 // vfio_bitmap::data is a pointer in the kernel header and an integer here: on 64-bit
 // hosts they have the same size and offset, which is what the kernel reads.
@@ -632,8 +616,7 @@ VFIO_XC_FIELD(bitmap, vfio_bitmap, data);
 VFIO_XC_STRUCT(iommu_type1_dirty_bitmap, vfio_iommu_type1_dirty_bitmap);
 VFIO_XC_FIELD(iommu_type1_dirty_bitmap, vfio_iommu_type1_dirty_bitmap, argsz);
 VFIO_XC_FIELD(iommu_type1_dirty_bitmap, vfio_iommu_type1_dirty_bitmap, flags);
-static_assert(sizeof(abi::iommu_type1_dirty_bitmap) ==
-              offsetof(struct vfio_iommu_type1_dirty_bitmap, data));
+static_assert(sizeof(abi::iommu_type1_dirty_bitmap) == offsetof(struct vfio_iommu_type1_dirty_bitmap, data));
 
 VFIO_XC_STRUCT(iommu_type1_dirty_bitmap_get, vfio_iommu_type1_dirty_bitmap_get);
 VFIO_XC_FIELD(iommu_type1_dirty_bitmap_get, vfio_iommu_type1_dirty_bitmap_get, iova);
@@ -946,17 +929,15 @@ VFIO_XC_SAME(pci::pcie::lnksta_nlw, PCI_EXP_LNKSTA_NLW);
 }  // namespace
 
 TEST_CASE("abi: cross-check against system headers", "[abi]") {
-    // The real checks are the static_asserts above; these make the values visible in a
-    // test report and keep the translation unit registered.
-    CHECK(vfio::abi::req::device_feature == vfio::abi::io_request(17));
-    CHECK(vfio::abi::pci::pm_ctrl == 4);
+  // The real checks are the static_asserts above; these make the values visible in a
+  // test report and keep the translation unit registered.
+  CHECK(vfio::abi::req::device_feature == vfio::abi::io_request(17));
+  CHECK(vfio::abi::pci::pm_ctrl == 4);
 #ifdef VFIO_XC_HAVE_LINUX_VFIO_H
-    CHECK(vfio::abi::req::device_feature == static_cast<unsigned long>(VFIO_DEVICE_FEATURE));
-    CHECK(vfio::abi::pci_region::config ==
-          static_cast<std::uint32_t>(VFIO_PCI_CONFIG_REGION_INDEX));
+  CHECK(vfio::abi::req::device_feature == static_cast<unsigned long>(VFIO_DEVICE_FEATURE));
+  CHECK(vfio::abi::pci_region::config == static_cast<std::uint32_t>(VFIO_PCI_CONFIG_REGION_INDEX));
 #endif
 #ifdef VFIO_XC_HAVE_LINUX_PCI_REGS_H
-    CHECK(vfio::abi::pci::pm::ctrl_pme_status ==
-          static_cast<std::uint16_t>(PCI_PM_CTRL_PME_STATUS));
+  CHECK(vfio::abi::pci::pm::ctrl_pme_status == static_cast<std::uint16_t>(PCI_PM_CTRL_PME_STATUS));
 #endif
 }

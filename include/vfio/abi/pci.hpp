@@ -29,11 +29,11 @@ inline constexpr std::uint16_t command = 0x04;         // 16 bits, command_bits
 inline constexpr std::uint16_t status = 0x06;          // 16 bits, status_bits
 inline constexpr std::uint16_t class_revision = 0x08;  // 32 bits: class << 8 | revision
 inline constexpr std::uint16_t revision_id = 0x08;
-inline constexpr std::uint16_t class_prog = 0x09;      // programming interface
-inline constexpr std::uint16_t class_device = 0x0a;    // 16 bits: base class << 8 | subclass
+inline constexpr std::uint16_t class_prog = 0x09;    // programming interface
+inline constexpr std::uint16_t class_device = 0x0a;  // 16 bits: base class << 8 | subclass
 inline constexpr std::uint16_t cache_line_size = 0x0c;
 inline constexpr std::uint16_t latency_timer = 0x0d;
-inline constexpr std::uint16_t header_type = 0x0e;     // header_type_bits
+inline constexpr std::uint16_t header_type = 0x0e;  // header_type_bits
 inline constexpr std::uint16_t bist = 0x0f;
 inline constexpr std::uint16_t base_address_0 = 0x10;  // 32 bits each, base_address_bits
 inline constexpr std::uint16_t base_address_1 = 0x14;
@@ -44,9 +44,9 @@ inline constexpr std::uint16_t base_address_5 = 0x24;
 inline constexpr std::uint16_t cardbus_cis = 0x28;
 inline constexpr std::uint16_t subsystem_vendor_id = 0x2c;
 inline constexpr std::uint16_t subsystem_id = 0x2e;
-inline constexpr std::uint16_t rom_address = 0x30;     // rom_address_bits
-inline constexpr std::uint16_t cap_list = 0x34;        // kernel: PCI_CAPABILITY_LIST
-inline constexpr std::uint16_t cb_cap_list = 0x14;     // CardBus; kernel: PCI_CB_CAPABILITY_LIST
+inline constexpr std::uint16_t rom_address = 0x30;  // rom_address_bits
+inline constexpr std::uint16_t cap_list = 0x34;     // kernel: PCI_CAPABILITY_LIST
+inline constexpr std::uint16_t cb_cap_list = 0x14;  // CardBus; kernel: PCI_CB_CAPABILITY_LIST
 inline constexpr std::uint16_t interrupt_line = 0x3c;
 inline constexpr std::uint16_t interrupt_pin = 0x3d;
 inline constexpr std::uint16_t min_gnt = 0x3e;
@@ -134,19 +134,19 @@ inline constexpr std::uint8_t slotid = 0x04;
 inline constexpr std::uint8_t msi = 0x05;
 inline constexpr std::uint8_t chswp = 0x06;  // CompactPCI hot swap
 inline constexpr std::uint8_t pcix = 0x07;
-inline constexpr std::uint8_t ht = 0x08;     // HyperTransport
-inline constexpr std::uint8_t vndr = 0x09;   // vendor-specific
+inline constexpr std::uint8_t ht = 0x08;    // HyperTransport
+inline constexpr std::uint8_t vndr = 0x09;  // vendor-specific
 inline constexpr std::uint8_t dbg = 0x0a;
 inline constexpr std::uint8_t ccrc = 0x0b;
 inline constexpr std::uint8_t shpc = 0x0c;
 inline constexpr std::uint8_t ssvid = 0x0d;
 inline constexpr std::uint8_t agp3 = 0x0e;
 inline constexpr std::uint8_t secdev = 0x0f;
-inline constexpr std::uint8_t exp = 0x10;    // PCI Express
+inline constexpr std::uint8_t exp = 0x10;  // PCI Express
 inline constexpr std::uint8_t msix = 0x11;
 inline constexpr std::uint8_t sata = 0x12;
-inline constexpr std::uint8_t af = 0x13;     // advanced features (FLR on conventional PCI)
-inline constexpr std::uint8_t ea = 0x14;     // enhanced allocation
+inline constexpr std::uint8_t af = 0x13;  // advanced features (FLR on conventional PCI)
+inline constexpr std::uint8_t ea = 0x14;  // enhanced allocation
 inline constexpr std::uint8_t max = ea;
 }  // namespace cap
 
@@ -155,30 +155,30 @@ inline constexpr std::uint16_t ext_cap_start = 0x100;  // not a pci_regs.h const
 
 // Extended capability header decoding (PCI_EXT_CAP_ID/VER/NEXT).
 constexpr std::uint16_t ext_cap_id(std::uint32_t header) noexcept {
-    return static_cast<std::uint16_t>(header & 0xffffU);
+  return static_cast<std::uint16_t>(header & 0xffffU);
 }
 constexpr std::uint8_t ext_cap_ver(std::uint32_t header) noexcept {
-    return static_cast<std::uint8_t>((header >> 16) & 0xfU);
+  return static_cast<std::uint8_t>((header >> 16) & 0xfU);
 }
 // Bits 20..31, with the two reserved low bits masked off (dword aligned).
 constexpr std::uint16_t ext_cap_next(std::uint32_t header) noexcept {
-    return static_cast<std::uint16_t>((header >> 20) & 0xffcU);
+  return static_cast<std::uint16_t>((header >> 20) & 0xffcU);
 }
 
 // Extended capability ids (PCI_EXT_CAP_ID_*).
 namespace ext_cap {
-inline constexpr std::uint16_t err = 0x01;    // AER
+inline constexpr std::uint16_t err = 0x01;  // AER
 inline constexpr std::uint16_t vc = 0x02;
-inline constexpr std::uint16_t dsn = 0x03;    // device serial number
-inline constexpr std::uint16_t pwr = 0x04;    // power budgeting
+inline constexpr std::uint16_t dsn = 0x03;  // device serial number
+inline constexpr std::uint16_t pwr = 0x04;  // power budgeting
 inline constexpr std::uint16_t rcld = 0x05;
 inline constexpr std::uint16_t rcilc = 0x06;
 inline constexpr std::uint16_t rcec = 0x07;
 inline constexpr std::uint16_t mfvc = 0x08;
 inline constexpr std::uint16_t vc9 = 0x09;
 inline constexpr std::uint16_t rcrb = 0x0a;
-inline constexpr std::uint16_t vndr = 0x0b;   // vendor-specific (VSEC)
-inline constexpr std::uint16_t cac = 0x0c;    // obsolete
+inline constexpr std::uint16_t vndr = 0x0b;  // vendor-specific (VSEC)
+inline constexpr std::uint16_t cac = 0x0c;   // obsolete
 inline constexpr std::uint16_t acs = 0x0d;
 inline constexpr std::uint16_t ari = 0x0e;
 inline constexpr std::uint16_t ats = 0x0f;
@@ -201,18 +201,18 @@ inline constexpr std::uint16_t dvsec = 0x23;
 inline constexpr std::uint16_t vf_rebar = 0x24;  // not in 6.1 headers (version unverified)
 inline constexpr std::uint16_t dlf = 0x25;
 inline constexpr std::uint16_t pl_16gt = 0x26;
-inline constexpr std::uint16_t npem = 0x29;      // not in 6.1 headers (version unverified)
-inline constexpr std::uint16_t pl_32gt = 0x2a;   // not in 6.1 headers (version unverified)
+inline constexpr std::uint16_t npem = 0x29;     // not in 6.1 headers (version unverified)
+inline constexpr std::uint16_t pl_32gt = 0x2a;  // not in 6.1 headers (version unverified)
 inline constexpr std::uint16_t doe = 0x2e;
-inline constexpr std::uint16_t ide = 0x30;       // not in 6.1 headers (version unverified)
-inline constexpr std::uint16_t pl_64gt = 0x31;   // not in 6.1 headers (version unverified)
+inline constexpr std::uint16_t ide = 0x30;      // not in 6.1 headers (version unverified)
+inline constexpr std::uint16_t pl_64gt = 0x31;  // not in 6.1 headers (version unverified)
 }  // namespace ext_cap
 
 // Power Management capability register offsets, relative to the capability.
-inline constexpr std::uint16_t pm_pmc = 2;            // 16 bits, PMC
-inline constexpr std::uint16_t pm_ctrl = 4;           // 16 bits, PMCSR
-inline constexpr std::uint16_t pm_ppb_extensions = 6; // 8 bits
-inline constexpr std::uint16_t pm_data_register = 7;  // 8 bits
+inline constexpr std::uint16_t pm_pmc = 2;             // 16 bits, PMC
+inline constexpr std::uint16_t pm_ctrl = 4;            // 16 bits, PMCSR
+inline constexpr std::uint16_t pm_ppb_extensions = 6;  // 8 bits
+inline constexpr std::uint16_t pm_data_register = 7;   // 8 bits
 inline constexpr std::uint16_t pm_sizeof = 8;
 
 // Power Management bits: PMC (kernel PCI_PM_CAP_*), PMCSR (PCI_PM_CTRL_*), PPB
@@ -313,13 +313,13 @@ inline constexpr std::uint8_t status_tp = 0x01;
 }  // namespace af
 
 // PCI Express capability register offsets, relative to the capability.
-inline constexpr std::uint16_t exp_flags = 0x02;    // 16 bits
-inline constexpr std::uint16_t exp_devcap = 0x04;   // 32 bits
-inline constexpr std::uint16_t exp_devctl = 0x08;   // 16 bits
-inline constexpr std::uint16_t exp_devsta = 0x0a;   // 16 bits
-inline constexpr std::uint16_t exp_lnkcap = 0x0c;   // 32 bits
-inline constexpr std::uint16_t exp_lnkctl = 0x10;   // 16 bits
-inline constexpr std::uint16_t exp_lnksta = 0x12;   // 16 bits
+inline constexpr std::uint16_t exp_flags = 0x02;   // 16 bits
+inline constexpr std::uint16_t exp_devcap = 0x04;  // 32 bits
+inline constexpr std::uint16_t exp_devctl = 0x08;  // 16 bits
+inline constexpr std::uint16_t exp_devsta = 0x0a;  // 16 bits
+inline constexpr std::uint16_t exp_lnkcap = 0x0c;  // 32 bits
+inline constexpr std::uint16_t exp_lnkctl = 0x10;  // 16 bits
+inline constexpr std::uint16_t exp_lnksta = 0x12;  // 16 bits
 inline constexpr std::uint16_t exp_sltcap = 0x14;
 inline constexpr std::uint16_t exp_sltctl = 0x18;
 inline constexpr std::uint16_t exp_sltsta = 0x1a;
@@ -359,7 +359,7 @@ inline constexpr std::uint16_t lnksta_nlw = 0x03f0;      // negotiated link widt
 
 // The device/port type (type_*) from the PCIe Capabilities register.
 constexpr std::uint16_t port_type(std::uint16_t flags) noexcept {
-    return static_cast<std::uint16_t>((flags & flags_type) >> 4);
+  return static_cast<std::uint16_t>((flags & flags_type) >> 4);
 }
 }  // namespace pcie
 

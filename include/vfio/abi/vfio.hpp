@@ -37,7 +37,7 @@ inline constexpr unsigned long ioctl_dir_none = 0;  // asm-generic: _IOC_NONE is
 
 // _IO(VFIO_TYPE, VFIO_BASE + n).
 constexpr unsigned long io_request(unsigned long n) noexcept {
-    return ioctl_dir_none | (ioctl_type << 8) | (ioctl_base + n);
+  return ioctl_dir_none | (ioctl_type << 8) | (ioctl_base + n);
 }
 
 // ioctl request numbers. 12..21 are reused across fd kinds: dispatch by fd type.
@@ -119,9 +119,9 @@ inline constexpr std::uint32_t update_vaddr = 10;  // *_flags::vaddr (version un
 // Header of every capability in an INFO capability chain. `next` and the info struct's
 // `cap_offset` are offsets from the start of the info buffer; 0 ends the chain.
 struct info_cap_header {
-    std::uint16_t id;
-    std::uint16_t version;
-    std::uint32_t next;
+  std::uint16_t id;
+  std::uint16_t version;
+  std::uint32_t next;
 };
 
 // ---------------------------------------------------------------------------------------
@@ -135,8 +135,8 @@ inline constexpr std::uint32_t container_set = 1U << 1;
 
 // vfio_group_status: GROUP_GET_STATUS argument.
 struct group_status {
-    std::uint32_t argsz;
-    std::uint32_t flags;
+  std::uint32_t argsz;
+  std::uint32_t flags;
 };
 
 // ---------------------------------------------------------------------------------------
@@ -160,17 +160,17 @@ inline constexpr std::uint32_t cdx = 1U << 8;  // not in 6.1 headers (version un
 // minsz is 16 (through num_irqs) and cap_offset is filled once argsz >= 20; since v6.6 it
 // copies min(argsz, 24). Passing 24 is safe on every kernel.
 struct device_info {
-    std::uint32_t argsz;
-    std::uint32_t flags;
-    std::uint32_t num_regions;
-    std::uint32_t num_irqs;
-    std::uint32_t cap_offset;
-    std::uint32_t pad;
+  std::uint32_t argsz;
+  std::uint32_t flags;
+  std::uint32_t num_regions;
+  std::uint32_t num_irqs;
+  std::uint32_t cap_offset;
+  std::uint32_t pad;
 };
 
 // vfio_device_info capability ids.
 namespace device_info_cap {
-inline constexpr std::uint16_t zpci_base = 1;   // s390 zPCI (see vfio_zdev.h)
+inline constexpr std::uint16_t zpci_base = 1;  // s390 zPCI (see vfio_zdev.h)
 inline constexpr std::uint16_t zpci_group = 2;
 inline constexpr std::uint16_t zpci_util = 3;
 inline constexpr std::uint16_t zpci_pfip = 4;
@@ -186,9 +186,9 @@ inline constexpr std::uint32_t comp128 = 1U << 2;
 
 // vfio_device_info_cap_pci_atomic_comp (version unverified).
 struct device_info_cap_pci_atomic_comp {
-    info_cap_header header;
-    std::uint32_t flags;
-    std::uint32_t reserved;
+  info_cap_header header;
+  std::uint32_t flags;
+  std::uint32_t reserved;
 };
 
 // ---------------------------------------------------------------------------------------
@@ -205,12 +205,12 @@ inline constexpr std::uint32_t caps = 1U << 3;
 // vfio_region_info: DEVICE_GET_REGION_INFO argument. Always use `offset` as the pread/
 // pwrite/mmap offset; the kernel's index << 40 encoding is internal.
 struct region_info {
-    std::uint32_t argsz;
-    std::uint32_t flags;
-    std::uint32_t index;
-    std::uint32_t cap_offset;
-    alignas(8) std::uint64_t size;
-    alignas(8) std::uint64_t offset;
+  std::uint32_t argsz;
+  std::uint32_t flags;
+  std::uint32_t index;
+  std::uint32_t cap_offset;
+  alignas(8) std::uint64_t size;
+  alignas(8) std::uint64_t offset;
 };
 
 // vfio_region_info capability ids.
@@ -224,35 +224,35 @@ inline constexpr std::uint16_t nvlink2_lnkspd = 5;  // deprecated, no longer pro
 
 // vfio_region_sparse_mmap_area: one mmap-able window of a region.
 struct sparse_mmap_area {
-    alignas(8) std::uint64_t offset;
-    alignas(8) std::uint64_t size;
+  alignas(8) std::uint64_t offset;
+  alignas(8) std::uint64_t size;
 };
 
 // vfio_region_info_cap_sparse_mmap header; nr_areas sparse_mmap_area follow at +16.
 struct alignas(8) region_info_cap_sparse_mmap {
-    info_cap_header header;
-    std::uint32_t nr_areas;
-    std::uint32_t reserved;
+  info_cap_header header;
+  std::uint32_t nr_areas;
+  std::uint32_t reserved;
 };
 
 // vfio_region_info_cap_type: type/subtype of a device-specific region (index >= 9 on PCI).
 struct region_info_cap_type {
-    info_cap_header header;
-    std::uint32_t type;
-    std::uint32_t subtype;
+  info_cap_header header;
+  std::uint32_t type;
+  std::uint32_t subtype;
 };
 
 // vfio_region_info_cap_nvlink2_ssatgt (deprecated).
 struct region_info_cap_nvlink2_ssatgt {
-    info_cap_header header;
-    alignas(8) std::uint64_t tgt;
+  info_cap_header header;
+  alignas(8) std::uint64_t tgt;
 };
 
 // vfio_region_info_cap_nvlink2_lnkspd (deprecated; the kernel names the pad `__pad`).
 struct region_info_cap_nvlink2_lnkspd {
-    info_cap_header header;
-    std::uint32_t link_speed;
-    std::uint32_t pad;
+  info_cap_header header;
+  std::uint32_t link_speed;
+  std::uint32_t pad;
 };
 
 // region_info_cap_type::type values.
@@ -263,9 +263,7 @@ inline constexpr std::uint32_t gfx = 1;
 inline constexpr std::uint32_t ccw = 2;
 inline constexpr std::uint32_t migration_deprecated = 3;
 // The type of a vendor-specific PCI region, e.g. pci_vendor(0x8086) for Intel IGD.
-constexpr std::uint32_t pci_vendor(std::uint16_t vendor_id) noexcept {
-    return pci_vendor_type | vendor_id;
-}
+constexpr std::uint32_t pci_vendor(std::uint16_t vendor_id) noexcept { return pci_vendor_type | vendor_id; }
 }  // namespace region_type
 
 // region_info_cap_type::subtype values, per type.
@@ -284,12 +282,12 @@ inline constexpr std::uint32_t migration_deprecated = 1;  // region_type::migrat
 
 // vfio_region_gfx_edid: layout of the GFX_EDID region.
 struct region_gfx_edid {
-    std::uint32_t edid_offset;
-    std::uint32_t edid_max_size;
-    std::uint32_t edid_size;
-    std::uint32_t max_xres;
-    std::uint32_t max_yres;
-    std::uint32_t link_state;
+  std::uint32_t edid_offset;
+  std::uint32_t edid_max_size;
+  std::uint32_t edid_size;
+  std::uint32_t max_xres;
+  std::uint32_t max_yres;
+  std::uint32_t link_state;
 };
 
 // region_gfx_edid::link_state values.
@@ -325,10 +323,10 @@ inline constexpr std::uint32_t noresize = 1U << 3;    // vectors enabled as a se
 
 // vfio_irq_info: DEVICE_GET_IRQ_INFO argument.
 struct irq_info {
-    std::uint32_t argsz;
-    std::uint32_t flags;
-    std::uint32_t index;
-    std::uint32_t count;
+  std::uint32_t argsz;
+  std::uint32_t flags;
+  std::uint32_t index;
+  std::uint32_t count;
 };
 
 // vfio_irq_set flags: one DATA_* and one ACTION_*.
@@ -345,11 +343,11 @@ inline constexpr std::uint32_t action_type_mask = action_mask | action_unmask | 
 
 // vfio_irq_set header: DEVICE_SET_IRQS argument; the data array follows at +20.
 struct irq_set {
-    std::uint32_t argsz;
-    std::uint32_t flags;
-    std::uint32_t index;
-    std::uint32_t start;
-    std::uint32_t count;
+  std::uint32_t argsz;
+  std::uint32_t flags;
+  std::uint32_t index;
+  std::uint32_t start;
+  std::uint32_t count;
 };
 
 // Fixed vfio-pci IRQ indexes.
@@ -379,28 +377,28 @@ inline constexpr std::uint32_t not_owned = 0xffffffffU;
 
 // vfio_pci_dependent_device: one device affected by a hot reset (6.1 headers have no union).
 struct pci_dependent_device {
-    union {
-        std::uint32_t group_id;
-        std::uint32_t devid;
-    };
-    std::uint16_t segment;
-    std::uint8_t bus;
-    std::uint8_t devfn;
+  union {
+    std::uint32_t group_id;
+    std::uint32_t devid;
+  };
+  std::uint16_t segment;
+  std::uint8_t bus;
+  std::uint8_t devfn;
 };
 
 // vfio_pci_hot_reset_info header; `count` pci_dependent_device follow at +12.
 // -ENOSPC when too small, with count filled in.
 struct pci_hot_reset_info {
-    std::uint32_t argsz;
-    std::uint32_t flags;
-    std::uint32_t count;
+  std::uint32_t argsz;
+  std::uint32_t flags;
+  std::uint32_t count;
 };
 
 // vfio_pci_hot_reset header; `count` s32 group fds follow at +12 (none for cdev).
 struct pci_hot_reset {
-    std::uint32_t argsz;
-    std::uint32_t flags;  // must be 0
-    std::uint32_t count;
+  std::uint32_t argsz;
+  std::uint32_t flags;  // must be 0
+  std::uint32_t count;
 };
 
 // ---------------------------------------------------------------------------------------
@@ -415,24 +413,24 @@ inline constexpr std::uint32_t region = 1U << 2;
 
 // vfio_device_gfx_plane_info: DEVICE_QUERY_GFX_PLANE argument.
 struct device_gfx_plane_info {
-    std::uint32_t argsz;
-    std::uint32_t flags;
-    std::uint32_t drm_plane_type;
-    std::uint32_t drm_format;
-    alignas(8) std::uint64_t drm_format_mod;
-    std::uint32_t width;
-    std::uint32_t height;
-    std::uint32_t stride;
-    std::uint32_t size;
-    std::uint32_t x_pos;
-    std::uint32_t y_pos;
-    std::uint32_t x_hot;
-    std::uint32_t y_hot;
-    union {
-        std::uint32_t region_index;
-        std::uint32_t dmabuf_id;
-    };
-    std::uint32_t reserved;
+  std::uint32_t argsz;
+  std::uint32_t flags;
+  std::uint32_t drm_plane_type;
+  std::uint32_t drm_format;
+  alignas(8) std::uint64_t drm_format_mod;
+  std::uint32_t width;
+  std::uint32_t height;
+  std::uint32_t stride;
+  std::uint32_t size;
+  std::uint32_t x_pos;
+  std::uint32_t y_pos;
+  std::uint32_t x_hot;
+  std::uint32_t y_hot;
+  union {
+    std::uint32_t region_index;
+    std::uint32_t dmabuf_id;
+  };
+  std::uint32_t reserved;
 };
 
 // ---------------------------------------------------------------------------------------
@@ -449,12 +447,12 @@ inline constexpr std::uint32_t size_mask = 0xf;
 
 // vfio_device_ioeventfd: DEVICE_IOEVENTFD argument; fd -1 de-assigns.
 struct device_ioeventfd {
-    std::uint32_t argsz;
-    std::uint32_t flags;
-    alignas(8) std::uint64_t offset;
-    alignas(8) std::uint64_t data;
-    std::int32_t fd;
-    std::uint32_t reserved;
+  std::uint32_t argsz;
+  std::uint32_t flags;
+  alignas(8) std::uint64_t offset;
+  alignas(8) std::uint64_t data;
+  std::int32_t fd;
+  std::uint32_t reserved;
 };
 
 // ---------------------------------------------------------------------------------------
@@ -468,11 +466,11 @@ inline constexpr std::uint32_t token = 1U << 0;  // token_uuid_ptr valid (versio
 // vfio_device_bind_iommufd: DEVICE_BIND_IOMMUFD argument. token_uuid_ptr came after
 // v6.6; the kernel's minsz ends at out_devid (16).
 struct device_bind_iommufd {
-    std::uint32_t argsz;
-    std::uint32_t flags;
-    std::int32_t iommufd;
-    std::uint32_t out_devid;
-    alignas(8) std::uint64_t token_uuid_ptr;
+  std::uint32_t argsz;
+  std::uint32_t flags;
+  std::int32_t iommufd;
+  std::uint32_t out_devid;
+  alignas(8) std::uint64_t token_uuid_ptr;
 };
 
 // vfio_device_attach_iommufd_pt flags.
@@ -483,10 +481,10 @@ inline constexpr std::uint32_t pasid = 1U << 0;  // after v6.6 (version unverifi
 // vfio_device_attach_iommufd_pt: DEVICE_ATTACH_IOMMUFD_PT argument; `pasid` came after
 // v6.6 and is read only with attach_flags::pasid.
 struct device_attach_iommufd_pt {
-    std::uint32_t argsz;
-    std::uint32_t flags;
-    std::uint32_t pt_id;
-    std::uint32_t pasid;
+  std::uint32_t argsz;
+  std::uint32_t flags;
+  std::uint32_t pt_id;
+  std::uint32_t pasid;
 };
 
 // vfio_device_detach_iommufd_pt flags.
@@ -497,9 +495,9 @@ inline constexpr std::uint32_t pasid = 1U << 0;  // after v6.6 (version unverifi
 // vfio_device_detach_iommufd_pt: DEVICE_DETACH_IOMMUFD_PT argument; `pasid` came after
 // v6.6 and is read only with detach_flags::pasid.
 struct device_detach_iommufd_pt {
-    std::uint32_t argsz;
-    std::uint32_t flags;
-    std::uint32_t pasid;
+  std::uint32_t argsz;
+  std::uint32_t flags;
+  std::uint32_t pasid;
 };
 
 // ---------------------------------------------------------------------------------------
@@ -515,25 +513,25 @@ inline constexpr std::uint32_t probe = 1U << 18;
 
 // vfio_device_feature header: DEVICE_FEATURE argument; the payload follows at +8.
 struct device_feature {
-    std::uint32_t argsz;
-    std::uint32_t flags;
+  std::uint32_t argsz;
+  std::uint32_t flags;
 };
 
 // Feature numbers (the feature_flags::mask part). Numbers >= 12 are not in a release:
 // probe for them.
 namespace feature_id {
-inline constexpr std::uint32_t pci_vf_token = 0;     // SET, 16-byte UUID; SR-IOV PFs only
-inline constexpr std::uint32_t migration = 1;        // GET, feature_migration
-inline constexpr std::uint32_t mig_device_state = 2; // GET/SET, feature_mig_state
-inline constexpr std::uint32_t low_power_entry = 3;  // SET, no payload; v6.1
+inline constexpr std::uint32_t pci_vf_token = 0;                 // SET, 16-byte UUID; SR-IOV PFs only
+inline constexpr std::uint32_t migration = 1;                    // GET, feature_migration
+inline constexpr std::uint32_t mig_device_state = 2;             // GET/SET, feature_mig_state
+inline constexpr std::uint32_t low_power_entry = 3;              // SET, no payload; v6.1
 inline constexpr std::uint32_t low_power_entry_with_wakeup = 4;  // SET; v6.1
-inline constexpr std::uint32_t low_power_exit = 5;     // SET, no payload; v6.1
-inline constexpr std::uint32_t dma_logging_start = 6;  // SET; v6.1
-inline constexpr std::uint32_t dma_logging_stop = 7;   // SET, no payload; v6.1
-inline constexpr std::uint32_t dma_logging_report = 8; // GET; v6.1
-inline constexpr std::uint32_t mig_data_size = 9;      // GET; v6.2
-inline constexpr std::uint32_t bus_master = 10;        // SET, CDX only; about v6.7 (inferred)
-inline constexpr std::uint32_t dma_buf = 11;           // GET, returns a new fd; v6.19
+inline constexpr std::uint32_t low_power_exit = 5;               // SET, no payload; v6.1
+inline constexpr std::uint32_t dma_logging_start = 6;            // SET; v6.1
+inline constexpr std::uint32_t dma_logging_stop = 7;             // SET, no payload; v6.1
+inline constexpr std::uint32_t dma_logging_report = 8;           // GET; v6.1
+inline constexpr std::uint32_t mig_data_size = 9;                // GET; v6.2
+inline constexpr std::uint32_t bus_master = 10;                  // SET, CDX only; about v6.7 (inferred)
+inline constexpr std::uint32_t dma_buf = 11;                     // GET, returns a new fd; v6.19
 }  // namespace feature_id
 
 // feature_migration::flags. Type is the field's (__aligned_u64).
@@ -545,7 +543,7 @@ inline constexpr std::uint64_t pre_copy = 1U << 2;  // v6.2
 
 // vfio_device_feature_migration: MIGRATION payload.
 struct feature_migration {
-    alignas(8) std::uint64_t flags;
+  alignas(8) std::uint64_t flags;
 };
 
 // enum vfio_device_mig_state: feature_mig_state::device_state values.
@@ -562,52 +560,52 @@ inline constexpr std::uint32_t pre_copy_p2p = 7;  // v6.2
 
 // vfio_device_feature_mig_state: MIG_DEVICE_STATE payload; data_fd is -1 on GET.
 struct feature_mig_state {
-    std::uint32_t device_state;
-    std::int32_t data_fd;
+  std::uint32_t device_state;
+  std::int32_t data_fd;
 };
 
 // vfio_precopy_info: MIG_GET_PRECOPY_INFO argument (version unverified).
 struct precopy_info {
-    std::uint32_t argsz;
-    std::uint32_t flags;
-    alignas(8) std::uint64_t initial_bytes;
-    alignas(8) std::uint64_t dirty_bytes;
+  std::uint32_t argsz;
+  std::uint32_t flags;
+  alignas(8) std::uint64_t initial_bytes;
+  alignas(8) std::uint64_t dirty_bytes;
 };
 
 // vfio_device_low_power_entry_with_wakeup: LOW_POWER_ENTRY_WITH_WAKEUP payload (v6.1).
 struct feature_low_power_entry_with_wakeup {
-    std::int32_t wakeup_eventfd;
-    std::uint32_t reserved;
+  std::int32_t wakeup_eventfd;
+  std::uint32_t reserved;
 };
 
 // vfio_device_feature_dma_logging_control: DMA_LOGGING_START payload (v6.1). `ranges` is
 // the user address of num_ranges feature_dma_logging_range; the kernel names the
 // reserved field `__reserved`.
 struct feature_dma_logging_control {
-    alignas(8) std::uint64_t page_size;
-    std::uint32_t num_ranges;
-    std::uint32_t reserved;
-    alignas(8) std::uint64_t ranges;
+  alignas(8) std::uint64_t page_size;
+  std::uint32_t num_ranges;
+  std::uint32_t reserved;
+  alignas(8) std::uint64_t ranges;
 };
 
 // vfio_device_feature_dma_logging_range: one IOVA range to track (v6.1).
 struct feature_dma_logging_range {
-    alignas(8) std::uint64_t iova;
-    alignas(8) std::uint64_t length;
+  alignas(8) std::uint64_t iova;
+  alignas(8) std::uint64_t length;
 };
 
 // vfio_device_feature_dma_logging_report: DMA_LOGGING_REPORT payload (v6.1); `bitmap` is
 // the user address of the u64 bitmap.
 struct feature_dma_logging_report {
-    alignas(8) std::uint64_t iova;
-    alignas(8) std::uint64_t length;
-    alignas(8) std::uint64_t page_size;
-    alignas(8) std::uint64_t bitmap;
+  alignas(8) std::uint64_t iova;
+  alignas(8) std::uint64_t length;
+  alignas(8) std::uint64_t page_size;
+  alignas(8) std::uint64_t bitmap;
 };
 
 // vfio_device_feature_mig_data_size: MIG_DATA_SIZE payload (v6.2).
 struct feature_mig_data_size {
-    alignas(8) std::uint64_t stop_copy_length;
+  alignas(8) std::uint64_t stop_copy_length;
 };
 
 // feature_bus_master::op values.
@@ -618,22 +616,22 @@ inline constexpr std::uint32_t set_master = 1;
 
 // vfio_device_feature_bus_master: BUS_MASTER payload (CDX devices).
 struct feature_bus_master {
-    std::uint32_t op;
+  std::uint32_t op;
 };
 
 // vfio_region_dma_range: one slice of a region exported as a dma-buf (v6.19).
 struct dma_range {
-    alignas(8) std::uint64_t offset;
-    alignas(8) std::uint64_t length;
+  alignas(8) std::uint64_t offset;
+  alignas(8) std::uint64_t length;
 };
 
 // vfio_device_feature_dma_buf header: DMA_BUF payload (v6.19); nr_ranges dma_range
 // follow at +16. open_flags are open(2) flags; flags must be 0.
 struct alignas(8) feature_dma_buf {
-    std::uint32_t region_index;
-    std::uint32_t open_flags;
-    std::uint32_t flags;
-    std::uint32_t nr_ranges;
+  std::uint32_t region_index;
+  std::uint32_t open_flags;
+  std::uint32_t flags;
+  std::uint32_t nr_ranges;
 };
 
 // ---------------------------------------------------------------------------------------
@@ -647,11 +645,11 @@ inline constexpr std::uint32_t caps = 1U << 1;
 
 // vfio_iommu_type1_info: IOMMU_GET_INFO argument.
 struct iommu_type1_info {
-    std::uint32_t argsz;
-    std::uint32_t flags;
-    alignas(8) std::uint64_t iova_pgsizes;
-    std::uint32_t cap_offset;
-    std::uint32_t pad;
+  std::uint32_t argsz;
+  std::uint32_t flags;
+  alignas(8) std::uint64_t iova_pgsizes;
+  std::uint32_t cap_offset;
+  std::uint32_t pad;
 };
 
 // vfio_iommu_type1_info capability ids.
@@ -663,29 +661,29 @@ inline constexpr std::uint16_t dma_avail = 3;
 
 // vfio_iova_range: one usable IOVA range, inclusive of `end`.
 struct iova_range {
-    alignas(8) std::uint64_t start;
-    alignas(8) std::uint64_t end;
+  alignas(8) std::uint64_t start;
+  alignas(8) std::uint64_t end;
 };
 
 // vfio_iommu_type1_info_cap_iova_range header; nr_iovas iova_range follow at +16.
 struct alignas(8) iommu_type1_info_cap_iova_range {
-    info_cap_header header;
-    std::uint32_t nr_iovas;
-    std::uint32_t reserved;
+  info_cap_header header;
+  std::uint32_t nr_iovas;
+  std::uint32_t reserved;
 };
 
 // vfio_iommu_type1_info_cap_migration: dirty-page tracking support of the IOMMU.
 struct iommu_type1_info_cap_migration {
-    info_cap_header header;
-    std::uint32_t flags;
-    alignas(8) std::uint64_t pgsize_bitmap;
-    alignas(8) std::uint64_t max_dirty_bitmap_size;  // bytes
+  info_cap_header header;
+  std::uint32_t flags;
+  alignas(8) std::uint64_t pgsize_bitmap;
+  alignas(8) std::uint64_t max_dirty_bitmap_size;  // bytes
 };
 
 // vfio_iommu_type1_info_dma_avail: how many more DMA mappings are allowed.
 struct iommu_type1_info_dma_avail {
-    info_cap_header header;
-    std::uint32_t avail;
+  info_cap_header header;
+  std::uint32_t avail;
 };
 
 // vfio_iommu_type1_dma_map flags.
@@ -697,35 +695,35 @@ inline constexpr std::uint32_t vaddr = 1U << 2;  // update the vaddr of an exist
 
 // vfio_iommu_type1_dma_map: IOMMU_MAP_DMA argument.
 struct iommu_type1_dma_map {
-    std::uint32_t argsz;
-    std::uint32_t flags;
-    alignas(8) std::uint64_t vaddr;
-    alignas(8) std::uint64_t iova;
-    alignas(8) std::uint64_t size;
+  std::uint32_t argsz;
+  std::uint32_t flags;
+  alignas(8) std::uint64_t vaddr;
+  alignas(8) std::uint64_t iova;
+  alignas(8) std::uint64_t size;
 };
 
 // vfio_iommu_type1_dma_unmap flags.
 namespace dma_unmap_flags {
 inline constexpr std::uint32_t get_dirty_bitmap = 1U << 0;  // a bitmap follows the header
-inline constexpr std::uint32_t all = 1U << 1;    // iova and size must be 0
-inline constexpr std::uint32_t vaddr = 1U << 2;  // invalidate vaddr only, keep the mapping
+inline constexpr std::uint32_t all = 1U << 1;               // iova and size must be 0
+inline constexpr std::uint32_t vaddr = 1U << 2;             // invalidate vaddr only, keep the mapping
 }  // namespace dma_unmap_flags
 
 // vfio_iommu_type1_dma_unmap header: IOMMU_UNMAP_DMA argument; `size` is written back with
 // the amount unmapped. With get_dirty_bitmap a `bitmap` follows at +24.
 struct iommu_type1_dma_unmap {
-    std::uint32_t argsz;
-    std::uint32_t flags;
-    alignas(8) std::uint64_t iova;
-    alignas(8) std::uint64_t size;
+  std::uint32_t argsz;
+  std::uint32_t flags;
+  alignas(8) std::uint64_t iova;
+  alignas(8) std::uint64_t size;
 };
 
 // vfio_bitmap: a user dirty bitmap. `data` is its user address (a `__u64 *` in the kernel
 // header; an integer here, like dma_map.vaddr, so the layout is the same on every target).
 struct bitmap {
-    alignas(8) std::uint64_t pgsize;
-    alignas(8) std::uint64_t size;  // bytes
-    alignas(8) std::uint64_t data;
+  alignas(8) std::uint64_t pgsize;
+  alignas(8) std::uint64_t size;  // bytes
+  alignas(8) std::uint64_t data;
 };
 
 // vfio_iommu_type1_dirty_bitmap flags: exactly one per call.
@@ -737,15 +735,15 @@ inline constexpr std::uint32_t get_bitmap = 1U << 2;  // an iommu_type1_dirty_bi
 
 // vfio_iommu_type1_dirty_bitmap header: IOMMU_DIRTY_PAGES argument; data follows at +8.
 struct iommu_type1_dirty_bitmap {
-    std::uint32_t argsz;
-    std::uint32_t flags;
+  std::uint32_t argsz;
+  std::uint32_t flags;
 };
 
 // vfio_iommu_type1_dirty_bitmap_get: the dirty_pages_flags::get_bitmap payload.
 struct iommu_type1_dirty_bitmap_get {
-    alignas(8) std::uint64_t iova;
-    alignas(8) std::uint64_t size;
-    abi::bitmap bitmap;
+  alignas(8) std::uint64_t iova;
+  alignas(8) std::uint64_t size;
+  abi::bitmap bitmap;
 };
 
 // ---------------------------------------------------------------------------------------
@@ -766,7 +764,7 @@ inline constexpr std::uint64_t low_power_state_enter = 1;  // needed D3hot in PM
 
 // vfio_device_feature_power_management: the seed's POWER_MANAGEMENT payload.
 struct feature_power_management {
-    alignas(8) std::uint64_t low_power_state;
+  alignas(8) std::uint64_t low_power_state;
 };
 
 }  // namespace seed

@@ -59,8 +59,8 @@ result<void> walk_info_caps(const std::uint8_t* buf, std::uint32_t size, std::ui
   std::uint32_t offset = first_offset;
   const std::uint32_t max_steps = size / sizeof(abi::info_cap_header) + 1;
   for (std::uint32_t step = 0; offset != 0; ++step) {
-    if (step >= max_steps || offset < header_size || offset % 4 != 0 ||
-        offset > size || size - offset < sizeof(abi::info_cap_header))
+    if (step >= max_steps || offset < header_size || offset % 4 != 0 || offset > size ||
+        size - offset < sizeof(abi::info_cap_header))
       return error(errc::malformed_capability_chain, operation);
     abi::info_cap_header h{};
     std::memcpy(&h, buf + offset, sizeof h);

@@ -77,9 +77,8 @@ inline result<pci_address> parse_pci_address(std::string_view text) noexcept {
     return bad;
   }
   unsigned bus = 0, device = 0, function = 0;
-  if (!detail::parse_hex_field(text, 0, 2, bus) || text[2] != ':' ||
-      !detail::parse_hex_field(text, 3, 2, device) || text[5] != '.' ||
-      !detail::parse_hex_field(text, 6, 1, function))
+  if (!detail::parse_hex_field(text, 0, 2, bus) || text[2] != ':' || !detail::parse_hex_field(text, 3, 2, device) ||
+      text[5] != '.' || !detail::parse_hex_field(text, 6, 1, function))
     return bad;
   if (device > 0x1f || function > 7) return bad;
   return pci_address{static_cast<std::uint16_t>(domain), static_cast<std::uint8_t>(bus),

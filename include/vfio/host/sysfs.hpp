@@ -64,8 +64,7 @@ inline path_buffer root_path(const char* sysfs_root, std::string_view suffix) no
 }
 
 /// "<root>/bus/pci/devices/<bdf>/<leaf>".
-inline path_buffer device_path(const char* sysfs_root, const pci_address& bdf,
-                               std::string_view leaf) noexcept {
+inline path_buffer device_path(const char* sysfs_root, const pci_address& bdf, std::string_view leaf) noexcept {
   const auto name = to_chars(bdf);
   path_buffer p = root_path(sysfs_root, "/bus/pci/devices/");
   p.append(name.data()).append("/").append(leaf);
@@ -188,8 +187,7 @@ inline result<unsigned> iommu_group_of(const pci_address& bdf, syscalls& sys = d
 /// errc::out_of_bounds (the name does not fit in size - 1 bytes);
 /// errc::parse_error (the link ends in '/').
 inline result<std::size_t> driver_of(const pci_address& bdf, char* name, std::size_t size,
-                                     syscalls& sys = default_syscalls(),
-                                     const char* sysfs_root = "/sys") noexcept {
+                                     syscalls& sys = default_syscalls(), const char* sysfs_root = "/sys") noexcept {
   if (name == nullptr || size == 0) return error(errc::invalid_argument, "readlink");
   name[0] = '\0';
   const auto path = detail::device_path(sysfs_root, bdf, "driver");
@@ -229,8 +227,7 @@ inline result<std::size_t> driver_of(const pci_address& bdf, char* name, std::si
 /// EACCES/EPERM not root, ENODEV ...); ENODEV from "drivers_probe" when the
 /// device is still not bound to `driver` afterwards (e.g. its module is not
 /// loaded); errc::invalid_argument (bad driver name, path too long).
-inline result<void> bind_to_driver(const pci_address& bdf, const char* driver,
-                                   syscalls& sys = default_syscalls(),
+inline result<void> bind_to_driver(const pci_address& bdf, const char* driver, syscalls& sys = default_syscalls(),
                                    const char* sysfs_root = "/sys") noexcept {
   constexpr std::size_t max_driver_name = 64;
   const std::string_view target_driver = driver ? std::string_view(driver) : std::string_view();

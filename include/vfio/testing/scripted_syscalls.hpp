@@ -20,7 +20,21 @@
 
 namespace vfio::testing {
 
-enum class call_kind { open, close, ioctl, ioctl_value, pread, pwrite, read, write, mmap, munmap, eventfd, readlink, poll };
+enum class call_kind {
+  open,
+  close,
+  ioctl,
+  ioctl_value,
+  pread,
+  pwrite,
+  read,
+  write,
+  mmap,
+  munmap,
+  eventfd,
+  readlink,
+  poll
+};
 
 inline const char* to_string(call_kind k) noexcept {
   switch (k) {
@@ -44,27 +58,27 @@ inline const char* to_string(call_kind k) noexcept {
 /// One scripted call: what the code under test must pass, and what it gets back.
 struct expected_call {
   call_kind kind = call_kind::open;
-  int fd = -1;                   ///< descriptor argument (not used by open/eventfd/readlink/munmap)
-  unsigned long request = 0;     ///< ioctl request number
-  std::string path;              ///< open/readlink path
-  bool check_flags = false;      ///< open / eventfd flags
+  int fd = -1;                ///< descriptor argument (not used by open/eventfd/readlink/munmap)
+  unsigned long request = 0;  ///< ioctl request number
+  std::string path;           ///< open/readlink path
+  bool check_flags = false;   ///< open / eventfd flags
   int flags = 0;
-  bool check_value = false;      ///< ioctl_value argument, eventfd initval, poll events
+  bool check_value = false;  ///< ioctl_value argument, eventfd initval, poll events
   unsigned long value = 0;
-  bool check_offset = false;     ///< pread/pwrite/mmap offset
+  bool check_offset = false;  ///< pread/pwrite/mmap offset
   std::int64_t offset = 0;
-  bool check_length = false;     ///< pread/read/mmap/munmap length
+  bool check_length = false;  ///< pread/read/mmap/munmap length
   std::size_t length = 0;
-  bool check_input = false;      ///< ioctl: leading bytes of *arg; pwrite/write: the exact bytes
+  bool check_input = false;  ///< ioctl: leading bytes of *arg; pwrite/write: the exact bytes
   std::vector<std::uint8_t> input;
   bool result_set = false;
-  long result = 0;               ///< >= 0, or -errno
-  bool result_is_fd = false;     ///< result is a new descriptor the code now owns
+  long result = 0;                   ///< >= 0, or -errno
+  bool result_is_fd = false;         ///< result is a new descriptor the code now owns
   std::vector<std::uint8_t> output;  ///< copied into *arg (ioctl) or buf (pread/read/readlink)
   std::size_t output_offset = 0;     ///< where in *arg the output goes
-  void* address = nullptr;       ///< mmap result / munmap argument
-  short revents = 0;             ///< poll result events
-  std::string note;              ///< shown in mismatch reports
+  void* address = nullptr;           ///< mmap result / munmap argument
+  short revents = 0;                 ///< poll result events
+  std::string note;                  ///< shown in mismatch reports
 };
 
 /// Builder for the expected_call just added.
@@ -79,7 +93,9 @@ class expectation {
     return *this;
   }
   template <class T>
-  expectation& with(const T& v) { return with_bytes(&v, sizeof v); }
+  expectation& with(const T& v) {
+    return with_bytes(&v, sizeof v);
+  }
   /// Bytes copied back into the caller's buffer.
   expectation& fills_bytes(const void* data, std::size_t size, std::size_t at = 0) {
     auto p = static_cast<const std::uint8_t*>(data);
@@ -88,7 +104,9 @@ class expectation {
     return *this;
   }
   template <class T>
-  expectation& fills(const T& v, std::size_t at = 0) { return fills_bytes(&v, sizeof v, at); }
+  expectation& fills(const T& v, std::size_t at = 0) {
+    return fills_bytes(&v, sizeof v, at);
+  }
   /// Text for read/pread/readlink; the result defaults to its length.
   expectation& fills_text(const std::string& s) { return fills_bytes(s.data(), s.size()); }
   expectation& returns(long r) {
@@ -237,7 +255,8 @@ class scripted_syscalls final : public syscalls {
     if (!c) return -EPROTO;
     if (c->check_input && (arg == nullptr || std::memcmp(arg, c->input.data(), c->input.size()) != 0))
       return mismatch(*c, "argument bytes " + (arg ? hex(arg, c->input.size()) : std::string("(null)")));
-    if (!c->output.empty() && arg) std::memcpy(static_cast<char*>(arg) + c->output_offset, c->output.data(), c->output.size());
+    if (!c->output.empty() && arg)
+      std::memcpy(static_cast<char*>(arg) + c->output_offset, c->output.data(), c->output.size());
     return static_cast<int>(finish_fd(*c));
   }
   int ioctl_value(int fd, unsigned long request, unsigned long value) noexcept override {
@@ -392,8 +411,10 @@ class scripted_syscalls final : public syscalls {
   }
   void report_locked(const std::string& msg) {
     mismatches_.push_back(msg);
-    if (on_mismatch_) on_mismatch_(msg);
-    else std::fprintf(stderr, "scripted_syscalls: %s\n", msg.c_str());
+    if (on_mismatch_)
+      on_mismatch_(msg);
+    else
+      std::fprintf(stderr, "scripted_syscalls: %s\n", msg.c_str());
   }
   static std::string hex_ul(unsigned long v) {
     char b[32];
@@ -418,8 +439,10 @@ class scripted_syscalls final : public syscalls {
   static std::string describe(const expected_call& c) {
     std::string s = to_string(c.kind);
     s += "(";
-    if (!c.path.empty()) s += c.path;
-    else s += "fd " + std::to_string(c.fd);
+    if (!c.path.empty())
+      s += c.path;
+    else
+      s += "fd " + std::to_string(c.fd);
     if (c.kind == call_kind::ioctl || c.kind == call_kind::ioctl_value) s += ", request " + hex_ul(c.request);
     if (c.check_flags) s += ", flags " + hex_ul(static_cast<unsigned long>(c.flags));
     if (c.check_value) s += ", value " + std::to_string(c.value);
