@@ -6,6 +6,7 @@
 #include <vfio/device.hpp>
 #include <vfio/testing/scripted_syscalls.hpp>
 
+#include <cstdint>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -34,6 +35,19 @@ inline vfio::device open_scripted_device(vfio::testing::scripted_syscalls& mock,
   const int fd = mock.ioctl(group_fd, vfio::abi::req::group_get_device_fd, name.data());
   REQUIRE(fd == device_fd);
   return vfio::device(vfio::unique_fd(fd, mock), name);
+}
+
+/// Scripts VFIO_DEVICE_GET_INFO: the library asks with argsz 24 and a zeroed
+/// struct; the reply carries flags and the region / IRQ counts.
+inline void expect_device_info(vfio::testing::scripted_syscalls& mock, int device_fd, std::uint32_t flags,
+                               std::uint32_t regions, std::uint32_t irqs) {
+  vfio::abi::device_info call{};
+  call.argsz = sizeof call;
+  vfio::abi::device_info reply = call;
+  reply.flags = flags;
+  reply.num_regions = regions;
+  reply.num_irqs = irqs;
+  mock.expect_ioctl(device_fd, vfio::abi::req::device_get_info).with(call).fills(reply);
 }
 
 }  // namespace vfio_test

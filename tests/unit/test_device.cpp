@@ -45,12 +45,7 @@ abi::device_info info_call() {
 }
 
 void expect_info(scripted_syscalls& mock, std::uint32_t flags, std::uint32_t regions, std::uint32_t irqs) {
-  abi::device_info reply{};
-  reply.argsz = sizeof reply;
-  reply.flags = flags;
-  reply.num_regions = regions;
-  reply.num_irqs = irqs;
-  mock.expect_ioctl(device_fd, abi::req::device_get_info).with(info_call()).fills(reply);
+  vfio_test::expect_device_info(mock, device_fd, flags, regions, irqs);
 }
 
 abi::region_info region_header(std::uint32_t argsz, std::uint32_t flags, std::uint32_t index, std::uint32_t cap_offset,

@@ -33,13 +33,7 @@ vfio::device open_device(scripted_syscalls& mock) {
 }
 
 void expect_info(scripted_syscalls& mock, std::uint32_t irqs) {
-  abi::device_info call{};
-  call.argsz = sizeof call;
-  abi::device_info reply = call;
-  reply.flags = abi::device_flags::pci;
-  reply.num_regions = 9;
-  reply.num_irqs = irqs;
-  mock.expect_ioctl(device_fd, abi::req::device_get_info).with(call).fills(reply);
+  vfio_test::expect_device_info(mock, device_fd, abi::device_flags::pci, 9, irqs);
 }
 
 template <class T>

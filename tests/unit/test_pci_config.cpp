@@ -302,13 +302,7 @@ vfio::device open_device(scripted_syscalls& mock) {
 
 /// GET_INFO, then GET_REGION_INFO of the config region with `size` bytes at offset `cfg`.
 void expect_config_region(scripted_syscalls& mock, std::uint64_t size) {
-  abi::device_info call{};
-  call.argsz = sizeof call;
-  abi::device_info reply = call;
-  reply.flags = abi::device_flags::pci;
-  reply.num_regions = 9;
-  reply.num_irqs = 5;
-  mock.expect_ioctl(device_fd, abi::req::device_get_info).with(call).fills(reply);
+  vfio_test::expect_device_info(mock, device_fd, abi::device_flags::pci, 9, 5);
 
   abi::region_info ask{};
   ask.argsz = sizeof ask;

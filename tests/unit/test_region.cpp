@@ -34,13 +34,7 @@ vfio::device open_device(scripted_syscalls& mock) {
 }
 
 void expect_info(scripted_syscalls& mock, std::uint32_t regions) {
-  abi::device_info call{};
-  call.argsz = sizeof call;
-  abi::device_info reply = call;
-  reply.flags = abi::device_flags::pci;
-  reply.num_regions = regions;
-  reply.num_irqs = 5;
-  mock.expect_ioctl(device_fd, abi::req::device_get_info).with(call).fills(reply);
+  vfio_test::expect_device_info(mock, device_fd, abi::device_flags::pci, regions, 5);
 }
 
 abi::region_info region_header(std::uint32_t argsz, std::uint32_t flags, std::uint32_t index, std::uint32_t cap_offset,
