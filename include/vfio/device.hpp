@@ -188,7 +188,9 @@ class device {
   /// Preconditions: buf holds size bytes.
   /// Errors: errc::invalid_argument (region lacks the READ flag); errc::out_of_bounds;
   /// errc::short_transfer (a pread returned 0); pread errno: EIO (memory decode off, or
-  /// the device is in D3hot), EINVAL, EFAULT; errors of region().
+  /// the device is in D3hot), EINVAL, EFAULT; errors of region(). Inside the MSI-X vector
+  /// table vfio-pci never touches the hardware (vfio_pci_bar_rw passes it as the excluded
+  /// range of vfio_pci_core_do_io_rw): reads there return all-ones, even in D3hot.
   result<void> read(std::uint32_t region_index, std::uint64_t offset, void* buf, std::size_t size) noexcept {
     constexpr const char* op = "pread";
     auto ri = region(region_index);
@@ -214,8 +216,9 @@ class device {
   /// written. size 0 succeeds without a syscall once the checks pass.
   /// Preconditions: buf holds size bytes.
   /// Errors: errc::invalid_argument (region lacks the WRITE flag); errc::out_of_bounds;
-  /// errc::short_transfer (a pwrite returned 0); pwrite errno: EIO, EINVAL, EFAULT;
-  /// errors of region().
+  /// errc::short_transfer (a pwrite returned 0); pwrite errno: EIO (memory decode off, or
+  /// the device is in D3hot; not inside the MSI-X vector table, where vfio-pci drops
+  /// writes, see read()), EINVAL, EFAULT; errors of region().
   result<void> write(std::uint32_t region_index, std::uint64_t offset, const void* buf, std::size_t size) noexcept {
     constexpr const char* op = "pwrite";
     auto ri = region(region_index);
