@@ -37,6 +37,7 @@
 #include "error.hpp"
 #include "result.hpp"
 #include "syscalls.hpp"
+#include "syscalls.hpp"
 #include "unique_fd.hpp"
 
 namespace vfio::feature {
@@ -220,6 +221,26 @@ inline error call_error(int errno_value) noexcept {
   return errno_error(errno_value, operation);
 }
 
+/// One typed GET or SET (`op` is abi::feature_flags::get or ::set): the frame
+/// on the stack with argsz exact, `in` copied into the payload before the ioctl
+/// and the kernel's payload copied to `out` after it (either may be null).
+/// Returns the ioctl's non-negative return value.
+template <class P>
+result<int> exchange(int fd, syscalls& sys, std::uint32_t id_and_op, const P* in, P* out) noexcept {
+  frame<P> f{};
+  f.header.argsz = argsz_of<P>();
+  f.header.flags = id_and_op;
+  if constexpr (!std::is_void<P>::value) {
+    if (in) f.payload = *in;
+  }
+  const int r = sys.ioctl(fd, abi::req::device_feature, &f);
+  if (r < 0) return call_error(-r);
+  if constexpr (!std::is_void<P>::value) {
+    if (out) *out = f.payload;
+  }
+  return r;
+}
+
 /// Issues VFIO_DEVICE_FEATURE with flags = id | extra on a header-only frame;
 /// returns the ioctl's raw answer (>= 0 or -errno).
 inline int probe_raw(int fd, syscalls& sys, std::uint32_t id, std::uint32_t dir) noexcept {
@@ -291,13 +312,10 @@ result<typename F::payload> get(const device& dev) noexcept {
   static_assert(F::can_get, "this feature does not offer VFIO_DEVICE_FEATURE_GET");
   static_assert(!std::is_void<typename F::payload>::value, "GET of a feature without payload");
   static_assert(!detail::returns_fd_of<F>::value, "this feature's GET returns a descriptor: use get_fd");
-  using P = typename F::payload;
-  detail::frame<P> f{};
-  f.header.argsz = detail::argsz_of<P>();
-  f.header.flags = F::id | abi::feature_flags::get;
-  const int r = dev.sys().ioctl(dev.fd(), abi::req::device_feature, &f);
-  if (r < 0) return detail::call_error(-r);
-  return f.payload;
+  typename F::payload out{};
+  auto r = detail::exchange<typename F::payload>(dev.fd(), dev.sys(), F::id | abi::feature_flags::get, nullptr, &out);
+  if (!r) return r.error();
+  return out;
 }
 
 /// VFIO_DEVICE_FEATURE GET with an input payload (DMA_LOGGING_REPORT ...):
@@ -309,15 +327,7 @@ result<int> get_inout(const device& dev, typename F::payload& inout) noexcept {
   static_assert(detail::check_traits<F>());
   static_assert(F::can_get, "this feature does not offer VFIO_DEVICE_FEATURE_GET");
   static_assert(!detail::returns_fd_of<F>::value, "this feature's GET returns a descriptor: use get_fd");
-  using P = typename F::payload;
-  detail::frame<P> f{};
-  f.header.argsz = detail::argsz_of<P>();
-  f.header.flags = F::id | abi::feature_flags::get;
-  f.payload = inout;
-  const int r = dev.sys().ioctl(dev.fd(), abi::req::device_feature, &f);
-  if (r < 0) return detail::call_error(-r);
-  inout = f.payload;
-  return r;
+  return detail::exchange<typename F::payload>(dev.fd(), dev.sys(), F::id | abi::feature_flags::get, &inout, &inout);
 }
 
 /// VFIO_DEVICE_FEATURE GET of a feature whose return value is a new
@@ -330,14 +340,10 @@ result<unique_fd> get_fd(const device& dev, const typename F::payload& request) 
   static_assert(detail::check_traits<F>());
   static_assert(F::can_get, "this feature does not offer VFIO_DEVICE_FEATURE_GET");
   static_assert(detail::returns_fd_of<F>::value, "this feature's GET does not return a descriptor");
-  using P = typename F::payload;
-  detail::frame<P> f{};
-  f.header.argsz = detail::argsz_of<P>();
-  f.header.flags = F::id | abi::feature_flags::get;
-  f.payload = request;
-  const int r = dev.sys().ioctl(dev.fd(), abi::req::device_feature, &f);
-  if (r < 0) return detail::call_error(-r);
-  return unique_fd(r, dev.sys());
+  auto r =
+      detail::exchange<typename F::payload>(dev.fd(), dev.sys(), F::id | abi::feature_flags::get, &request, nullptr);
+  if (!r) return r.error();
+  return unique_fd(*r, dev.sys());
 }
 
 /// VFIO_DEVICE_FEATURE SET of a feature without payload (argsz 8).
@@ -350,11 +356,8 @@ result<void> set(const device& dev) noexcept {
   static_assert(detail::check_traits<F>());
   static_assert(F::can_set, "this feature does not offer VFIO_DEVICE_FEATURE_SET");
   static_assert(std::is_void<typename F::payload>::value, "this feature needs a payload: set<F>(dev, payload)");
-  detail::frame<void> f{};
-  f.header.argsz = detail::argsz_of<void>();
-  f.header.flags = F::id | abi::feature_flags::set;
-  const int r = dev.sys().ioctl(dev.fd(), abi::req::device_feature, &f);
-  if (r < 0) return detail::call_error(-r);
+  auto r = detail::exchange<void>(dev.fd(), dev.sys(), F::id | abi::feature_flags::set, nullptr, nullptr);
+  if (!r) return r.error();
   return {};
 }
 
@@ -365,13 +368,8 @@ result<void> set(const device& dev, const typename F::payload& value) noexcept {
   static_assert(detail::check_traits<F>());
   static_assert(F::can_set, "this feature does not offer VFIO_DEVICE_FEATURE_SET");
   static_assert(!std::is_void<typename F::payload>::value, "this feature has no payload: set<F>(dev)");
-  using P = typename F::payload;
-  detail::frame<P> f{};
-  f.header.argsz = detail::argsz_of<P>();
-  f.header.flags = F::id | abi::feature_flags::set;
-  f.payload = value;
-  const int r = dev.sys().ioctl(dev.fd(), abi::req::device_feature, &f);
-  if (r < 0) return detail::call_error(-r);
+  auto r = detail::exchange<typename F::payload>(dev.fd(), dev.sys(), F::id | abi::feature_flags::set, &value, nullptr);
+  if (!r) return r.error();
   return {};
 }
 
@@ -385,15 +383,7 @@ result<int> set_inout(const device& dev, typename F::payload& inout) noexcept {
   static_assert(detail::check_traits<F>());
   static_assert(F::can_set, "this feature does not offer VFIO_DEVICE_FEATURE_SET");
   static_assert(!std::is_void<typename F::payload>::value, "this feature has no payload: set<F>(dev)");
-  using P = typename F::payload;
-  detail::frame<P> f{};
-  f.header.argsz = detail::argsz_of<P>();
-  f.header.flags = F::id | abi::feature_flags::set;
-  f.payload = inout;
-  const int r = dev.sys().ioctl(dev.fd(), abi::req::device_feature, &f);
-  if (r < 0) return detail::call_error(-r);
-  inout = f.payload;
-  return r;
+  return detail::exchange<typename F::payload>(dev.fd(), dev.sys(), F::id | abi::feature_flags::set, &inout, &inout);
 }
 
 // ---------------------------------------------------------------------------
