@@ -37,7 +37,6 @@
 #include "error.hpp"
 #include "result.hpp"
 #include "syscalls.hpp"
-#include "syscalls.hpp"
 #include "unique_fd.hpp"
 
 namespace vfio::feature {
