@@ -198,18 +198,9 @@ class device {
     if (!(*ri)->readable()) return error(errc::invalid_argument, op);
     auto at = detail::region_file_offset(**ri, offset, size, op);
     if (!at) return at.error();
-    auto* p = static_cast<unsigned char*>(buf);
-    std::int64_t pos = *at;
-    while (size > 0) {
-      const long n = sys().pread(fd_.get(), p, size, pos);
-      if (n < 0) return errno_error(static_cast<int>(-n), op);
-      if (n == 0) return error(errc::short_transfer, op);
-      const std::size_t done = static_cast<std::size_t>(n) < size ? static_cast<std::size_t>(n) : size;
-      p += done;
-      size -= done;
-      pos += static_cast<std::int64_t>(done);
-    }
-    return {};
+    return transfer_all(
+        static_cast<unsigned char*>(buf), size, *at, op,
+        [this](unsigned char* p, std::size_t n, std::int64_t pos) { return sys().pread(fd_.get(), p, n, pos); });
   }
 
   /// pwrite(2) of buf to region bytes [offset, offset + size), repeated until all are
@@ -226,18 +217,9 @@ class device {
     if (!(*ri)->writable()) return error(errc::invalid_argument, op);
     auto at = detail::region_file_offset(**ri, offset, size, op);
     if (!at) return at.error();
-    const auto* p = static_cast<const unsigned char*>(buf);
-    std::int64_t pos = *at;
-    while (size > 0) {
-      const long n = sys().pwrite(fd_.get(), p, size, pos);
-      if (n < 0) return errno_error(static_cast<int>(-n), op);
-      if (n == 0) return error(errc::short_transfer, op);
-      const std::size_t done = static_cast<std::size_t>(n) < size ? static_cast<std::size_t>(n) : size;
-      p += done;
-      size -= done;
-      pos += static_cast<std::int64_t>(done);
-    }
-    return {};
+    return transfer_all(
+        static_cast<const unsigned char*>(buf), size, *at, op,
+        [this](const unsigned char* p, std::size_t n, std::int64_t pos) { return sys().pwrite(fd_.get(), p, n, pos); });
   }
 
   /// mmap(2)s a region (MAP_SHARED, `prot`): the whole region, or each sparse area when
@@ -424,6 +406,22 @@ class device {
   }
 
  private:
+  // Repeats a pread/pwrite until all `size` bytes moved: region handlers may
+  // return short counts. A transfer of 0 bytes makes no progress.
+  template <class Byte, class Call>
+  static result<void> transfer_all(Byte* p, std::size_t size, std::int64_t pos, const char* op, Call call) noexcept {
+    while (size > 0) {
+      const long n = call(p, size, pos);
+      if (n < 0) return errno_error(static_cast<int>(-n), op);
+      if (n == 0) return error(errc::short_transfer, op);
+      const std::size_t done = static_cast<std::size_t>(n) < size ? static_cast<std::size_t>(n) : size;
+      p += done;
+      size -= done;
+      pos += static_cast<std::int64_t>(done);
+    }
+    return {};
+  }
+
   result<void> set_irqs_none(std::uint32_t action, std::uint32_t index, std::uint32_t start,
                              std::uint32_t count) noexcept {
     constexpr const char* op = "VFIO_DEVICE_SET_IRQS";
