@@ -225,7 +225,7 @@ TEST_CASE("simulated kernel: fault injection by position and by request", "[simu
   simulated_kernel k;
   add_qemu_machine(k);
   sim::fault_rule second_open;
-  second_open.kind = sim::syscall_kind::open;
+  second_open.kind = vfio::testing::call_kind::open;
   second_open.nth = 2;
   second_open.error = EMFILE;
   k.inject(second_open);
@@ -251,7 +251,7 @@ TEST_CASE("simulated kernel: fault injection by position and by request", "[simu
 
   // An injected close error still releases the descriptor, as close(2) does.
   sim::fault_rule close_fails;
-  close_fails.kind = sim::syscall_kind::close;
+  close_fails.kind = vfio::testing::call_kind::close;
   close_fails.fd = d;
   close_fails.error = EIO;
   k.inject(close_fails);
@@ -261,7 +261,7 @@ TEST_CASE("simulated kernel: fault injection by position and by request", "[simu
 
   const auto trace = k.trace();
   REQUIRE(trace.size() >= 3);
-  CHECK(trace[0].kind == sim::syscall_kind::open);
+  CHECK(trace[0].kind == vfio::testing::call_kind::open);
   CHECK(trace[0].path == "/dev/vfio/vfio");
   CHECK(trace[0].result == a);
   CHECK(trace[1].result == -EMFILE);
@@ -271,7 +271,7 @@ TEST_CASE("simulated kernel: fault injection by position and by request", "[simu
   std::size_t injected = 0;
   for (const auto& r : trace) injected += r.injected ? 1 : 0;
   CHECK(injected == 4);
-  CHECK(trace.back().kind == sim::syscall_kind::close);
+  CHECK(trace.back().kind == vfio::testing::call_kind::close);
   CHECK(trace.back().result == -EIO);
   k.clear_trace();
   CHECK(k.trace().empty());

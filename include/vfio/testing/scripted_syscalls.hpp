@@ -17,43 +17,9 @@
 #include <vector>
 
 #include "../syscalls.hpp"
+#include "call_kind.hpp"
 
 namespace vfio::testing {
-
-enum class call_kind {
-  open,
-  close,
-  ioctl,
-  ioctl_value,
-  pread,
-  pwrite,
-  read,
-  write,
-  mmap,
-  munmap,
-  eventfd,
-  readlink,
-  poll
-};
-
-inline const char* to_string(call_kind k) noexcept {
-  switch (k) {
-    case call_kind::open: return "open";
-    case call_kind::close: return "close";
-    case call_kind::ioctl: return "ioctl";
-    case call_kind::ioctl_value: return "ioctl_value";
-    case call_kind::pread: return "pread";
-    case call_kind::pwrite: return "pwrite";
-    case call_kind::read: return "read";
-    case call_kind::write: return "write";
-    case call_kind::mmap: return "mmap";
-    case call_kind::munmap: return "munmap";
-    case call_kind::eventfd: return "eventfd";
-    case call_kind::readlink: return "readlink";
-    case call_kind::poll: return "poll";
-  }
-  return "?";
-}
 
 /// One scripted call: what the code under test must pass, and what it gets back.
 struct expected_call {

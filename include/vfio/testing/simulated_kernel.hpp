@@ -221,9 +221,9 @@ class simulated_kernel final : public syscalls {
   int open(const char* path, int flags, unsigned mode) noexcept override {
     (void)mode;
     std::lock_guard<std::mutex> lock(mu_);
-    sim::call_record rec = start(sim::syscall_kind::open, -1, 0, static_cast<unsigned long>(flags), path);
+    sim::call_record rec = start(call_kind::open, -1, 0, static_cast<unsigned long>(flags), path);
     long r;
-    if (auto e = faults_.check(sim::syscall_kind::open, -1, 0, path))
+    if (auto e = faults_.check(call_kind::open, -1, 0, path))
       r = inject_result(rec, *e);
     else
       r = do_open(path ? path : "", flags);
@@ -231,41 +231,41 @@ class simulated_kernel final : public syscalls {
   }
   int close(int fd) noexcept override {
     std::lock_guard<std::mutex> lock(mu_);
-    sim::call_record rec = start(sim::syscall_kind::close, fd, 0, 0, nullptr);
-    const auto e = faults_.check(sim::syscall_kind::close, fd, 0, nullptr);
+    sim::call_record rec = start(call_kind::close, fd, 0, 0, nullptr);
+    const auto e = faults_.check(call_kind::close, fd, 0, nullptr);
     long r = do_close(fd);
     if (e && r == 0) r = inject_result(rec, *e);
     return static_cast<int>(finish(rec, r));
   }
   int ioctl(int fd, unsigned long request, void* arg) noexcept override {
-    return do_ioctl(sim::syscall_kind::ioctl, fd, request, reinterpret_cast<unsigned long>(arg), arg);
+    return do_ioctl(call_kind::ioctl, fd, request, reinterpret_cast<unsigned long>(arg), arg);
   }
   int ioctl_value(int fd, unsigned long request, unsigned long value) noexcept override {
     // The kernel receives an unsigned long either way; pointer-taking
     // requests made through ioctl_value see it as the pointer it is.
-    return do_ioctl(sim::syscall_kind::ioctl_value, fd, request, value,
+    return do_ioctl(call_kind::ioctl_value, fd, request, value,
                     reinterpret_cast<void*>(value));  // NOLINT(performance-no-int-to-ptr)
   }
   long pread(int fd, void* buf, std::size_t count, std::int64_t offset) noexcept override {
-    return io(sim::syscall_kind::pread, fd, buf, count, offset, false);
+    return io(call_kind::pread, fd, buf, count, offset, false);
   }
   long pwrite(int fd, const void* buf, std::size_t count, std::int64_t offset) noexcept override {
-    return io(sim::syscall_kind::pwrite, fd, const_cast<void*>(buf), count, offset, true);
+    return io(call_kind::pwrite, fd, const_cast<void*>(buf), count, offset, true);
   }
   long read(int fd, void* buf, std::size_t count) noexcept override {
-    return io(sim::syscall_kind::read, fd, buf, count, -1, false);
+    return io(call_kind::read, fd, buf, count, -1, false);
   }
   long write(int fd, const void* buf, std::size_t count) noexcept override {
-    return io(sim::syscall_kind::write, fd, const_cast<void*>(buf), count, -1, true);
+    return io(call_kind::write, fd, const_cast<void*>(buf), count, -1, true);
   }
   int mmap(void** addr, std::size_t length, int prot, int flags, int fd, std::int64_t offset) noexcept override {
     (void)prot;
     std::lock_guard<std::mutex> lock(mu_);
-    sim::call_record rec = start(sim::syscall_kind::mmap, fd, 0, static_cast<unsigned long>(flags), nullptr);
+    sim::call_record rec = start(call_kind::mmap, fd, 0, static_cast<unsigned long>(flags), nullptr);
     rec.offset = offset;
     rec.length = length;
     long r;
-    if (auto e = faults_.check(sim::syscall_kind::mmap, fd, 0, nullptr))
+    if (auto e = faults_.check(call_kind::mmap, fd, 0, nullptr))
       r = inject_result(rec, *e);
     else if (!addr)
       r = -EFAULT;
@@ -282,10 +282,10 @@ class simulated_kernel final : public syscalls {
   }
   int munmap(void* addr, std::size_t length) noexcept override {
     std::lock_guard<std::mutex> lock(mu_);
-    sim::call_record rec = start(sim::syscall_kind::munmap, -1, 0, 0, nullptr);
+    sim::call_record rec = start(call_kind::munmap, -1, 0, 0, nullptr);
     rec.length = length;
     long r;
-    if (auto e = faults_.check(sim::syscall_kind::munmap, -1, 0, nullptr))
+    if (auto e = faults_.check(call_kind::munmap, -1, 0, nullptr))
       r = inject_result(rec, *e);
     else
       r = sim::vfio_files::munmap_device(k_, addr, length);
@@ -293,9 +293,9 @@ class simulated_kernel final : public syscalls {
   }
   int eventfd(unsigned initval, int flags) noexcept override {
     std::lock_guard<std::mutex> lock(mu_);
-    sim::call_record rec = start(sim::syscall_kind::eventfd, -1, 0, static_cast<unsigned long>(flags), nullptr);
+    sim::call_record rec = start(call_kind::eventfd, -1, 0, static_cast<unsigned long>(flags), nullptr);
     long r;
-    if (auto e = faults_.check(sim::syscall_kind::eventfd, -1, 0, nullptr))
+    if (auto e = faults_.check(call_kind::eventfd, -1, 0, nullptr))
       r = inject_result(rec, *e);
     else if (!sim::eventfd_counter::valid_flags(flags))
       r = -EINVAL;  // eventfd2
@@ -309,9 +309,9 @@ class simulated_kernel final : public syscalls {
   }
   long readlink(const char* path, char* buf, std::size_t size) noexcept override {
     std::lock_guard<std::mutex> lock(mu_);
-    sim::call_record rec = start(sim::syscall_kind::readlink, -1, 0, 0, path);
+    sim::call_record rec = start(call_kind::readlink, -1, 0, 0, path);
     long r;
-    if (auto e = faults_.check(sim::syscall_kind::readlink, -1, 0, path))
+    if (auto e = faults_.check(call_kind::readlink, -1, 0, path))
       r = inject_result(rec, *e);
     else if (!path || !buf)
       r = -EFAULT;
@@ -325,9 +325,9 @@ class simulated_kernel final : public syscalls {
   }
   int poll(struct pollfd* fds, std::size_t nfds, int timeout_ms) noexcept override {
     std::unique_lock<std::mutex> lock(mu_);
-    sim::call_record rec = start(sim::syscall_kind::poll, nfds ? fds[0].fd : -1, 0, nfds, nullptr);
+    sim::call_record rec = start(call_kind::poll, nfds ? fds[0].fd : -1, 0, nfds, nullptr);
     long r;
-    if (auto e = faults_.check(sim::syscall_kind::poll, rec.fd, 0, nullptr)) {
+    if (auto e = faults_.check(call_kind::poll, rec.fd, 0, nullptr)) {
       r = inject_result(rec, *e);
     } else {
       r = ready(fds, nfds);
@@ -364,7 +364,7 @@ class simulated_kernel final : public syscalls {
     return s;
   }
 
-  sim::call_record start(sim::syscall_kind kind, int fd, unsigned long request, unsigned long value, const char* path) {
+  sim::call_record start(call_kind kind, int fd, unsigned long request, unsigned long value, const char* path) {
     sim::call_record rec;
     rec.kind = kind;
     rec.fd = fd;
@@ -409,7 +409,7 @@ class simulated_kernel final : public syscalls {
     return 0;
   }
 
-  int do_ioctl(sim::syscall_kind kind, int fd, unsigned long request, unsigned long value, void* arg) {
+  int do_ioctl(call_kind kind, int fd, unsigned long request, unsigned long value, void* arg) {
     std::lock_guard<std::mutex> lock(mu_);
     sim::call_record rec = start(kind, fd, request, value, nullptr);
     long r;
@@ -437,12 +437,12 @@ class simulated_kernel final : public syscalls {
   }
 
   /// pread / pwrite (offset >= 0) and read / write (offset -1: file position).
-  long io(sim::syscall_kind kind, int fd, void* buf, std::size_t count, std::int64_t offset, bool write) {
+  long io(call_kind kind, int fd, void* buf, std::size_t count, std::int64_t offset, bool write) {
     std::unique_lock<std::mutex> lock(mu_);
     sim::call_record rec = start(kind, fd, 0, 0, nullptr);
     rec.offset = offset;
     rec.length = count;
-    const bool positional = kind == sim::syscall_kind::pread || kind == sim::syscall_kind::pwrite;
+    const bool positional = kind == call_kind::pread || kind == call_kind::pwrite;
     long r;
     sim::descriptor* d = nullptr;
     if (auto e = faults_.check(kind, fd, 0, nullptr))

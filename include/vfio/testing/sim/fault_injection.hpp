@@ -11,50 +11,16 @@
 #include <string>
 #include <vector>
 
+#include "../call_kind.hpp"
+
 namespace vfio::testing::sim {
-
-/// Which seam member a call went through.
-enum class syscall_kind {
-  open,
-  close,
-  ioctl,
-  ioctl_value,
-  pread,
-  pwrite,
-  read,
-  write,
-  mmap,
-  munmap,
-  eventfd,
-  readlink,
-  poll
-};
-
-inline const char* to_string(syscall_kind k) noexcept {
-  switch (k) {
-    case syscall_kind::open: return "open";
-    case syscall_kind::close: return "close";
-    case syscall_kind::ioctl: return "ioctl";
-    case syscall_kind::ioctl_value: return "ioctl_value";
-    case syscall_kind::pread: return "pread";
-    case syscall_kind::pwrite: return "pwrite";
-    case syscall_kind::read: return "read";
-    case syscall_kind::write: return "write";
-    case syscall_kind::mmap: return "mmap";
-    case syscall_kind::munmap: return "munmap";
-    case syscall_kind::eventfd: return "eventfd";
-    case syscall_kind::readlink: return "readlink";
-    case syscall_kind::poll: return "poll";
-  }
-  return "?";
-}
 
 /// One call as the simulated kernel saw it. monotonic_ns and sleep_ns are
 /// not recorded.
 struct call_record {
   std::uint64_t sequence = 0;  ///< 1-based, in arrival order
   std::int64_t time_ns = 0;    ///< virtual time when the call returned
-  syscall_kind kind = syscall_kind::open;
+  call_kind kind = call_kind::open;
   int fd = -1;                ///< descriptor argument (-1: none)
   unsigned long request = 0;  ///< ioctl/ioctl_value request
   unsigned long value = 0;    ///< ioctl_value argument, open/eventfd flags, poll nfds
@@ -67,7 +33,7 @@ struct call_record {
 
 /// A call to fail. Unset fields match anything.
 struct fault_rule {
-  std::optional<syscall_kind> kind;
+  std::optional<call_kind> kind;
   std::optional<unsigned long> request;  ///< ioctl / ioctl_value request number
   std::optional<int> fd;
   std::optional<std::string> path;  ///< open / readlink path, exact
@@ -85,12 +51,12 @@ class fault_injector {
   bool empty() const noexcept { return rules_.empty(); }
 
   /// The errno to inject for this call, if a rule fires (counts every match).
-  std::optional<int> check(syscall_kind kind, int fd, unsigned long request, const char* path) {
+  std::optional<int> check(call_kind kind, int fd, unsigned long request, const char* path) {
     std::optional<int> hit;
     for (auto& r : rules_) {
       if (r.rule.kind && *r.rule.kind != kind) continue;
       if (r.rule.request &&
-          ((kind != syscall_kind::ioctl && kind != syscall_kind::ioctl_value) || *r.rule.request != request))
+          ((kind != call_kind::ioctl && kind != call_kind::ioctl_value) || *r.rule.request != request))
         continue;
       if (r.rule.fd && *r.rule.fd != fd) continue;
       if (r.rule.path && (!path || *r.rule.path != path)) continue;
