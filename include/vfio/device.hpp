@@ -329,6 +329,11 @@ class device {
   /// errc::short_transfer (a pwrite returned 0); pwrite errno: EIO (memory decode off, or
   /// the device is in D3hot; not inside the MSI-X vector table, where vfio-pci drops
   /// writes, see read()), EINVAL, EFAULT; errors of region().
+  /// Config region of a PCI device: the mapping state is updated (see the top of this
+  /// header). A write reaching the capability area [0x40, 0x100) before the PM
+  /// capability is known looks it up first (pm_capability_location(): one 256-byte
+  /// pread, once per open); a write covering PMCSR is followed by one 2-byte pread that
+  /// reads PowerState back. Neither extra read changes this call's result.
   result<void> write(std::uint32_t region_index, std::uint64_t offset, const void* buf, std::size_t size) noexcept {
     constexpr const char* op = "pwrite";
     auto ri = region(region_index);
