@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <cstring>
 #include <map>
+#include <optional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -42,6 +43,9 @@ struct sim_function {
   std::string driver;                     ///< bound driver ("" = none)
   std::string driver_override;            ///< "" prints "(null)"
   bool d3cold_allowed = true;
+  /// reset_method as written through sysfs (names in priority order); unset: the
+  /// probed default list (pci_init_reset_methods).
+  std::optional<std::vector<std::string>> reset_methods;
   unsigned open_count = 0;  ///< vfio_device->open_count
   std::vector<std::string> firmware_log;
 };
