@@ -57,7 +57,8 @@ TEST_CASE("hot reset: the plan names devices of groups not owned; the reset need
   REQUIRE(dev);
 
   // Only group 7 owned: 01:00.1 (group 8) is named; no reset is attempted.
-  auto plan = vfio::plan_hot_reset(*dev, {owned_group(*g7)});
+  const owned_group just7[] = {*g7};
+  auto plan = vfio::plan_hot_reset(*dev, just7);
   REQUIRE(plan);
   REQUIRE(plan->devices.size() == 2);
   CHECK_FALSE(plan->complete());
@@ -69,7 +70,7 @@ TEST_CASE("hot reset: the plan names devices of groups not owned; the reset need
   CHECK(missing[0].address.function == 1);
   CHECK(plan->group_fds == std::vector<int>{g7->fd()});
   k.clear_trace();
-  auto r = vfio::hot_reset(*dev, {owned_group(*g7)});
+  auto r = vfio::hot_reset(*dev, just7);
   REQUIRE_FALSE(r);
   CHECK(r.error() == std::errc::operation_not_permitted);
   CHECK(count_calls(k, dev->fd(), abi::req::device_pci_hot_reset) == 0);

@@ -164,8 +164,8 @@ inline result<std::size_t> format_reset_methods(const reset_methods& ms, char* b
 /// (the path would exceed PATH_MAX).
 inline result<reset_methods> read_reset_methods(const pci_address& bdf, syscalls& sys = default_syscalls(),
                                                 const char* sysfs_root = "/sys") noexcept {
-  const path_buffer path = device_path(sysfs_root, bdf, "reset_method");
-  if (!path.ok()) return path_error();
+  const detail::path_buffer path = detail::device_path(sysfs_root, bdf, "reset_method");
+  if (!path.ok()) return detail::path_error();
   char text[160];
   const auto n = read_attribute(path.c_str(), text, sizeof text, sys);
   if (!n) return n.error();
@@ -181,8 +181,8 @@ inline result<reset_methods> read_reset_methods(const pci_address& bdf, syscalls
 /// EACCES (not root); errc::invalid_argument (path too long).
 inline result<void> write_reset_methods(const pci_address& bdf, const reset_methods& ms,
                                         syscalls& sys = default_syscalls(), const char* sysfs_root = "/sys") noexcept {
-  const path_buffer path = device_path(sysfs_root, bdf, "reset_method");
-  if (!path.ok()) return path_error();
+  const detail::path_buffer path = detail::device_path(sysfs_root, bdf, "reset_method");
+  if (!path.ok()) return detail::path_error();
   char text[128];
   const auto n = format_reset_methods(ms, text, sizeof text);
   if (!n) return n.error();
@@ -194,8 +194,8 @@ inline result<void> write_reset_methods(const pci_address& bdf, const reset_meth
 /// Errors: ENOENT; EACCES; errc::invalid_argument (path too long).
 inline result<void> restore_default_reset_methods(const pci_address& bdf, syscalls& sys = default_syscalls(),
                                                   const char* sysfs_root = "/sys") noexcept {
-  const path_buffer path = device_path(sysfs_root, bdf, "reset_method");
-  if (!path.ok()) return path_error();
+  const detail::path_buffer path = detail::device_path(sysfs_root, bdf, "reset_method");
+  if (!path.ok()) return detail::path_error();
   return write_attribute(path.c_str(), "default\n", sys);
 }
 
