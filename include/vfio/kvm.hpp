@@ -76,7 +76,9 @@ class kvm_vfio_device {
   /// Errors: EBADF (this device empty, or file not open); EINVAL (file is not a VFIO
   /// group, nor a VFIO device on v6.6+); EEXIST (already added); EIO (another
   /// process's VM); ENOMEM.
-  result<void> add_file(fd_ref file) noexcept { return set_file(abi::kvm::vfio_attr::file_add, file, "KVM_DEV_VFIO_FILE_ADD"); }
+  result<void> add_file(fd_ref file) noexcept {
+    return set_file(abi::kvm::vfio_attr::file_add, file, "KVM_DEV_VFIO_FILE_ADD");
+  }
   /// KVM_SET_DEVICE_ATTR(KVM_DEV_VFIO_FILE, KVM_DEV_VFIO_FILE_DEL) (kvm_vfio_file_del).
   /// Errors: EBADF (file not open); ENOENT (not added); EIO.
   result<void> remove_file(fd_ref file) noexcept {
@@ -86,7 +88,9 @@ class kvm_vfio_device {
   /// add_file() / remove_file() of a group's descriptor. Errors: EBADF (empty group,
   /// no call); errc::invalid_argument (the group uses another seam, no call); as
   /// add_file() / remove_file().
-  result<void> add(const group& g) noexcept { return group_file(g, abi::kvm::vfio_attr::file_add, "KVM_DEV_VFIO_FILE_ADD"); }
+  result<void> add(const group& g) noexcept {
+    return group_file(g, abi::kvm::vfio_attr::file_add, "KVM_DEV_VFIO_FILE_ADD");
+  }
   result<void> remove(const group& g) noexcept {
     return group_file(g, abi::kvm::vfio_attr::file_del, "KVM_DEV_VFIO_FILE_DEL");
   }

@@ -12,8 +12,8 @@
 #include <vfio/abi/vfio.hpp>
 #include <vfio/container.hpp>
 #include <vfio/device.hpp>
-#include <vfio/hot_reset.hpp>
 #include <vfio/host/reset_method.hpp>
+#include <vfio/hot_reset.hpp>
 #include <vfio/ioeventfd.hpp>
 #include <vfio/notify_irq.hpp>
 #include <vfio/unique_fd.hpp>
@@ -92,9 +92,9 @@ KSCENARIO("notify_irqs", "REQ and ERR eventfds: set, loopback trigger, clear; ER
   KCHECK(ctx.sys().read(efd, &count, sizeof count) == 8 && count == 1);
   KCHECK(vfio::set_request_eventfd(s.device, efd));  // replacing is fine
   KCHECK(vfio::clear_request_eventfd(s.device));
-  KCHECK(vfio::clear_request_eventfd(s.device));  // and clearing twice
+  KCHECK(vfio::clear_request_eventfd(s.device));                                     // and clearing twice
   KCHECK(failed_with(s.device.trigger_irq(vfio::abi::pci_irq::req, 0, 1), EINVAL));  // nothing to signal
-  KCHECK(failed_with(vfio::set_request_eventfd(s.device, s.group.fd()), EINVAL));   // not an eventfd
+  KCHECK(failed_with(vfio::set_request_eventfd(s.device, s.group.fd()), EINVAL));    // not an eventfd
 
   auto supported = vfio::error_irq_supported(s.device);
   KREQUIRE(supported);
@@ -125,8 +125,8 @@ KSCENARIO("reset_method", "sysfs reset_method: read, narrow to one method, refus
   auto now = vfio::host::read_reset_methods(ctx.dut().address, ctx.sys(), "/sys");
   KCHECK(now && *now == one);
   // A method the function lacks: EINVAL, the list stays.
-  for (const auto m : {vfio::host::reset_method::device_specific, vfio::host::reset_method::af_flr,
-                       vfio::host::reset_method::acpi}) {
+  for (const auto m :
+       {vfio::host::reset_method::device_specific, vfio::host::reset_method::af_flr, vfio::host::reset_method::acpi}) {
     if (original->contains(m)) continue;
     auto r = vfio::host::write_reset_methods(ctx.dut().address, vfio::host::reset_methods{m}, ctx.sys(), "/sys");
     KCHECK_MSG(failed_with(r, EINVAL), "%s: %s", vfio::host::to_string(m), outcome(r).c_str());
@@ -150,7 +150,8 @@ KSCENARIO("hot_reset_plan", "hot-reset plan with the device's own group; reset w
     return;
   }
   for (const auto& d : plan->devices)
-    ctx.note("affected: group %u %s %s", d.group, vfio::host::to_chars(d.address).data(), d.owned ? "owned" : "not owned");
+    ctx.note("affected: group %u %s %s", d.group, vfio::host::to_chars(d.address).data(),
+             d.owned ? "owned" : "not owned");
   bool only_own = true;
   for (const auto& d : plan->devices) only_own = only_own && d.group == ctx.dut().group;
   KCHECK(plan->complete() == only_own);

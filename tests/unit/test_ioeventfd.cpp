@@ -176,13 +176,13 @@ TEST_CASE("ioeventfd: raw flags the kernel refuses", "[ioeventfd][simulated_kern
     a.fd = fd;
     return k.ioctl(s.device, abi::req::device_ioeventfd, &a);
   };
-  CHECK(call(0, efd) == -EINVAL);       // no width
-  CHECK(call(3, efd) == -EINVAL);       // two widths
-  CHECK(call(0x10, efd) == -EINVAL);    // an unknown flag
-  CHECK(call(4, -2) == -EINVAL);        // fd < -1
-  CHECK(call(4, efd, 27) == -EINVAL);   // argsz below offsetofend(fd)
-  CHECK(call(4, -1) == -ENODEV);        // removing what is not there
-  CHECK(call(4, efd, 28) == 0);         // minsz is enough
+  CHECK(call(0, efd) == -EINVAL);      // no width
+  CHECK(call(3, efd) == -EINVAL);      // two widths
+  CHECK(call(0x10, efd) == -EINVAL);   // an unknown flag
+  CHECK(call(4, -2) == -EINVAL);       // fd < -1
+  CHECK(call(4, efd, 27) == -EINVAL);  // argsz below offsetofend(fd)
+  CHECK(call(4, -1) == -ENODEV);       // removing what is not there
+  CHECK(call(4, efd, 28) == 0);        // minsz is enough
   k.close(efd);
 }
 

@@ -132,9 +132,7 @@ class pointee_recorder final : public vfio::syscalls {
   }
   int ioctl_value(int fd, unsigned long r, unsigned long v) noexcept override { return m_.ioctl_value(fd, r, v); }
   long pread(int fd, void* b, std::size_t n, std::int64_t o) noexcept override { return m_.pread(fd, b, n, o); }
-  long pwrite(int fd, const void* b, std::size_t n, std::int64_t o) noexcept override {
-    return m_.pwrite(fd, b, n, o);
-  }
+  long pwrite(int fd, const void* b, std::size_t n, std::int64_t o) noexcept override { return m_.pwrite(fd, b, n, o); }
   long read(int fd, void* b, std::size_t n) noexcept override { return m_.read(fd, b, n); }
   long write(int fd, const void* b, std::size_t n) noexcept override { return m_.write(fd, b, n); }
   int mmap(void** a, std::size_t l, int p, int f, int fd, std::int64_t o) noexcept override {
@@ -226,7 +224,9 @@ TEST_CASE("kvm: creation errors, the TEST probe and has_attribute", "[kvm]") {
   auto has = kv->has_attribute(kabi::vfio_attr::file_add);
   REQUIRE(has);
   CHECK(*has);
-  mock.expect_ioctl(kvm_dev_fd, kabi::req::has_device_attr).with(attr_header(kabi::vfio_attr::group_set_spapr_tce)).fails(ENXIO);
+  mock.expect_ioctl(kvm_dev_fd, kabi::req::has_device_attr)
+      .with(attr_header(kabi::vfio_attr::group_set_spapr_tce))
+      .fails(ENXIO);
   has = kv->has_attribute(kabi::vfio_attr::group_set_spapr_tce);  // x86: no SPAPR TCE
   REQUIRE(has);
   CHECK_FALSE(*has);

@@ -128,8 +128,9 @@ TEST_CASE("reset_method: show and store on the simulated sysfs", "[reset_method]
   CHECK(*ms == reset_methods{reset_method::bus});
   // A method the function does not support, or one the kernel does not know: EINVAL,
   // and the previous list stays.
-  for (const reset_methods bad : {reset_methods{reset_method::acpi}, reset_methods{reset_method::bus, reset_method::af_flr},
-                                  reset_methods{reset_method::device_specific}}) {
+  for (const reset_methods bad :
+       {reset_methods{reset_method::acpi}, reset_methods{reset_method::bus, reset_method::af_flr},
+        reset_methods{reset_method::device_specific}}) {
     auto r = host::write_reset_methods(virtio, bad, k);
     REQUIRE_FALSE(r);
     CHECK(r.error() == std::errc::invalid_argument);

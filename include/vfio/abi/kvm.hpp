@@ -38,8 +38,8 @@ struct create_device {
 
 // struct kvm_device_attr: KVM_{SET,GET,HAS}_DEVICE_ATTR argument.
 struct device_attr {
-  std::uint32_t flags;  // none defined: 0
-  std::uint32_t group;  // device-defined
+  std::uint32_t flags;            // none defined: 0
+  std::uint32_t group;            // device-defined
   alignas(8) std::uint64_t attr;  // group-defined
   alignas(8) std::uint64_t addr;  // user address of the attribute's data
 };

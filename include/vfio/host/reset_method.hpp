@@ -45,10 +45,10 @@ enum class reset_method : std::uint8_t {
 };
 
 /// Every method, in the kernel's default priority order.
-inline constexpr reset_method all_reset_methods[] = {reset_method::device_specific, reset_method::acpi,
-                                                     reset_method::flr,             reset_method::af_flr,
-                                                     reset_method::pm,              reset_method::bus,
-                                                     reset_method::cxl_bus};
+inline constexpr reset_method all_reset_methods[] = {
+    reset_method::device_specific, reset_method::acpi, reset_method::flr,
+    reset_method::af_flr,          reset_method::pm,   reset_method::bus,
+    reset_method::cxl_bus};
 
 /// The name sysfs uses.
 constexpr const char* to_string(reset_method m) noexcept {

@@ -70,9 +70,9 @@ inline long store_reset_method(kernel_state& k, sim_function& fn, const std::str
     static const char* const known[] = {"device_specific", "acpi", "flr", "af_flr", "pm", "bus", "cxl_bus"};
     bool exists = false;
     for (const char* n : known) exists = exists || (name == n && (cxl_known || name != "cxl_bus"));
-    if (!exists) return -EINVAL;  // "Invalid reset method"
+    if (!exists) return -EINVAL;                                                        // "Invalid reset method"
     if (std::find(probed.begin(), probed.end(), name) == probed.end()) return -EINVAL;  // "Unsupported"
-    if (chosen.size() == (cxl_known ? 7U : 6U)) return -EINVAL;  // "Too many reset methods"
+    if (chosen.size() == (cxl_known ? 7U : 6U)) return -EINVAL;                         // "Too many reset methods"
     chosen.push_back(name);
   }
   fn.reset_methods = chosen;
