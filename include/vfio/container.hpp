@@ -196,6 +196,70 @@ class container {
     return do_unmap(0, 0, abi::dma_unmap_flags::all);
   }
 
+  // Live update of DMA vaddrs (VFIO_UPDATE_VADDR): a VMM that re-executes itself keeps
+  // the IOMMU mappings (and the device's DMA) while the process memory behind them
+  // changes address. Type1's rules (drivers/vfio/vfio_iommu_type1.c):
+  // - before the old vaddrs go away, invalidate them: UNMAP_DMA with FLAG_VADDR keeps
+  //   every mapping inside [iova, iova + size) (or all, with FLAG_ALL) but marks its
+  //   vaddr invalid (vfio_dma_do_unmap); a range holding an already-invalid one is
+  //   EINVAL and the call is undone.
+  // - then supply each new vaddr: MAP_DMA with FLAG_VADDR alone (no READ/WRITE), the
+  //   same iova and size as the mapping (vfio_dma_do_map: no mapping there ENOENT; a
+  //   different iova or size, or a vaddr still valid, EINVAL). The locked-memory
+  //   accounting moves to the calling process (vfio_change_dma_owner: ENOMEM past its
+  //   RLIMIT_MEMLOCK).
+  // - while any vaddr is invalid, attaching another group to the container is EBUSY
+  //   (vfio_iommu_type1_attach_group), and emulated (mdev) devices cannot pin pages.
+  // - with an emulated (mdev) group attached, the extension reads 0 and FLAG_VADDR
+  //   unmaps are EBUSY. Before SET_IOMMU the extension reads 0 (no IOMMU to ask).
+
+  /// VFIO_CHECK_EXTENSION(VFIO_UPDATE_VADDR). Precondition: an IOMMU is set (before,
+  /// the kernel answers 0).
+  /// Errors: as check_extension().
+  result<bool> supports_update_vaddr() noexcept { return check_extension(abi::extension::update_vaddr); }
+
+  /// VFIO_IOMMU_UNMAP_DMA with VFIO_DMA_UNMAP_FLAG_VADDR over [iova, iova + size), after
+  /// VFIO_CHECK_EXTENSION(VFIO_UPDATE_VADDR): the mappings stay (and the device keeps
+  /// DMAing into the same pages) but their vaddrs become invalid until
+  /// update_dma_vaddr(). Returns the bytes of the mappings invalidated.
+  /// Precondition: an IOMMU is set; iova and size page-aligned.
+  /// Errors: EBADF (empty container); errc::extension_unsupported; EINVAL (misaligned,
+  /// a vaddr in the range already invalid, no IOMMU set); EBUSY (an emulated group).
+  result<std::uint64_t> invalidate_dma_vaddr(std::uint64_t iova, std::uint64_t size) noexcept {
+    const auto offered = supports_update_vaddr();
+    if (!offered) return offered.error();
+    if (!*offered) return error(errc::extension_unsupported, "VFIO_IOMMU_UNMAP_DMA");
+    return do_unmap(iova, size, abi::dma_unmap_flags::vaddr);
+  }
+
+  /// VFIO_IOMMU_UNMAP_DMA with FLAG_VADDR | FLAG_ALL (iova 0, size 0): invalidates the
+  /// vaddr of every mapping. Checks VFIO_UPDATE_VADDR and VFIO_UNMAP_ALL first.
+  /// Errors: as invalidate_dma_vaddr(); errc::extension_unsupported (either missing).
+  result<std::uint64_t> invalidate_all_dma_vaddr() noexcept {
+    for (const std::uint32_t ext : {abi::extension::update_vaddr, abi::extension::unmap_all}) {
+      const auto offered = check_extension(ext);
+      if (!offered) return offered.error();
+      if (!*offered) return error(errc::extension_unsupported, "VFIO_IOMMU_UNMAP_DMA");
+    }
+    return do_unmap(0, 0, abi::dma_unmap_flags::vaddr | abi::dma_unmap_flags::all);
+  }
+
+  /// VFIO_IOMMU_MAP_DMA with VFIO_DMA_MAP_FLAG_VADDR only, after
+  /// VFIO_CHECK_EXTENSION(VFIO_UPDATE_VADDR): the mapping at exactly [iova, iova + size),
+  /// whose vaddr was invalidated, now reads from [vaddr, vaddr + size) of this process.
+  /// The access rights stay those of the original map.
+  /// Precondition: the new memory holds the same contents (the pages stay pinned; the
+  /// kernel does not copy or re-pin them).
+  /// Errors: EBADF (empty container); errc::extension_unsupported; ENOENT (no mapping
+  /// at iova); EINVAL (iova/size not those of one mapping, its vaddr still valid,
+  /// misaligned, wrap-around); ENOMEM (RLIMIT_MEMLOCK of the new owner).
+  result<void> update_dma_vaddr(std::uint64_t vaddr, std::uint64_t iova, std::uint64_t size) noexcept {
+    const auto offered = supports_update_vaddr();
+    if (!offered) return offered.error();
+    if (!*offered) return error(errc::extension_unsupported, "VFIO_IOMMU_MAP_DMA");
+    return map_dma(vaddr, iova, size, abi::dma_map_flags::vaddr);
+  }
+
  private:
   explicit container(unique_fd fd) noexcept : fd_(std::move(fd)) {}
 

@@ -3,6 +3,7 @@
 #ifndef VFIO_VFIO_HPP_INCLUDED
 #define VFIO_VFIO_HPP_INCLUDED
 
+#include "abi/kvm.hpp"
 #include "abi/pci.hpp"
 #include "abi/vfio.hpp"
 #include "config.hpp"
@@ -14,8 +15,13 @@
 #include "group.hpp"
 #include "host/pci_address.hpp"
 #include "host/power.hpp"
+#include "host/reset_method.hpp"
 #include "host/sysfs.hpp"
+#include "hot_reset.hpp"
+#include "ioeventfd.hpp"
 #include "irq.hpp"
+#include "kvm.hpp"
+#include "notify_irq.hpp"
 #include "pci/config.hpp"
 #include "pci/config_snapshot.hpp"
 #include "pci/power.hpp"

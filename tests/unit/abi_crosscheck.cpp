@@ -16,7 +16,12 @@
 #include <linux/pci_regs.h>
 #define VFIO_XC_HAVE_LINUX_PCI_REGS_H 1
 #endif
+#if __has_include(<linux/kvm.h>)
+#include <linux/kvm.h>
+#define VFIO_XC_HAVE_LINUX_KVM_H 1
+#endif
 
+#include <vfio/abi/kvm.hpp>
 #include <vfio/abi/pci.hpp>
 #include <vfio/abi/vfio.hpp>
 
@@ -925,6 +930,44 @@ VFIO_XC_SAME(pci::pcie::lnksta_cls, PCI_EXP_LNKSTA_CLS);
 VFIO_XC_SAME(pci::pcie::lnksta_nlw, PCI_EXP_LNKSTA_NLW);
 
 #endif  // VFIO_XC_HAVE_LINUX_PCI_REGS_H
+
+// ---------------------------------------------------------------------------------------
+// <linux/kvm.h>: the KVM-VFIO device (vfio/abi/kvm.hpp)
+#ifdef VFIO_XC_HAVE_LINUX_KVM_H
+
+VFIO_XC_SAME(vfio::abi::kvm::ioctl_type, KVMIO);
+VFIO_XC_SAME(vfio::abi::kvm::req::check_extension, KVM_CHECK_EXTENSION);
+VFIO_XC_SAME(vfio::abi::kvm::req::create_device, KVM_CREATE_DEVICE);
+VFIO_XC_SAME(vfio::abi::kvm::req::set_device_attr, KVM_SET_DEVICE_ATTR);
+VFIO_XC_SAME(vfio::abi::kvm::req::get_device_attr, KVM_GET_DEVICE_ATTR);
+VFIO_XC_SAME(vfio::abi::kvm::req::has_device_attr, KVM_HAS_DEVICE_ATTR);
+VFIO_XC_SAME(vfio::abi::kvm::cap_device_ctrl, KVM_CAP_DEVICE_CTRL);
+VFIO_XC_SAME(vfio::abi::kvm::create_device_flags::test, KVM_CREATE_DEVICE_TEST);
+VFIO_XC_SAME(vfio::abi::kvm::dev_type::fsl_mpic_20, KVM_DEV_TYPE_FSL_MPIC_20);
+VFIO_XC_SAME(vfio::abi::kvm::dev_type::fsl_mpic_42, KVM_DEV_TYPE_FSL_MPIC_42);
+VFIO_XC_SAME(vfio::abi::kvm::dev_type::xics, KVM_DEV_TYPE_XICS);
+VFIO_XC_SAME(vfio::abi::kvm::dev_type::vfio, KVM_DEV_TYPE_VFIO);
+VFIO_XC_SAME(vfio::abi::kvm::vfio_attr::group, KVM_DEV_VFIO_GROUP);
+VFIO_XC_SAME(vfio::abi::kvm::vfio_attr::group_add, KVM_DEV_VFIO_GROUP_ADD);
+VFIO_XC_SAME(vfio::abi::kvm::vfio_attr::group_del, KVM_DEV_VFIO_GROUP_DEL);
+VFIO_XC_SAME(vfio::abi::kvm::vfio_attr::group_set_spapr_tce, KVM_DEV_VFIO_GROUP_SET_SPAPR_TCE);
+#ifdef KVM_DEV_VFIO_FILE  // v6.6 headers; Debian 12 ships 6.1's
+VFIO_XC_SAME(vfio::abi::kvm::vfio_attr::file, KVM_DEV_VFIO_FILE);
+VFIO_XC_SAME(vfio::abi::kvm::vfio_attr::file_add, KVM_DEV_VFIO_FILE_ADD);
+VFIO_XC_SAME(vfio::abi::kvm::vfio_attr::file_del, KVM_DEV_VFIO_FILE_DEL);
+#endif
+
+VFIO_XC_STRUCT(kvm::create_device, kvm_create_device);
+VFIO_XC_FIELD(kvm::create_device, kvm_create_device, type);
+VFIO_XC_FIELD(kvm::create_device, kvm_create_device, fd);
+VFIO_XC_FIELD(kvm::create_device, kvm_create_device, flags);
+VFIO_XC_STRUCT(kvm::device_attr, kvm_device_attr);
+VFIO_XC_FIELD(kvm::device_attr, kvm_device_attr, flags);
+VFIO_XC_FIELD(kvm::device_attr, kvm_device_attr, group);
+VFIO_XC_FIELD(kvm::device_attr, kvm_device_attr, attr);
+VFIO_XC_FIELD(kvm::device_attr, kvm_device_attr, addr);
+
+#endif  // VFIO_XC_HAVE_LINUX_KVM_H
 
 }  // namespace
 

@@ -197,6 +197,31 @@ class simulated_kernel final : public syscalls {
     return r;
   }
 
+  /// The kernel asks the user to release the device (vfio_pci_core_request, on
+  /// unbind): true when a REQ eventfd was signalled.
+  bool request_release(const std::string& bdf) noexcept {
+    std::lock_guard<std::mutex> lock(mu_);
+    sim::sim_function* f = k_.function(bdf);
+    const bool r = f && f->vfio && f->vfio->irqs().request();
+    cv_.notify_all();
+    return r;
+  }
+  /// AER reports an error (vfio_pci_core_aer_err_detected): true when an ERR
+  /// eventfd was signalled.
+  bool report_error(const std::string& bdf) noexcept {
+    std::lock_guard<std::mutex> lock(mu_);
+    sim::sim_function* f = k_.function(bdf);
+    const bool r = f && f->vfio && f->vfio->irqs().error_detected();
+    cv_.notify_all();
+    return r;
+  }
+  /// The VFIO_DEVICE_IOEVENTFD registrations the device holds (vdev->ioeventfds_nr).
+  std::size_t ioeventfd_count(const std::string& bdf) const noexcept {
+    std::lock_guard<std::mutex> lock(mu_);
+    const sim::sim_function* f = find(bdf);
+    return f && f->vfio ? f->vfio->ioeventfd_count() : 0;
+  }
+
   // --- fault injection ------------------------------------------------------
 
   /// Makes matching calls fail with -rule.error before they reach the model

@@ -30,6 +30,8 @@ class irq_state {
 
   explicit irq_state(pci_function& hw) : hw_(&hw) {}
 
+  /// 7.x: the ERR index exists on conventional PCI functions too.
+  void set_err_any_function(bool on) noexcept { err_any_function_ = on; }
   std::uint32_t type() const noexcept { return type_; }
   bool intx_masked() const noexcept { return type_ == abi::pci_irq::intx && !ctx_.empty() && ctx_[0].masked; }
   unsigned msi_qmax() const noexcept { return msi_qmax_; }
@@ -62,7 +64,10 @@ class irq_state {
           return msi_trigger(index, start, count, flags, data, lookup, dynamic_msix, legacy_bounds, max_vectors);
         break;
       case abi::pci_irq::err:
-        if (action == f::action_trigger && hw_->is_pcie()) return single(err_, start, count, flags, data, lookup);
+        // 7.x drops the pci_is_pcie() test ("vfio: Remove the pcie check for
+        // VFIO_PCI_ERR_IRQ_INDEX"), as in vfio_pci_get_irq_count.
+        if (action == f::action_trigger && (hw_->is_pcie() || err_any_function_))
+          return single(err_, start, count, flags, data, lookup);
         break;
       case abi::pci_irq::req:
         if (action == f::action_trigger) return single(req_, start, count, flags, data, lookup);
@@ -126,6 +131,13 @@ class irq_state {
   bool request() {
     if (!req_) return false;
     req_->signal(1);
+    return true;
+  }
+
+  /// vfio_pci_core_aer_err_detected: signals the ERR trigger, if any.
+  bool error_detected() {
+    if (!err_) return false;
+    err_->signal(1);
     return true;
   }
 
@@ -345,6 +357,8 @@ class irq_state {
         std::shared_ptr<eventfd_counter> e;
         if (const int r = lookup(fd, e); r < 0) return r;
         slot = std::move(e);
+      } else {
+        return -EINVAL;  // fd < -1
       }
       return 0;
     }
@@ -360,6 +374,7 @@ class irq_state {
   std::shared_ptr<eventfd_counter> unmask_;
   std::shared_ptr<eventfd_counter> err_;
   std::shared_ptr<eventfd_counter> req_;
+  bool err_any_function_ = false;
 };
 
 }  // namespace vfio::testing::sim

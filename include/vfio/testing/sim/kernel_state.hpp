@@ -12,6 +12,7 @@
 #include <cstring>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -42,6 +43,9 @@ struct sim_function {
   std::string driver;                     ///< bound driver ("" = none)
   std::string driver_override;            ///< "" prints "(null)"
   bool d3cold_allowed = true;
+  /// reset_method as written through sysfs (names in priority order); unset: the
+  /// probed default list (pci_init_reset_methods).
+  std::optional<std::vector<std::string>> reset_methods;
   unsigned open_count = 0;  ///< vfio_device->open_count
   std::vector<std::string> firmware_log;
 };

@@ -58,6 +58,7 @@ inline const std::vector<attr_info>& pci_attributes() {
       {"driver", attr_type::link},
       {"driver_override", attr_type::file_rw},
       {"d3cold_allowed", attr_type::file_rw},
+      {"reset_method", attr_type::file_rw},
       {"power_state", attr_type::file_ro},
       {"power", attr_type::directory},
       {"power/control", attr_type::file_rw},

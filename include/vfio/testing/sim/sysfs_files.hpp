@@ -10,12 +10,14 @@
 #include <fcntl.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "descriptors.hpp"
 #include "kernel_state.hpp"
@@ -28,6 +30,55 @@ inline sysfs_ref resolve(kernel_state& k, const std::string& path) {
       path, k.sysfs_names(), [&k](const std::string& b) { return k.chain_of(b); }, k.driver_names());
 }
 
+/// pci_init_reset_methods: the methods whose probe succeeds, in the order of
+/// pci_reset_fn_methods (drivers/pci/pci.c). No device quirks, ACPI _RST or CXL
+/// are modelled, so device_specific, acpi and cxl_bus never probe.
+inline std::vector<std::string> probed_reset_methods(kernel_state& k, const pci_function& hw) {
+  std::vector<std::string> m;
+  if (hw.has_flr()) m.emplace_back("flr");
+  if (hw.has_af_flr()) m.emplace_back("af_flr");
+  if (hw.has_pm_reset()) m.emplace_back("pm");
+  if (k.bus_reset_possible(hw)) m.emplace_back("bus");
+  return m;
+}
+
+/// reset_method_store: "" disables all, "default" re-probes, else each
+/// space-separated name must exist and probe, at most PCI_NUM_RESET_METHODS - 1.
+inline long store_reset_method(kernel_state& k, sim_function& fn, const std::string& v, std::size_t count) {
+  if (sysfs_streq(v, "")) {
+    fn.reset_methods = std::vector<std::string>{};
+    return static_cast<long>(count);
+  }
+  if (sysfs_streq(v, "default")) {
+    fn.reset_methods.reset();
+    return static_cast<long>(count);
+  }
+  const std::vector<std::string> probed = probed_reset_methods(k, *fn.hw);
+  const bool cxl_known = k.opt.version != kernel_version::v6_1;  // 6.1 has no cxl_bus
+  std::vector<std::string> chosen;
+  std::size_t at = 0;
+  while (at <= v.size()) {
+    std::size_t sp = v.find(' ', at);
+    if (sp == std::string::npos) sp = v.size();
+    std::string name = v.substr(at, sp - at);
+    at = sp + 1;
+    if (sysfs_streq(name, "")) continue;
+    while (!name.empty() && std::isspace(static_cast<unsigned char>(name.back()))) name.pop_back();  // strim
+    std::size_t lead = 0;
+    while (lead < name.size() && std::isspace(static_cast<unsigned char>(name[lead]))) ++lead;
+    name.erase(0, lead);
+    static const char* const known[] = {"device_specific", "acpi", "flr", "af_flr", "pm", "bus", "cxl_bus"};
+    bool exists = false;
+    for (const char* n : known) exists = exists || (name == n && (cxl_known || name != "cxl_bus"));
+    if (!exists) return -EINVAL;                                                        // "Invalid reset method"
+    if (std::find(probed.begin(), probed.end(), name) == probed.end()) return -EINVAL;  // "Unsupported"
+    if (chosen.size() == (cxl_known ? 7U : 6U)) return -EINVAL;                         // "Too many reset methods"
+    chosen.push_back(name);
+  }
+  fn.reset_methods = chosen;
+  return static_cast<long>(count);
+}
+
 /// Whether a function's or bridge's attribute exists right now (links and
 /// the ACPI directories come and go with the binding and the platform).
 inline bool attr_exists(kernel_state& k, const sysfs_ref& r) {
@@ -37,6 +88,7 @@ inline bool attr_exists(kernel_state& k, const sysfs_ref& r) {
     if (a == "driver") return !fn->driver.empty();
     if (a == "firmware_node") return d.acpi_node;
     if (a == "firmware_node/power_resources_D3hot") return d.acpi_node && d.power_resources;
+    if (a == "reset_method") return !probed_reset_methods(k, *fn->hw).empty();
     return true;
   }
   auto it = k.bridges.find(r.bdf);
@@ -105,6 +157,14 @@ inline std::string show(const kernel_state& k, const sysfs_ref& r) {
     if (a == "revision") return hex("0x%02x\n", hw.read(abi::pci::revision_id, 1));
     if (a == "driver_override") return (fn->driver_override.empty() ? "(null)" : fn->driver_override) + "\n";
     if (a == "d3cold_allowed") return fn->d3cold_allowed ? "1\n" : "0\n";
+    if (a == "reset_method") {
+      // reset_method_show: nothing at all when every method is disabled.
+      const std::vector<std::string> ms =
+          fn->reset_methods ? *fn->reset_methods : probed_reset_methods(const_cast<kernel_state&>(k), hw);
+      std::string out;
+      for (const auto& m : ms) out += (out.empty() ? "" : " ") + m;
+      return out.empty() ? out : out + "\n";
+    }
     // pci_device_remove leaves a function it found in D0 "unknown".
     if (a == "power_state")
       return std::string(fn->driver.empty() && hw.state() == d_state::d0 ? "unknown" : to_string(hw.state())) + "\n";
@@ -231,6 +291,10 @@ inline long write(kernel_state& k, sysfs_file& f, const void* data, std::size_t 
     std::string s = v.substr(0, v.find('\n'));
     if (fn) fn->driver_override = s;
     return static_cast<long>(count);
+  }
+  if (a == "reset_method") {
+    if (!fn) return -EIO;
+    return store_reset_method(k, *fn, v, count);
   }
   if (a == "d3cold_allowed") {
     // d3cold_allowed_store: kstrtoul, then pm_runtime_resume (the device

@@ -289,6 +289,14 @@ class type1_iommu {
   unsigned dma_avail() const noexcept { return dma_avail_; }
   bool dirty_tracking() const noexcept { return dirty_tracking_; }
 
+  /// iommu->vaddr_invalid_count != 0: vfio_iommu_type1_attach_group refuses a
+  /// new group with -EBUSY ("Attach could require pinning").
+  bool any_vaddr_invalid() const noexcept {
+    for (const auto& kv : dmas_)
+      if (kv.second.vaddr_invalid) return true;
+    return false;
+  }
+
   /// DIRTY_BITMAP_SIZE_MAX: DIRTY_BITMAP_BYTES((u64)INT_MAX).
   static constexpr std::uint64_t dirty_bitmap_size_max = ((static_cast<std::uint64_t>(INT_MAX) + 63) & ~63ULL) / 8;
 

@@ -206,6 +206,7 @@ inline long group_ioctl(kernel_state& k, group_object& g, unsigned long request,
     // vfio_container_attach_group: iommu_group_claim_dma_owner fails with
     // -EPERM while a kernel driver owns DMA for a device of the group.
     if (!k.group_viable(g.id)) return -EPERM;
+    if (d->container->iommu && d->container->iommu->any_vaddr_invalid()) return -EBUSY;  // type1 attach_group
     g.container = d->container;
     g.container_users = 1;
     d->container->groups.push_back(g.id);

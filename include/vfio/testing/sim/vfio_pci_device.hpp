@@ -51,7 +51,9 @@ class vfio_pci_device final : public runtime_pm_client, public config_host {
  public:
   vfio_pci_device(pci_function& hw, runtime_pm& pm, virtual_clock& clock, const kernel_options& options,
                   vfio_pci_env& env)
-      : hw_(&hw), pm_(&pm), clock_(&clock), opt_(&options), env_(&env), irqs_(hw) {}
+      : hw_(&hw), pm_(&pm), clock_(&clock), opt_(&options), env_(&env), irqs_(hw) {
+    irqs_.set_err_any_function(options.version == kernel_version::v7);
+  }
   vfio_pci_device(const vfio_pci_device&) = delete;
   vfio_pci_device& operator=(const vfio_pci_device&) = delete;
   ~vfio_pci_device() override = default;
@@ -354,7 +356,9 @@ class vfio_pci_device final : public runtime_pm_client, public config_host {
     if (bar == layout_.msix_bar &&
         !(pos + count <= layout_.msix_offset || pos >= layout_.msix_offset + layout_.msix_size))
       return -EINVAL;
-    if (count == 8) return -EINVAL;
+    // `#ifndef iowrite64`: 6.1 has no iowrite64 on x86; 6.12 and later include
+    // <linux/io-64-nonatomic-lo-hi.h>, which defines it.
+    if (count == 8 && opt_->version == kernel_version::v6_1) return -EINVAL;
     for (auto it = ioeventfds_.begin(); it != ioeventfds_.end(); ++it) {
       if (it->pos == pos && it->bar == bar && it->data == io.data && it->count == count) {
         if (io.fd == -1) {
