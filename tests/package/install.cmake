@@ -2,7 +2,9 @@
 # rules on by default), installs it into a scratch prefix with
 # `cmake --install --prefix`, and checks the installed layout.
 #   cmake -DVFIO_SOURCE_DIR=... -DLIB_BINARY_DIR=... -DPREFIX=... -DGENERATOR=... -DCXX_COMPILER=...
-#         -DEXPECTED_VERSION=... [-DINCLUDEDIR=<absolute include dir>] -P install.cmake
+#         -DEXPECTED_VERSION=... [-DINCLUDEDIR=<absolute include dir>] [-DTOOLS=ON|OFF] -P install.cmake
+# TOOLS=ON (the default route): build, then install, vfioctl included, and run
+# the installed vfioctl. TOOLS=OFF: -DVFIO_INSTALL_TOOLS=OFF, install without a build.
 cmake_minimum_required(VERSION 3.23)
 include("${CMAKE_CURRENT_LIST_DIR}/package_helpers.cmake")
 
@@ -19,8 +21,30 @@ if(DEFINED INCLUDEDIR)
 else()
   set(installed_includedir "${PREFIX}/include")
 endif()
+if(NOT DEFINED TOOLS)
+  set(TOOLS ON)
+endif()
+if(NOT TOOLS)
+  list(APPEND args -DVFIO_INSTALL_TOOLS=OFF)
+endif()
 run_step("configure vfio" "${CMAKE_COMMAND}" ${args})
+if(TOOLS)
+  run_step("build vfio" "${CMAKE_COMMAND}" --build "${LIB_BINARY_DIR}")
+endif()
 run_step("install vfio" "${CMAKE_COMMAND}" --install "${LIB_BINARY_DIR}" --prefix "${PREFIX}")
+
+# vfioctl is installed (and runs) exactly when the tools are.
+if(TOOLS)
+  if(NOT EXISTS "${PREFIX}/bin/vfioctl")
+    message(FATAL_ERROR "not installed: bin/vfioctl")
+  endif()
+  execute_process(COMMAND "${PREFIX}/bin/vfioctl" --simulate list RESULT_VARIABLE rc OUTPUT_VARIABLE out)
+  if(NOT rc EQUAL 0 OR NOT out MATCHES "0000:00:03.0 +8086:10d3")
+    message(FATAL_ERROR "installed vfioctl --simulate list: exit status ${rc}\n${out}")
+  endif()
+elseif(EXISTS "${PREFIX}/bin")
+  message(FATAL_ERROR "VFIO_INSTALL_TOOLS=OFF installed bin/")
+endif()
 
 # Every header of the checkout is installed, and nothing else under include/.
 file(GLOB_RECURSE source_headers RELATIVE "${VFIO_SOURCE_DIR}/include" "${VFIO_SOURCE_DIR}/include/vfio/*.hpp")

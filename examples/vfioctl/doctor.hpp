@@ -1,0 +1,128 @@
+// `vfioctl doctor`: why a PCI device can or cannot be used through VFIO, each
+// cause with the command that fixes it. Built from the public sysfs helpers;
+// it has the shape of a library diagnosis (findings, each with a cause, a
+// subject, a sentence and a fixing command) so that one can replace it.
+#ifndef VFIOCTL_DOCTOR_HPP_INCLUDED
+#define VFIOCTL_DOCTOR_HPP_INCLUDED
+
+#include <fcntl.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <string>
+#include <vector>
+
+#include <vfio/vfio.hpp>
+
+#include "machine.hpp"
+
+namespace vfioctl {
+
+/// What stands between a device and VFIO, in the order doctor checks.
+enum class cause {
+  no_device,      ///< no such PCI function
+  vfio_module,    ///< vfio-pci is not loaded
+  no_iommu,       ///< the device has no IOMMU group: the IOMMU is off
+  driver,         ///< the device is not bound to vfio-pci
+  group_sibling,  ///< another function of the group is bound to a DMA-owning driver
+  permission,     ///< /dev/vfio/N or /dev/vfio/vfio cannot be opened by this user
+  group_busy,     ///< another process holds the group open
+  memlock,        ///< RLIMIT_MEMLOCK limits DMA mappings (a warning, not a blocker)
+};
+
+inline const char* to_string(cause c) {
+  switch (c) {
+    case cause::no_device: return "no_device";
+    case cause::vfio_module: return "vfio_module";
+    case cause::no_iommu: return "no_iommu";
+    case cause::driver: return "driver";
+    case cause::group_sibling: return "group_sibling";
+    case cause::permission: return "permission";
+    case cause::group_busy: return "group_busy";
+    case cause::memlock: return "memlock";
+  }
+  return "?";
+}
+
+struct finding {
+  cause what;
+  std::string subject;   ///< the BDF, device node or limit concerned
+  std::string sentence;  ///< what is wrong, in one sentence
+  std::string fix;       ///< the command that fixes it ("" when none applies)
+  bool blocking = true;  ///< false: VFIO works, with a limitation
+};
+
+/// Checks, in order: the device, the vfio-pci driver, the IOMMU group, the
+/// bound driver, the drivers of the group's other functions, access to the
+/// device nodes, and RLIMIT_MEMLOCK (real host only). Each check that cannot
+/// run because an earlier one failed is skipped.
+inline std::vector<finding> diagnose(machine& m, const vfio::host::pci_address& addr) {
+  std::vector<finding> out;
+  vfio::syscalls& sys = m.sys();
+  const std::string bdf = vfio::host::to_chars(addr).data();
+  const std::string dev = "/sys/bus/pci/devices/" + bdf;
+  char link[512];
+  if (sys.readlink(dev.c_str(), link, sizeof link) < 0) {
+    out.push_back({cause::no_device, bdf, "there is no PCI device " + bdf + ".", "lspci -D"});
+    return out;
+  }
+  const int drv = sys.open("/sys/bus/pci/drivers/vfio-pci", O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+  if (drv >= 0)
+    sys.close(drv);
+  else
+    out.push_back({cause::vfio_module, "vfio-pci", "the vfio-pci driver is not loaded.", "modprobe vfio-pci"});
+
+  auto group = vfio::host::iommu_group_of(addr, sys);
+  if (!group) {
+    out.push_back({cause::no_iommu, bdf, "the device has no IOMMU group: the IOMMU is off or the platform has none.",
+                   "add intel_iommu=on (Intel) or amd_iommu=on (AMD) to the kernel command line, then reboot"});
+    return out;
+  }
+  const function_info self = m.describe(bdf);
+  if (self.driver != "vfio-pci")
+    out.push_back({cause::driver, bdf,
+                   self.driver.empty() ? "the device is bound to no driver."
+                                       : "the device is bound to " + self.driver + ", not vfio-pci.",
+                   "vfioctl bind " + bdf});
+  for (const auto& f : m.group_members(*group)) {
+    if (f.bdf == bdf || keeps_group_viable(f.driver)) continue;
+    out.push_back({cause::group_sibling, f.bdf,
+                   "IOMMU group " + std::to_string(*group) + " also holds " + f.bdf + " (" + f.driver +
+                       "): the group is not viable.",
+                   "vfioctl bind " + bdf + " --group"});
+  }
+
+  // The group node exists only while a device of the group is bound to vfio-pci.
+  const std::string node = "/dev/vfio/" + std::to_string(*group);
+  const int g = sys.open(node.c_str(), O_RDWR | O_CLOEXEC, 0);
+  if (g >= 0) {
+    sys.close(g);
+  } else if (g == -EACCES || g == -EPERM) {
+    out.push_back({cause::permission, node, "this user may not open " + node + ".",
+                   "sudo chown $(id -un) " + node + "   (or a udev rule: SUBSYSTEM==\"vfio\", OWNER=\"<user>\")"});
+  } else if (g == -EBUSY) {
+    out.push_back({cause::group_busy, node, node + " is open in another process (a running VM?).", "fuser -v " + node});
+  }
+  const int c = sys.open("/dev/vfio/vfio", O_RDWR | O_CLOEXEC, 0);
+  if (c >= 0)
+    sys.close(c);
+  else if (c == -EACCES || c == -EPERM)
+    out.push_back({cause::permission, "/dev/vfio/vfio", "this user may not open /dev/vfio/vfio.",
+                   "sudo chmod 0666 /dev/vfio/vfio"});
+
+  // vfio_iommu_type1.c vfio_lock_acct: pinned pages count against
+  // RLIMIT_MEMLOCK unless the process has CAP_IPC_LOCK.
+  struct rlimit lim {};
+  if (!m.simulated() && geteuid() != 0 && getrlimit(RLIMIT_MEMLOCK, &lim) == 0 && lim.rlim_cur != RLIM_INFINITY) {
+    out.push_back({cause::memlock, "RLIMIT_MEMLOCK",
+                   "locked memory is limited to " + std::to_string(lim.rlim_cur / 1024) +
+                       " KiB: DMA mappings beyond that fail with ENOMEM.",
+                   "ulimit -l unlimited   (or memlock in /etc/security/limits.conf)", false});
+  }
+  return out;
+}
+
+}  // namespace vfioctl
+
+#endif  // VFIOCTL_DOCTOR_HPP_INCLUDED
