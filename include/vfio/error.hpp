@@ -206,6 +206,22 @@ class subject {
 
 static_assert(sizeof(subject) == 8, "a subject is two words of 32 bits: keep vfio::error small");
 
+/// A stable name for a subject kind ("group_node", "sysfs_attribute" ...), for logs and JSON.
+inline const char* to_string(subject::kind k) noexcept {
+  switch (k) {
+    case subject::kind::none: return "none";
+    case subject::kind::host_path: return "host_path";
+    case subject::kind::group_node: return "group_node";
+    case subject::kind::group: return "group";
+    case subject::kind::device: return "device";
+    case subject::kind::sysfs_attribute: return "sysfs_attribute";
+    case subject::kind::region: return "region";
+    case subject::kind::irq: return "irq";
+    case subject::kind::feature: return "feature";
+  }
+  return "?";
+}
+
 /// The sysfs name of a PCI function attribute ("power/control"); "" for other.
 inline const char* to_string(subject::attribute a) noexcept {
   switch (a) {
