@@ -77,12 +77,16 @@ class container {
   /// Errors: open's errno (ENOENT: vfio not loaded; EACCES); VFIO_GET_API_VERSION's
   /// errno (ENOTTY: path is not a VFIO container); errc::api_version_mismatch.
   static result<container> open(const char* path = "/dev/vfio/vfio", syscalls& sys = default_syscalls()) noexcept {
+    // A caller's own path cannot be kept without allocating: only the default is named.
+    const subject about = path && std::strcmp(path, "/dev/vfio/vfio") == 0
+                              ? subject::host(subject::host_object::container_node)
+                              : subject();
     const int r = sys.open(path, O_RDWR | O_CLOEXEC, 0);
-    if (r < 0) return errno_error(-r, "open");
+    if (r < 0) return errno_error(-r, "open", about);
     unique_fd fd(r, sys);
     const int version = sys.ioctl(fd.get(), abi::req::get_api_version, nullptr);
-    if (version < 0) return errno_error(-version, "VFIO_GET_API_VERSION");
-    if (version != abi::api_version) return error(errc::api_version_mismatch, "VFIO_GET_API_VERSION");
+    if (version < 0) return errno_error(-version, "VFIO_GET_API_VERSION", about);
+    if (version != abi::api_version) return error(errc::api_version_mismatch, "VFIO_GET_API_VERSION", about);
     return container(std::move(fd));
   }
 

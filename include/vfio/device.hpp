@@ -98,7 +98,7 @@ inline result<std::int64_t> region_file_offset(const region_info& r, std::uint64
   constexpr auto max_off = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
   if (!r.contains(offset, size) || r.offset > max_off || offset > max_off - r.offset ||
       size > max_off - r.offset - offset)
-    return error(errc::out_of_bounds, operation);
+    return error(errc::out_of_bounds, operation, subject::region(r.index));
   return static_cast<std::int64_t>(r.offset + offset);
 }
 }  // namespace detail
@@ -288,12 +288,12 @@ class device {
       if (cached->index == index) return static_cast<const region_info*>(cached.get());
     auto di = info();
     if (!di) return di.error();
-    if (index >= di->num_regions) return error(errc::index_out_of_range, op);
+    if (index >= di->num_regions) return error(errc::index_out_of_range, "region index check", subject::region(index));
     auto fetched = fetch_region_info(index);
     if (!fetched) return fetched.error();
     fetched->index = index;
     std::unique_ptr<region_info> slot(new (std::nothrow) region_info(std::move(*fetched)));
-    if (!slot) return errno_error(ENOMEM, op);
+    if (!slot) return errno_error(ENOMEM, op, subject::region(index));
     regions_.push_back(std::move(slot));
     return static_cast<const region_info*>(regions_.back().get());
   }
@@ -312,8 +312,8 @@ class device {
     constexpr const char* op = "pread";
     auto ri = region(region_index);
     if (!ri) return ri.error();
-    if (!(*ri)->readable()) return error(errc::invalid_argument, op);
-    auto at = detail::region_file_offset(**ri, offset, size, op);
+    if (!(*ri)->readable()) return error(errc::invalid_argument, "region flags check", subject::region(region_index));
+    auto at = detail::region_file_offset(**ri, offset, size, "region bounds check");
     if (!at) return at.error();
     auto r = transfer_all(
         static_cast<unsigned char*>(buf), size, *at, op,
@@ -338,8 +338,8 @@ class device {
     constexpr const char* op = "pwrite";
     auto ri = region(region_index);
     if (!ri) return ri.error();
-    if (!(*ri)->writable()) return error(errc::invalid_argument, op);
-    auto at = detail::region_file_offset(**ri, offset, size, op);
+    if (!(*ri)->writable()) return error(errc::invalid_argument, "region flags check", subject::region(region_index));
+    auto at = detail::region_file_offset(**ri, offset, size, "region bounds check");
     if (!at) return at.error();
     const bool config_write = is_config(region_index);
     auto r = transfer_all(
@@ -358,7 +358,7 @@ class device {
   result<region_mapping> map(std::uint32_t region_index, int prot = PROT_READ | PROT_WRITE) noexcept {
     auto ri = region(region_index);
     if (!ri) return ri.error();
-    if (!(*ri)->mappable()) return error(errc::not_mappable, "mmap");
+    if (!(*ri)->mappable()) return error(errc::not_mappable, "region flags check", subject::region(region_index));
     return region_mapping::map(sys(), fd_.get(), **ri, prot);
   }
 
@@ -430,12 +430,12 @@ class device {
     constexpr const char* op = "VFIO_DEVICE_GET_IRQ_INFO";
     auto di = info();
     if (!di) return di.error();
-    if (index >= di->num_irqs) return error(errc::index_out_of_range, op);
+    if (index >= di->num_irqs) return error(errc::index_out_of_range, "IRQ index check", subject::irq(index));
     abi::irq_info arg{};
     arg.argsz = sizeof arg;
     arg.index = index;
     const int r = sys().ioctl(fd_.get(), abi::req::device_get_irq_info, &arg);
-    if (r < 0) return errno_error(-r, op);
+    if (r < 0) return errno_error(-r, op, subject::irq(index));
     return irq_info{index, arg.flags, arg.count};
   }
 
@@ -450,13 +450,13 @@ class device {
   /// EBADF (an entry is not an open descriptor), EFAULT, ENOMEM, EIO.
   result<void> set_irq_eventfds(std::uint32_t index, std::uint32_t start, span<const int> eventfds) noexcept {
     constexpr const char* op = "VFIO_DEVICE_SET_IRQS";
-    if (eventfds.size() > max_irq_eventfds) return error(errc::too_many_descriptors, op);
-    if (eventfds.empty()) return error(errc::invalid_argument, op);
+    if (eventfds.size() > max_irq_eventfds) return error(errc::too_many_descriptors, "eventfd count check", subject::irq(index));
+    if (eventfds.empty()) return error(errc::invalid_argument, "eventfd count check", subject::irq(index));
     if (!fd_) return errno_error(EBADF, op);
     detail::irq_set_buffer<max_irq_eventfds * sizeof(std::int32_t)> buf;
     detail::build_irq_eventfds(buf, abi::irq_set_flags::action_trigger, index, start, eventfds);
     const int r = sys().ioctl(fd_.get(), abi::req::device_set_irqs, buf.arg());
-    if (r < 0) return errno_error(-r, op);
+    if (r < 0) return errno_error(-r, op, subject::irq(index));
     return {};
   }
 
@@ -471,7 +471,7 @@ class device {
     detail::irq_set_buffer<sizeof(std::int32_t)> buf;
     detail::build_irq_eventfds(buf, abi::irq_set_flags::action_unmask, index, start, span<const int>(one, 1));
     const int r = sys().ioctl(fd_.get(), abi::req::device_set_irqs, buf.arg());
-    if (r < 0) return errno_error(-r, op);
+    if (r < 0) return errno_error(-r, op, subject::irq(index));
     return {};
   }
 
@@ -736,7 +736,7 @@ class device {
     if (!fd_) return errno_error(EBADF, op);
     abi::irq_set arg = detail::make_irq_set_none(action, index, start, count);
     const int r = sys().ioctl(fd_.get(), abi::req::device_set_irqs, &arg);
-    if (r < 0) return errno_error(-r, op);
+    if (r < 0) return errno_error(-r, op, subject::irq(index));
     return {};
   }
 
@@ -747,7 +747,7 @@ class device {
     hdr.argsz = sizeof hdr;
     hdr.index = index;
     int r = sys().ioctl(fd_.get(), abi::req::device_get_region_info, &hdr);
-    if (r < 0) return errno_error(-r, op);
+    if (r < 0) return errno_error(-r, op, subject::region(index));
     if (hdr.argsz <= sizeof hdr)
       return detail::parse_region_info(reinterpret_cast<const std::uint8_t*>(&hdr), sizeof hdr, op);
 
@@ -761,7 +761,7 @@ class device {
       grown.index = index;
       std::memcpy(buf.data(), &grown, sizeof grown);
       r = sys().ioctl(fd_.get(), abi::req::device_get_region_info, buf.data());
-      if (r < 0) return errno_error(-r, op);
+      if (r < 0) return errno_error(-r, op, subject::region(index));
       const auto reply_argsz = buf.load<std::uint32_t>(0);
       if (reply_argsz <= want) return detail::parse_region_info(buf.data(), want, op);
       want = reply_argsz;  // the capabilities grew between the calls

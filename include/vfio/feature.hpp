@@ -233,7 +233,7 @@ result<int> exchange(int fd, syscalls& sys, std::uint32_t id_and_op, const P* in
     if (in) f.payload = *in;
   }
   const int r = sys.ioctl(fd, abi::req::device_feature, &f);
-  if (r < 0) return call_error(-r);
+  if (r < 0) return call_error(-r).with_subject(subject::feature(id_and_op & abi::feature_flags::mask));
   if constexpr (!std::is_void<P>::value) {
     if (out) *out = f.payload;
   }
@@ -274,16 +274,16 @@ inline constexpr bool is_feature_traits_v = detail::is_traits<F>::value;
 /// errnos as system errors with operation "VFIO_DEVICE_FEATURE" (EIO: the
 /// device could not be resumed from runtime suspend; EBADF).
 inline result<void> probe(const device& dev, std::uint32_t id, direction dir = direction::none) noexcept {
-  if (id > abi::feature_flags::mask) return error(errc::invalid_argument, detail::operation);
+  if (id > abi::feature_flags::mask) return error(errc::invalid_argument, "feature id check", subject::feature(id));
   const int r = detail::probe_raw(dev.fd(), dev.sys(), id, static_cast<std::uint32_t>(dir));
   if (r >= 0) return {};
-  if (r == -ENOTTY) return error(errc::feature_unsupported, detail::operation);
-  if (r != -EINVAL) return errno_error(-r, detail::operation);
-  if (dir == direction::none) return error(errc::feature_unsupported, detail::operation);
+  if (r == -ENOTTY) return error(errc::feature_unsupported, detail::operation, subject::feature(id));
+  if (r != -EINVAL) return errno_error(-r, detail::operation, subject::feature(id));
+  if (dir == direction::none) return error(errc::feature_unsupported, detail::operation, subject::feature(id));
   const int bare = detail::probe_raw(dev.fd(), dev.sys(), id, 0);
-  if (bare >= 0) return error(errc::feature_direction_invalid, detail::operation);
-  if (bare == -ENOTTY || bare == -EINVAL) return error(errc::feature_unsupported, detail::operation);
-  return errno_error(-bare, detail::operation);
+  if (bare >= 0) return error(errc::feature_direction_invalid, detail::operation, subject::feature(id));
+  if (bare == -ENOTTY || bare == -EINVAL) return error(errc::feature_unsupported, detail::operation, subject::feature(id));
+  return errno_error(-bare, detail::operation, subject::feature(id));
 }
 
 /// PROBE of a typed feature in every direction its trait declares
@@ -402,8 +402,8 @@ inline constexpr std::size_t max_untyped_payload = 256;
 inline result<int> call(const device& dev, std::uint32_t id, direction dir, void* payload, std::size_t size) noexcept {
   if (id > abi::feature_flags::mask || (dir != direction::get && dir != direction::set) ||
       (size > 0 && payload == nullptr))
-    return error(errc::invalid_argument, detail::operation);
-  if (size > max_untyped_payload) return error(errc::out_of_bounds, detail::operation);
+    return error(errc::invalid_argument, "feature argument check", subject::feature(id));
+  if (size > max_untyped_payload) return error(errc::out_of_bounds, "feature payload size check", subject::feature(id));
   struct alignas(8) untyped_frame {
     abi::device_feature header;
     unsigned char data[max_untyped_payload];
@@ -412,7 +412,7 @@ inline result<int> call(const device& dev, std::uint32_t id, direction dir, void
   f.header.flags = id | static_cast<std::uint32_t>(dir);
   if (size > 0) std::memcpy(f.data, payload, size);
   const int r = dev.sys().ioctl(dev.fd(), abi::req::device_feature, &f);
-  if (r < 0) return detail::call_error(-r);
+  if (r < 0) return detail::call_error(-r).with_subject(subject::feature(id));
   if (size > 0) std::memcpy(payload, f.data, size);
   return r;
 }
@@ -473,7 +473,7 @@ inline result<feature_survey> supported_features(const device& dev) noexcept {
     for (int i = 0; i < 3; ++i) {
       const int r = detail::probe_raw(dev.fd(), dev.sys(), id, dirs[i]);
       const int e = r < 0 ? -r : 0;
-      if (e == EBADF || e == EFAULT || e == EIO) return errno_error(e, detail::operation);
+      if (e == EBADF || e == EFAULT || e == EIO) return errno_error(e, detail::operation, subject::feature(id));
       answers[i] = e;
     }
     feature_support& s = survey[id];

@@ -63,17 +63,18 @@ class group {
   /// open (in this or another process) fails in open(2) with EBUSY.
   /// Errors: open's errno (ENOENT no such group / vfio-pci not bound; EBUSY
   /// already open; EACCES; EPERM no-IOMMU group without CAP_SYS_RAWIO; ENODEV
-  /// group going away); VFIO_GROUP_GET_STATUS's errno (ENODEV);
-  /// errc::group_not_viable.
+  /// group going away), subject /dev/vfio/N; VFIO_GROUP_GET_STATUS's errno
+  /// (ENODEV); errc::group_not_viable, subject the group (host::diagnose names
+  /// the devices that make it so).
   static result<group> open(unsigned number, syscalls& sys = default_syscalls()) noexcept {
     char path[32] = "/dev/vfio/";
     append_decimal(path, sizeof path, number);
     const int r = sys.open(path, O_RDWR | O_CLOEXEC, 0);
-    if (r < 0) return errno_error(-r, "open");
+    if (r < 0) return errno_error(-r, "open", subject::group_node(number));
     group g(unique_fd(r, sys), number);
     const auto st = g.status();
     if (!st) return st.error();
-    if (!st->viable) return error(errc::group_not_viable, "VFIO_GROUP_GET_STATUS");
+    if (!st->viable) return error(errc::group_not_viable, "VFIO_GROUP_GET_STATUS", subject::group(number));
     return g;
   }
 
@@ -105,24 +106,25 @@ class group {
     abi::group_status st{};
     st.argsz = sizeof st;
     const int r = sys().ioctl(fd_.get(), abi::req::group_get_status, &st);
-    if (r < 0) return errno_error(-r, "VFIO_GROUP_GET_STATUS");
+    if (r < 0) return errno_error(-r, "VFIO_GROUP_GET_STATUS", subject::group(number_));
     return group_status{(st.flags & abi::group_flags::viable) != 0, (st.flags & abi::group_flags::container_set) != 0};
   }
 
   /// VFIO_GROUP_SET_CONTAINER, passing a pointer to the container's descriptor
   /// (group.c: vfio_group_ioctl_set_container reads it with get_user).
   /// Preconditions: *this and c are open, through the same syscall seam.
-  /// Errors: EBADF (an empty object, no syscall); errc::invalid_argument (c uses a
-  /// different seam, so its descriptor number means nothing here); EINVAL (the
+  /// Errors: EBADF (an empty object, no syscall); errc::invalid_argument from the
+  /// "seam check" (c uses a different seam, so its descriptor number means
+  /// nothing here); EINVAL (the
   /// group already has a container); EPERM (a device of the group is bound to a
   /// non-VFIO driver, i.e. not viable, or a no-IOMMU mix); EBUSY (the group's
   /// IOMMU domain is in use elsewhere); EBADFD (c is not a container); ENODEV.
   result<void> set_container(container& c) noexcept {
     if (!fd_ || !c) return errno_error(EBADF, "VFIO_GROUP_SET_CONTAINER");
-    if (&c.sys() != &sys()) return error(errc::invalid_argument, "VFIO_GROUP_SET_CONTAINER");
+    if (&c.sys() != &sys()) return error(errc::invalid_argument, "seam check", subject::group(number_));
     int container_fd = c.fd();
     const int r = sys().ioctl(fd_.get(), abi::req::group_set_container, &container_fd);
-    if (r < 0) return errno_error(-r, "VFIO_GROUP_SET_CONTAINER");
+    if (r < 0) return errno_error(-r, "VFIO_GROUP_SET_CONTAINER", subject::group(number_));
     return {};
   }
 
@@ -136,7 +138,7 @@ class group {
   result<void> unset_container() noexcept {
     if (!fd_) return errno_error(EBADF, "VFIO_GROUP_UNSET_CONTAINER");
     const int r = sys().ioctl(fd_.get(), abi::req::group_unset_container, nullptr);
-    if (r < 0) return errno_error(-r, "VFIO_GROUP_UNSET_CONTAINER");
+    if (r < 0) return errno_error(-r, "VFIO_GROUP_UNSET_CONTAINER", subject::group(number_));
     return {};
   }
 
@@ -146,23 +148,28 @@ class group {
   /// returned device at once.
   /// Preconditions: *this is open; the group is attached to a container whose
   /// IOMMU is set.
-  /// Errors: EBADF (empty group, no syscall); errc::invalid_name (name empty, or
-  /// name or token holding a NUL or a space, or the whole string longer than
-  /// max_device_string bytes), no syscall; the kernel's: EINVAL (no container or
+  /// Errors carry the device as subject when the name is a PCI address, else the
+  /// group. EBADF (empty group, no syscall); errc::invalid_name from the "device
+  /// name check" (name empty, or name or token holding a NUL or a space, or the
+  /// whole string longer than max_device_string bytes), no syscall; the
+  /// kernel's: EINVAL (no container or
   /// no IOMMU set: group.c vfio_df_group_open; a malformed option after the name),
   /// ENODEV (no device of that name in the group: vfio_device_get_from_name),
   /// EACCES (VF token missing or wrong: vfio_pci_core.c vfio_pci_validate_vf_token),
   /// EBUSY and others from the driver's open.
   result<device> open_device(std::string_view name, std::string_view vf_token = {}) noexcept {
     constexpr const char* op = "VFIO_GROUP_GET_DEVICE_FD";
-    if (!fd_) return errno_error(EBADF, op);
+    constexpr const char* check = "device name check";
+    const auto named = host::parse_pci_address(name);
+    const subject about = named ? host::subject_of(*named) : subject::group(number_);
+    if (!fd_) return errno_error(EBADF, op, about);
     constexpr std::string_view token_key = " vf_token=";
     const auto clean = [](std::string_view s) {
       return s.find('\0') == std::string_view::npos && s.find(' ') == std::string_view::npos;
     };
-    if (name.empty() || !clean(name) || !clean(vf_token)) return error(errc::invalid_name, op);
+    if (name.empty() || !clean(name) || !clean(vf_token)) return error(errc::invalid_name, check, about);
     const std::size_t length = name.size() + (vf_token.empty() ? 0 : token_key.size() + vf_token.size());
-    if (length > max_device_string) return error(errc::invalid_name, op);
+    if (length > max_device_string) return error(errc::invalid_name, check, about);
 
     char text[max_device_string + 1];
     std::size_t at = 0;
@@ -178,7 +185,7 @@ class group {
     text[at] = '\0';
 
     const int r = sys().ioctl(fd_.get(), abi::req::group_get_device_fd, text);
-    if (r < 0) return errno_error(-r, op);
+    if (r < 0) return errno_error(-r, op, about);
     return device(unique_fd(r, sys()), name);
   }
 

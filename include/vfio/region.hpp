@@ -173,7 +173,7 @@ class region_mapping {
   /// region, or offsets that overflow off_t / size_t); mmap errno: EINVAL (the kernel's
   /// vfio_pci_core_mmap rejects unaligned or out-of-range requests), ENOMEM, EPERM, EAGAIN.
   static result<region_mapping> map(syscalls& sys, int fd, const region_info& info, int prot) noexcept {
-    if (!info.mappable()) return error(errc::not_mappable, "mmap");
+    if (!info.mappable()) return error(errc::not_mappable, "region flags check", subject::region(info.index));
     region_mapping m;
     m.sys_ = &sys;
     m.region_index_ = info.index;
@@ -189,10 +189,10 @@ class region_mapping {
       if (a.size == 0) continue;
       if (!info.contains(a.offset, a.size) || a.size > std::numeric_limits<std::size_t>::max() ||
           info.offset > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()) - a.offset)
-        return error(errc::out_of_bounds, "mmap");
+        return error(errc::out_of_bounds, "region bounds check", subject::region(info.index));
       ++nonempty;
     }
-    if (nonempty == 0) return error(errc::not_mappable, "mmap");
+    if (nonempty == 0) return error(errc::not_mappable, "region bounds check", subject::region(info.index));
     m.pieces_.reserve(nonempty);
 
     for (std::size_t i = 0; i < count; ++i) {
@@ -201,7 +201,7 @@ class region_mapping {
       void* addr = nullptr;
       const int r = sys.mmap(&addr, static_cast<std::size_t>(a.size), prot, MAP_SHARED, fd,
                              static_cast<std::int64_t>(info.offset + a.offset));
-      if (r < 0) return errno_error(-r, "mmap");  // m's destructor unmaps the earlier pieces
+      if (r < 0) return errno_error(-r, "mmap", subject::region(info.index));  // m's destructor unmaps the earlier pieces
       m.pieces_.push_back({a.offset, a.size, addr});
     }
     return result<region_mapping>(std::move(m));

@@ -13,6 +13,8 @@
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 namespace vfio {
@@ -55,6 +57,19 @@ class syscalls {
   virtual std::int64_t monotonic_ns() noexcept = 0;
   /// nanosleep(2) for the given duration (returns early only on error).
   virtual int sleep_ns(std::int64_t ns) noexcept = 0;
+
+  // Host inspection (host::diagnose). Each has a default answering -ENOSYS so
+  // that seams written before they existed keep compiling; callers treat
+  // -ENOSYS as "cannot tell".
+
+  /// faccessat(AT_FDCWD, path, mode, AT_EACCESS): 0 when the effective user may
+  /// access path with mode (F_OK, or R_OK | W_OK | X_OK), as open(2) would judge.
+  virtual int access(const char* /*path*/, int /*mode*/) noexcept { return -ENOSYS; }
+  /// getdents64(2) on a directory descriptor opened with O_DIRECTORY: fills buf
+  /// with struct linux_dirent64 records; returns the bytes filled, 0 at the end.
+  virtual long getdents64(int /*fd*/, void* /*buf*/, std::size_t /*size*/) noexcept { return -ENOSYS; }
+  /// getrlimit(2) of the calling process (RLIMIT_MEMLOCK, ...).
+  virtual int getrlimit(int /*resource*/, struct rlimit* /*limit*/) noexcept { return -ENOSYS; }
 };
 
 /// The Linux implementation: each call reads errno once, right after the call,
@@ -123,8 +138,22 @@ class linux_syscalls final : public syscalls {
     }
     return 0;
   }
+  int access(const char* path, int mode) noexcept override {
+    return ::faccessat(AT_FDCWD, path, mode, AT_EACCESS) == 0 ? 0 : -errno;
+  }
+  long getdents64(int fd, void* buf, std::size_t size) noexcept override {
+    // Through syscall(2): glibc's getdents64 wrapper only exists since 2.30.
+    return retry([&] { return ::syscall(SYS_getdents64, fd, buf, size); });
+  }
+  int getrlimit(int resource, struct rlimit* limit) noexcept override {
+    // glibc declares the resource as an enum under _GNU_SOURCE, other C libraries as int.
+    using resource_type = decltype(resource_parameter(&::getrlimit));
+    return ::getrlimit(static_cast<resource_type>(resource), limit) == 0 ? 0 : -errno;
+  }
 
  private:
+  template <class R>
+  static R resource_parameter(int (*)(R, struct rlimit*));  // never defined: only its type is used
   template <class F>
   static long retry(F call) noexcept {
     for (;;) {

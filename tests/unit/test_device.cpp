@@ -206,7 +206,8 @@ TEST_CASE("device: region() checks the index against num_regions before any regi
     auto r = dev.region(9);
     REQUIRE(!r);
     CHECK(r.error() == errc::index_out_of_range);
-    CHECK(op(r.error()) == "VFIO_DEVICE_GET_REGION_INFO");
+    CHECK(op(r.error()) == "region index check");
+    CHECK(r.error().message() == "region index check (region 9): region or IRQ index out of range");
     CHECK(dev.region(0xffffffffU).error() == errc::index_out_of_range);
     s.mock.expect_close(device_fd);
   }
@@ -334,7 +335,9 @@ TEST_CASE("device: read() and write() are bounds- and flag-checked before any sy
     auto past_end = dev.read(abi::pci_region::bar0, 0xff8, buf, 16);
     REQUIRE(!past_end);
     CHECK(past_end.error() == errc::out_of_bounds);
-    CHECK(op(past_end.error()) == "pread");
+    CHECK(op(past_end.error()) == "region bounds check");
+    CHECK(past_end.error().subject_kind() == vfio::subject::kind::region);
+    CHECK(past_end.error().subject_value() == abi::pci_region::bar0);
     CHECK(dev.read(abi::pci_region::bar0, 0x1001, buf, 0).error() == errc::out_of_bounds);
     CHECK(dev.read(abi::pci_region::bar0, ~0ULL, buf, 2).error() == errc::out_of_bounds);
     CHECK(dev.write(abi::pci_region::bar0, 0xffc, buf, 8).error() == errc::out_of_bounds);
@@ -345,7 +348,8 @@ TEST_CASE("device: read() and write() are bounds- and flag-checked before any sy
     auto w = dev.write(abi::pci_region::rom, 0, buf, 4);
     REQUIRE(!w);
     CHECK(w.error() == errc::invalid_argument);
-    CHECK(op(w.error()) == "pwrite");
+    CHECK(op(w.error()) == "region flags check");
+    CHECK(w.error().about() == vfio::subject::region(abi::pci_region::rom));
 
     // A region without READ (an unimplemented BAR reports flags 0).
     expect_region(s.mock, abi::pci_region::bar1, 0, 0, 1ULL << 40);

@@ -385,7 +385,10 @@ TEST_CASE("group: open_device rejects bad names without a syscall", "[group][dev
       auto d = g.open_device(c.name, c.token);
       REQUIRE_FALSE(d.has_value());
       CHECK(d.error() == vfio::errc::invalid_name);
-      CHECK(op(d.error()) == "VFIO_GROUP_GET_DEVICE_FD");
+      CHECK(op(d.error()) == "device name check");
+      // A name that is a PCI address is the subject; any other name leaves the group.
+      const auto named = vfio::host::parse_pci_address(c.name);
+      CHECK(d.error().about() == (named ? vfio::host::subject_of(*named) : vfio::subject::group(g.number())));
     }
     CHECK(s.mock.open_descriptors() == 1);
     s.mock.expect_close(group_fd);

@@ -85,7 +85,7 @@ TEST_CASE("host: parse_pci_address rejects everything else", "[host][bdf]") {
     auto r = vfio::host::parse_pci_address(text);
     REQUIRE_FALSE(r.has_value());
     CHECK(r.error() == vfio::errc::invalid_bdf);
-    CHECK(op(r.error()) == "parse_pci_address");
+    CHECK(op(r.error()) == "PCI address check");
   }
 }
 

@@ -125,7 +125,8 @@ TEST_CASE("irq: irq() checks the index against num_irqs before the ioctl", "[irq
     auto r = dev.irq(5);
     REQUIRE(!r);
     CHECK(r.error() == errc::index_out_of_range);
-    CHECK(op(r.error()) == "VFIO_DEVICE_GET_IRQ_INFO");
+    CHECK(op(r.error()) == "IRQ index check");
+    CHECK(r.error().message() == "IRQ index check (IRQ 5): region or IRQ index out of range");
 
     // ERR on a conventional PCI device: the kernel says EINVAL.
     s.mock.expect_ioctl(device_fd, abi::req::device_get_irq_info).with(irq_info_arg(abi::pci_irq::err)).fails(EINVAL);
@@ -186,7 +187,8 @@ TEST_CASE("irq: set_irq_eventfds() takes up to 2048 fds and refuses more without
     auto over = dev.set_irq_eventfds(abi::pci_irq::msix, 0, fds);
     REQUIRE(!over);
     CHECK(over.error() == errc::too_many_descriptors);
-    CHECK(op(over.error()) == "VFIO_DEVICE_SET_IRQS");
+    CHECK(op(over.error()) == "eventfd count check");
+    CHECK(over.error().about() == vfio::subject::irq(abi::pci_irq::msix));
 
     auto empty = dev.set_irq_eventfds(abi::pci_irq::msix, 0, {});
     REQUIRE(!empty);

@@ -451,7 +451,8 @@ TEST_CASE("region: map() refuses regions it cannot map, before any mmap", "[regi
     auto cfg = dev.map(abi::pci_region::config);
     REQUIRE(!cfg);
     CHECK(cfg.error() == errc::not_mappable);
-    CHECK(op(cfg.error()) == "mmap");
+    CHECK(op(cfg.error()) == "region flags check");
+    CHECK(cfg.error().about() == vfio::subject::region(abi::pci_region::config));
 
     // A SPARSE_MMAP capability with no areas: nothing may be mapped.
     expect_too_small(s.mock, 1, 48, bar0_size, 1ULL << 40);

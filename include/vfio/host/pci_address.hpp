@@ -66,7 +66,7 @@ inline void put_hex(char* out, unsigned v, int digits) noexcept {
 /// Errors: errc::invalid_bdf (wrong length or separators, a non-hex digit,
 /// device > 0x1f, function > 7).
 inline result<pci_address> parse_pci_address(std::string_view text) noexcept {
-  const error bad(errc::invalid_bdf, "parse_pci_address");
+  const error bad(errc::invalid_bdf, "PCI address check");
   constexpr std::size_t short_form = 7;  // "BB:DD.F"
   constexpr std::size_t long_form = 12;  // "DDDD:BB:DD.F"
   unsigned domain = 0;
@@ -99,6 +99,21 @@ inline std::array<char, 13> to_chars(const pci_address& a) noexcept {
   detail::put_hex(&text[11], a.function, 1);
   text[12] = '\0';
   return text;
+}
+
+/// The address packed into 32 bits (domain << 16 | bus << 8 | devfn), the
+/// number an error subject carries.
+constexpr std::uint32_t pack(const pci_address& a) noexcept {
+  return vfio::pack_bdf(a.domain, a.bus, a.device, a.function);
+}
+constexpr pci_address unpack(std::uint32_t packed) noexcept {
+  return pci_address{static_cast<std::uint16_t>(packed >> 16), static_cast<std::uint8_t>((packed >> 8) & 0xff),
+                     static_cast<std::uint8_t>((packed >> 3) & 0x1f), static_cast<std::uint8_t>(packed & 7)};
+}
+/// Error subjects naming a PCI function, or one of its sysfs attributes.
+constexpr subject subject_of(const pci_address& a) noexcept { return subject::device(pack(a)); }
+constexpr subject subject_of(const pci_address& a, subject::attribute attr) noexcept {
+  return subject::sysfs(pack(a), attr);
 }
 
 }  // namespace vfio::host

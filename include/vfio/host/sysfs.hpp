@@ -71,7 +71,30 @@ inline path_buffer device_path(const char* sysfs_root, const pci_address& bdf, s
   return p;
 }
 
-inline error path_error() noexcept { return error(errc::invalid_argument, "sysfs path"); }
+inline error path_error() noexcept { return error(errc::invalid_argument, "sysfs path check"); }
+
+/// The subject an error about `path` carries: the last component that is a
+/// whole PCI address ("/sys/bus/pci/devices/0000:00:03.0/power/control", also
+/// under /sys/devices/...) and the known attribute after it; none otherwise.
+inline subject subject_of_path(const char* path) noexcept {
+  if (path == nullptr) return {};
+  const std::string_view p(path);
+  constexpr std::size_t bdf_len = 12;
+  subject found;
+  for (std::size_t slash = p.find('/'); slash != std::string_view::npos; slash = p.find('/', slash + 1)) {
+    const std::size_t start = slash + 1;
+    if (p.size() - start < bdf_len || (p.size() - start > bdf_len && p[start + bdf_len] != '/')) continue;
+    const auto bdf = parse_pci_address(p.substr(start, bdf_len));
+    if (!bdf) continue;
+    const std::string_view rest = p.size() - start > bdf_len ? p.substr(start + bdf_len + 1) : std::string_view();
+    found = subject_of(*bdf);
+    for (auto a = std::uint16_t{1}; a < static_cast<std::uint16_t>(subject::attribute::count_); ++a) {
+      const auto attr = static_cast<subject::attribute>(a);
+      if (!rest.empty() && rest == to_string(attr)) found = subject_of(*bdf, attr);
+    }
+  }
+  return found;
+}
 
 /// The text after the last '/' (the whole text when there is none).
 inline std::string_view basename(std::string_view path) noexcept {
@@ -96,8 +119,8 @@ inline bool parse_decimal(std::string_view text, unsigned& out) noexcept {
 /// that fills the whole buffer may have been truncated and is rejected.
 inline result<std::size_t> read_link(const char* path, char* buf, std::size_t size, syscalls& sys) noexcept {
   const long n = sys.readlink(path, buf, size);
-  if (n < 0) return errno_error(static_cast<int>(-n), "readlink");
-  if (static_cast<std::size_t>(n) >= size) return error(errc::out_of_bounds, "readlink");
+  if (n < 0) return errno_error(static_cast<int>(-n), "readlink", subject_of_path(path));
+  if (static_cast<std::size_t>(n) >= size) return error(errc::out_of_bounds, "readlink", subject_of_path(path));
   return static_cast<std::size_t>(n);
 }
 
@@ -112,9 +135,9 @@ inline result<std::size_t> read_link(const char* path, char* buf, std::size_t si
 /// attribute does not fit in size - 1 bytes).
 inline result<std::size_t> read_attribute(const char* path, char* buf, std::size_t size,
                                           syscalls& sys = default_syscalls()) noexcept {
-  if (buf == nullptr || size == 0) return error(errc::invalid_argument, "read");
+  if (buf == nullptr || size == 0) return error(errc::invalid_argument, "buffer size check");
   const int r = sys.open(path, O_RDONLY | O_CLOEXEC, 0);
-  if (r < 0) return errno_error(-r, "open");
+  if (r < 0) return errno_error(-r, "open", detail::subject_of_path(path));
   unique_fd fd(r, sys);
   std::size_t len = 0;
   for (;;) {
@@ -122,12 +145,12 @@ inline result<std::size_t> read_attribute(const char* path, char* buf, std::size
       // Full: one more byte tells "exactly fits" from "truncated".
       char extra;
       const long n = sys.read(fd.get(), &extra, 1);
-      if (n < 0) return errno_error(static_cast<int>(-n), "read");
-      if (n > 0) return error(errc::out_of_bounds, "read");
+      if (n < 0) return errno_error(static_cast<int>(-n), "read", detail::subject_of_path(path));
+      if (n > 0) return error(errc::out_of_bounds, "read", detail::subject_of_path(path));
       break;
     }
     const long n = sys.read(fd.get(), buf + len, size - 1 - len);
-    if (n < 0) return errno_error(static_cast<int>(-n), "read");
+    if (n < 0) return errno_error(static_cast<int>(-n), "read", detail::subject_of_path(path));
     if (n == 0) break;
     len += static_cast<std::size_t>(n);
   }
@@ -146,13 +169,14 @@ inline result<std::size_t> read_attribute(const char* path, char* buf, std::size
 /// kernel took fewer bytes than given).
 inline result<void> write_attribute(const char* path, std::string_view value,
                                     syscalls& sys = default_syscalls()) noexcept {
-  if (value.empty()) return error(errc::invalid_argument, "write");
+  if (value.empty()) return error(errc::invalid_argument, "attribute value check");
   const int r = sys.open(path, O_WRONLY | O_CLOEXEC, 0);
-  if (r < 0) return errno_error(-r, "open");
+  if (r < 0) return errno_error(-r, "open", detail::subject_of_path(path));
   unique_fd fd(r, sys);
   const long n = sys.write(fd.get(), value.data(), value.size());
-  if (n < 0) return errno_error(static_cast<int>(-n), "write");
-  if (static_cast<std::size_t>(n) != value.size()) return error(errc::short_transfer, "write");
+  if (n < 0) return errno_error(static_cast<int>(-n), "write", detail::subject_of_path(path));
+  if (static_cast<std::size_t>(n) != value.size())
+    return error(errc::short_transfer, "write", detail::subject_of_path(path));
   return fd.close();
 }
 
@@ -173,7 +197,7 @@ inline result<unsigned> iommu_group_of(const pci_address& bdf, syscalls& sys = d
   if (!len) return len.error();
   unsigned number = 0;
   if (!detail::parse_decimal(detail::basename(std::string_view(target, *len)), number))
-    return error(errc::parse_error, "readlink");
+    return error(errc::parse_error, "readlink", subject_of(bdf, subject::attribute::iommu_group));
   return number;
 }
 
@@ -188,7 +212,7 @@ inline result<unsigned> iommu_group_of(const pci_address& bdf, syscalls& sys = d
 /// errc::parse_error (the link ends in '/').
 inline result<std::size_t> driver_of(const pci_address& bdf, char* name, std::size_t size,
                                      syscalls& sys = default_syscalls(), const char* sysfs_root = "/sys") noexcept {
-  if (name == nullptr || size == 0) return error(errc::invalid_argument, "readlink");
+  if (name == nullptr || size == 0) return error(errc::invalid_argument, "buffer size check");
   name[0] = '\0';
   const auto path = detail::device_path(sysfs_root, bdf, "driver");
   if (!path.ok()) return detail::path_error();
@@ -199,8 +223,8 @@ inline result<std::size_t> driver_of(const pci_address& bdf, char* name, std::si
     return len.error();
   }
   const std::string_view driver = detail::basename(std::string_view(target, *len));
-  if (driver.empty()) return error(errc::parse_error, "readlink");
-  if (driver.size() >= size) return error(errc::out_of_bounds, "readlink");
+  if (driver.empty()) return error(errc::parse_error, "readlink", subject_of(bdf, subject::attribute::driver));
+  if (driver.size() >= size) return error(errc::out_of_bounds, "buffer size check", subject_of(bdf));
   std::memcpy(name, driver.data(), driver.size());
   name[driver.size()] = '\0';
   return driver.size();
@@ -233,7 +257,7 @@ inline result<void> bind_to_driver(const pci_address& bdf, const char* driver, s
   const std::string_view target_driver = driver ? std::string_view(driver) : std::string_view();
   if (target_driver.empty() || target_driver.size() > max_driver_name ||
       target_driver.find_first_of("/ \t\n") != std::string_view::npos)
-    return error(errc::invalid_argument, "driver_override");
+    return error(errc::invalid_argument, "driver name check", subject_of(bdf));
 
   const auto override_path = detail::device_path(sysfs_root, bdf, "driver_override");
   if (!override_path.ok()) return detail::path_error();
@@ -249,16 +273,17 @@ inline result<void> bind_to_driver(const pci_address& bdf, const char* driver, s
     auto unbind_path = detail::root_path(sysfs_root, "/bus/pci/drivers/");
     unbind_path.append(current).append("/unbind");
     if (!unbind_path.ok()) return detail::path_error();
-    if (auto r = write_attribute(unbind_path.c_str(), bdf_text, sys); !r) return r;
+    if (auto r = write_attribute(unbind_path.c_str(), bdf_text, sys); !r)
+      return r.error().with_subject(subject_of(bdf, subject::attribute::driver_unbind));
   }
 
   const auto probe_path = detail::root_path(sysfs_root, "/bus/pci/drivers_probe");
   if (!probe_path.ok()) return detail::path_error();
-  if (auto r = write_attribute(probe_path.c_str(), bdf_text, sys); !r) return r;
+  if (auto r = write_attribute(probe_path.c_str(), bdf_text, sys); !r) return r.error().or_subject(subject_of(bdf));
 
   const auto bound_len = driver_of(bdf, current, sizeof current, sys, sysfs_root);
   if (!bound_len) return bound_len.error();
-  if (std::string_view(current, *bound_len) != target_driver) return errno_error(ENODEV, "drivers_probe");
+  if (std::string_view(current, *bound_len) != target_driver) return errno_error(ENODEV, "drivers_probe", subject_of(bdf));
   return {};
 }
 

@@ -19,7 +19,10 @@ enum class call_kind {
   munmap,
   eventfd,
   readlink,
-  poll
+  poll,
+  access,
+  getdents64,
+  getrlimit
 };
 
 inline const char* to_string(call_kind k) noexcept {
@@ -37,6 +40,9 @@ inline const char* to_string(call_kind k) noexcept {
     case call_kind::eventfd: return "eventfd";
     case call_kind::readlink: return "readlink";
     case call_kind::poll: return "poll";
+    case call_kind::access: return "access";
+    case call_kind::getdents64: return "getdents64";
+    case call_kind::getrlimit: return "getrlimit";
   }
   return "?";
 }

@@ -167,6 +167,16 @@ class scripted_syscalls final : public syscalls {
   expectation expect_eventfd() { return add(call_kind::eventfd, -1).done(); }
   expectation expect_readlink(std::string path) { return add(call_kind::readlink, -1).path(std::move(path)).done(); }
   expectation expect_poll(int fd) { return add(call_kind::poll, fd).done(); }
+  /// access(path, mode): with_value(mode) checks the mode; returns 0 unless told.
+  expectation expect_access(std::string path) { return add(call_kind::access, -1).path(std::move(path)).done(); }
+  /// getdents64(fd): fills_bytes gives the linux_dirent64 records; the result defaults to their size.
+  expectation expect_getdents64(int fd) { return add(call_kind::getdents64, fd).done(); }
+  /// getrlimit(resource): fills(struct rlimit{...}) gives the limits.
+  expectation expect_getrlimit(int resource) {
+    auto e = add(call_kind::getrlimit, -1).done();
+    e.with_value(static_cast<unsigned long>(resource));
+    return e;
+  }
 
   /// True when every expectation was consumed and nothing mismatched;
   /// otherwise reports what is left through the handler.
@@ -309,6 +319,30 @@ class scripted_syscalls final : public syscalls {
     if (c->result == 0 && timeout_ms > 0) clock_ns_ += static_cast<std::int64_t>(timeout_ms) * 1000000;
     return static_cast<int>(c->result);
   }
+  int access(const char* path, int mode) noexcept override {
+    std::lock_guard<std::mutex> lock(mu_);
+    expected_call* c = next_call(call_kind::access, -1);
+    if (!c) return -EPROTO;
+    if (c->path != path) return mismatch(*c, std::string("path ") + path);
+    if (c->check_value && c->value != static_cast<unsigned long>(mode)) return mismatch(*c, "mode " + std::to_string(mode));
+    return static_cast<int>(c->result);
+  }
+  long getdents64(int fd, void* buf, std::size_t size) noexcept override {
+    std::lock_guard<std::mutex> lock(mu_);
+    expected_call* c = next_call(call_kind::getdents64, fd);
+    if (!c) return -EPROTO;
+    return copy_out(*c, buf, size);
+  }
+  int getrlimit(int resource, struct rlimit* limit) noexcept override {
+    std::lock_guard<std::mutex> lock(mu_);
+    expected_call* c = next_call(call_kind::getrlimit, -1);
+    if (!c) return -EPROTO;
+    if (c->check_value && c->value != static_cast<unsigned long>(resource))
+      return mismatch(*c, "resource " + std::to_string(resource));
+    if (c->result < 0) return static_cast<int>(c->result);
+    if (limit && c->output.size() == sizeof *limit) std::memcpy(limit, c->output.data(), sizeof *limit);
+    return static_cast<int>(c->result);
+  }
   std::int64_t monotonic_ns() noexcept override {
     std::lock_guard<std::mutex> lock(mu_);
     return clock_ns_;
@@ -350,7 +384,7 @@ class scripted_syscalls final : public syscalls {
     }
     expected_call& c = script_[next_];
     const bool fd_matters = kind != call_kind::open && kind != call_kind::eventfd && kind != call_kind::readlink &&
-                            kind != call_kind::munmap;
+                            kind != call_kind::munmap && kind != call_kind::access && kind != call_kind::getrlimit;
     if (c.kind != kind || (fd_matters && c.fd != fd) ||
         ((kind == call_kind::ioctl || kind == call_kind::ioctl_value) && c.request != request)) {
       report_locked("call #" + std::to_string(next_) + ": expected " + describe(c) + ", got " + to_string(kind) +

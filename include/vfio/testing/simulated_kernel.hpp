@@ -25,7 +25,9 @@
 // vfio_pci_device.hpp (vfio_pci_core.c, vfio_pci_rdwr.c), irqs.hpp
 // (vfio_pci_intrs.c), config_space.hpp (vfio_pci_config.c), type1_iommu.hpp
 // (vfio_iommu_type1.c), runtime_pm.hpp (drivers/base/power/runtime.c),
-// sysfs_files.hpp (pci-sysfs.c, power/sysfs.c, bus.c).
+// sysfs_files.hpp (pci-sysfs.c, power/sysfs.c, bus.c). The host around it
+// (modules loaded, IOMMU on, the caller's permissions on /dev/vfio/N,
+// RLIMIT_MEMLOCK) is sim::kernel_options::host (sim/host_environment.hpp).
 //
 // Descriptors are fake numbers from 1000 up: they never reach the real
 // kernel, and a real descriptor passed in is -EBADF. mmap returns memory the
@@ -365,6 +367,42 @@ class simulated_kernel final : public syscalls {
     }
     return static_cast<int>(finish(rec, r));
   }
+  int access(const char* path, int mode) noexcept override {
+    std::lock_guard<std::mutex> lock(mu_);
+    sim::call_record rec = start(call_kind::access, -1, 0, static_cast<unsigned long>(mode), path);
+    long r;
+    if (auto e = faults_.check(call_kind::access, -1, 0, path))
+      r = inject_result(rec, *e);
+    else
+      r = path ? do_access(path, mode) : -EFAULT;
+    return static_cast<int>(finish(rec, r));
+  }
+  long getdents64(int fd, void* buf, std::size_t size) noexcept override {
+    std::lock_guard<std::mutex> lock(mu_);
+    sim::call_record rec = start(call_kind::getdents64, fd, 0, 0, nullptr);
+    rec.length = size;
+    long r;
+    if (auto e = faults_.check(call_kind::getdents64, fd, 0, nullptr))
+      r = inject_result(rec, *e);
+    else
+      r = do_getdents64(fd, buf, size);
+    return finish(rec, r);
+  }
+  int getrlimit(int resource, struct rlimit* limit) noexcept override {
+    std::lock_guard<std::mutex> lock(mu_);
+    sim::call_record rec = start(call_kind::getrlimit, -1, 0, static_cast<unsigned long>(resource), nullptr);
+    long r = 0;
+    if (auto e = faults_.check(call_kind::getrlimit, -1, 0, nullptr)) {
+      r = inject_result(rec, *e);
+    } else if (!limit) {
+      r = -EFAULT;
+    } else if (resource == RLIMIT_MEMLOCK) {
+      limit->rlim_cur = limit->rlim_max = static_cast<rlim_t>(k_.opt.host.memlock_limit);
+    } else {
+      limit->rlim_cur = limit->rlim_max = RLIM_INFINITY;  // only the memlock limit is modelled
+    }
+    return static_cast<int>(finish(rec, r));
+  }
   std::int64_t monotonic_ns() noexcept override {
     std::lock_guard<std::mutex> lock(mu_);
     return k_.clock.now();
@@ -412,17 +450,84 @@ class simulated_kernel final : public syscalls {
   }
 
   long do_open(const std::string& path, int flags) {
+    const sim::host_environment& host = k_.opt.host;
+    if (!host.vfio_loaded && path.compare(0, 9, "/dev/vfio") == 0) return -ENOENT;  // no vfio misc device
     if (path == "/dev/vfio/vfio") return (flags & O_DIRECTORY) ? -ENOTDIR : sim::vfio_files::open_container(k_);
     static const std::string group_prefix = "/dev/vfio/";
     if (path.compare(0, group_prefix.size(), group_prefix) == 0) {
       const std::string n = path.substr(group_prefix.size());
       if (n.empty() || n.size() > 9 || n.find_first_not_of("0123456789") != std::string::npos) return -ENOENT;
       if (flags & O_DIRECTORY) return -ENOTDIR;
-      return sim::vfio_files::open_group(k_, static_cast<unsigned>(std::strtoul(n.c_str(), nullptr, 10)));
+      const auto id = static_cast<unsigned>(std::strtoul(n.c_str(), nullptr, 10));
+      // Path walk, then may_open's permission check, then vfio_group_fops_open.
+      if (!k_.group_has_vfio_device(id)) return -ENOENT;
+      if (!host.may_access(host.group_node(id), sim::host_environment::open_mode(flags))) return -EACCES;
+      return sim::vfio_files::open_group(k_, id);
     }
     if (path == "/dev/vfio") return (flags & O_ACCMODE) == O_RDONLY ? -EACCES : -EISDIR;
     if (path.compare(0, 5, "/sys/") == 0 || path == "/sys") return sim::sysfs_files::open(k_, path.c_str(), flags);
     return -ENOENT;
+  }
+
+  /// faccessat with AT_EACCESS: /dev/vfio (0755), /dev/vfio/vfio (0666:
+  /// container.c registers the misc device with mode S_IRUGO | S_IWUGO),
+  /// /dev/vfio/N (host.group_nodes), sysfs (root may write, everyone read).
+  long do_access(const std::string& path, int mode) {
+    const sim::host_environment& host = k_.opt.host;
+    const auto check = [&](const sim::node_access& n) { return host.may_access(n, mode) ? 0L : -EACCES; };
+    if (path == "/dev/vfio" || path == "/dev/vfio/")
+      return host.vfio_loaded ? check(sim::node_access{0, 0, 0755}) : -ENOENT;
+    if (path == "/dev/vfio/vfio") return host.vfio_loaded ? check(sim::node_access{0, 0, 0666}) : -ENOENT;
+    static const std::string group_prefix = "/dev/vfio/";
+    if (path.compare(0, group_prefix.size(), group_prefix) == 0) {
+      const std::string n = path.substr(group_prefix.size());
+      if (!host.vfio_loaded || n.empty() || n.size() > 9 || n.find_first_not_of("0123456789") != std::string::npos)
+        return -ENOENT;
+      const auto id = static_cast<unsigned>(std::strtoul(n.c_str(), nullptr, 10));
+      return k_.group_has_vfio_device(id) ? check(host.group_node(id)) : -ENOENT;
+    }
+    if (path.compare(0, 5, "/sys/") == 0 || path == "/sys") {
+      const sim::sysfs_ref r = sim::sysfs_files::resolve(k_, path);
+      if (r.k == sim::sysfs_ref::kind::none) return -ENOENT;
+      if (r.k == sim::sysfs_ref::kind::device_attr && !sim::sysfs_files::attr_exists(k_, r)) return -ENOENT;
+      return check(sim::node_access{0, 0, 0755});
+    }
+    return -ENOENT;
+  }
+
+  /// getdents64 of a sysfs directory: "." and "..", then sysfs_files::list,
+  /// one linux_dirent64 record each (d_off = the next entry's index).
+  long do_getdents64(int fd, void* buf, std::size_t size) {
+    sim::descriptor* d = k_.fds.find(fd);
+    if (!d) return -EBADF;
+    if (d->kind != sim::descriptor_kind::sysfs || !d->sysfs->directory) return -ENOTDIR;
+    if (!buf) return -EFAULT;
+    sim::sysfs_file& f = *d->sysfs;
+    std::vector<std::string> names = {".", ".."};
+    for (auto& n : sim::sysfs_files::list(k_, f.ref)) names.push_back(std::move(n));
+    std::size_t used = 0;
+    while (f.pos < names.size()) {
+      const std::string& n = names[f.pos];
+      const std::size_t reclen = (19 + n.size() + 1 + 7) / 8 * 8;  // header, name, NUL, 8-byte aligned
+      if (used + reclen > size) {
+        if (used == 0) return -EINVAL;  // "Result buffer is too small"
+        break;
+      }
+      unsigned char* rec = static_cast<unsigned char*>(buf) + used;
+      std::memset(rec, 0, reclen);
+      const std::uint64_t ino = f.pos + 1;
+      const std::int64_t off = static_cast<std::int64_t>(f.pos + 1);
+      const auto len16 = static_cast<std::uint16_t>(reclen);
+      const unsigned char type = f.pos < 2 ? 4 /* DT_DIR */ : 10 /* DT_LNK */;
+      std::memcpy(rec, &ino, 8);
+      std::memcpy(rec + 8, &off, 8);
+      std::memcpy(rec + 16, &len16, 2);
+      rec[18] = type;
+      std::memcpy(rec + 19, n.c_str(), n.size() + 1);
+      used += reclen;
+      ++f.pos;
+    }
+    return static_cast<long>(used);
   }
 
   long do_close(int fd) {

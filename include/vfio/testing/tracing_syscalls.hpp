@@ -41,12 +41,14 @@ inline std::string errno_name(long negative_errno) {
 ///   "sysfs <path> <- <value>"         written ("<value> -EINVAL" when refused)
 ///   "sysfs <path> pread N@OFF -> R"   binary file (e.g. config) read with pread
 ///   "sysfs <path> exists"             opened and closed without I/O (a directory probe)
+///   "sysfs <path> = a b c"            a directory listed with getdents64 (names in order)
 ///   "sysfs <path> -ENOENT"            open failed
 /// and within a run of consecutive sysfs/readlink lines, a read of a path
 /// replaces the previous read of the same path in place, unless the path was
 /// written in between: a polling loop records the state it settled on, not how
 /// many polls that took, while a read, a write and a read-back stay three lines.
-/// The clock (monotonic_ns, sleep_ns) is not traced.
+/// access(2) and readlink(2) join the run as "access <path> <mode> -> <result>";
+/// getrlimit(2) is a line of its own. The clock (monotonic_ns, sleep_ns) is not traced.
 class tracing_syscalls final : public syscalls {
  public:
   explicit tracing_syscalls(syscalls& inner) noexcept : inner_(&inner) {}
@@ -238,6 +240,43 @@ class tracing_syscalls final : public syscalls {
     append(line);
     return r;
   }
+  int access(const char* path, int mode) noexcept override {
+    const int r = inner_->access(path, mode);
+    std::lock_guard<std::mutex> lock(mu_);
+    append_sysfs(std::string("access ") + path + " " + access_mode(mode), " -> " + result_text(r), false);
+    return r;
+  }
+  long getdents64(int fd, void* buf, std::size_t size) noexcept override {
+    const long r = inner_->getdents64(fd, buf, size);
+    std::lock_guard<std::mutex> lock(mu_);
+    auto f = files_.find(fd);
+    if (f != files_.end()) {  // a directory listing: record the names, not the records
+      f->second.reads = true;
+      if (r < 0) f->second.value = errno_name(r);
+      for (long at = 0; r > 0 && at + 19 < r;) {
+        const auto* rec = static_cast<const unsigned char*>(buf) + at;
+        std::uint16_t reclen;
+        std::memcpy(&reclen, rec + 16, sizeof reclen);
+        if (reclen == 0) break;
+        const std::string name(reinterpret_cast<const char*>(rec + 19));
+        if (name != "." && name != "..") f->second.value += (f->second.value.empty() ? "" : " ") + name;
+        at += reclen;
+      }
+      return r;
+    }
+    append("getdents64 " + name_of(fd) + " -> " + result_text(r));
+    return r;
+  }
+  int getrlimit(int resource, struct rlimit* limit) noexcept override {
+    const int r = inner_->getrlimit(resource, limit);
+    std::lock_guard<std::mutex> lock(mu_);
+    std::string line = "getrlimit " + std::string(resource == RLIMIT_MEMLOCK ? "RLIMIT_MEMLOCK" : std::to_string(resource));
+    line += " -> " + result_text(r);
+    if (r == 0 && limit)
+      line += " cur=" + (limit->rlim_cur == RLIM_INFINITY ? std::string("unlimited") : std::to_string(limit->rlim_cur));
+    append(line);
+    return r;
+  }
   std::int64_t monotonic_ns() noexcept override { return inner_->monotonic_ns(); }
   int sleep_ns(std::int64_t ns) noexcept override { return inner_->sleep_ns(ns); }
 
@@ -329,6 +368,14 @@ class tracing_syscalls final : public syscalls {
     // drivers/vfio/pci/vfio_pci_priv.h); show it as region:offset for reading.
     const std::uint64_t o = static_cast<std::uint64_t>(offset);
     return "r" + std::to_string(o >> 40) + "+" + hex64(o & ((std::uint64_t{1} << 40) - 1));
+  }
+  static std::string access_mode(int mode) {
+    if (mode == F_OK) return "F_OK";
+    std::string s;
+    if (mode & R_OK) s += "R";
+    if (mode & W_OK) s += "W";
+    if (mode & X_OK) s += "X";
+    return s + "_OK";
   }
   static std::string result_text(long r) { return r >= 0 ? std::to_string(r) : errno_name(r); }
   static std::string hex(std::uint32_t v) {

@@ -134,6 +134,7 @@ class kernel_state final : public vfio_pci_env {
   }
   std::vector<std::string> driver_names() const {
     std::vector<std::string> v = {"vfio-pci", "pci-stub", "pcieport"};
+    if (!opt.host.vfio_pci_loaded) v.erase(v.begin());
     for (const auto& kv : functions) {
       const std::string& n = kv.second->hw->desc().native_driver;
       if (!n.empty()) v.push_back(n);
@@ -181,6 +182,7 @@ class kernel_state final : public vfio_pci_env {
   /// really_probe: vfio-pci registers the VFIO device and lets it idle
   /// (vfio_pci_core_register_device); other drivers are only recorded.
   void bind(sim_function& fn, const std::string& driver) {
+    if (driver == "vfio-pci" && (!opt.host.iommu_enabled || !opt.host.vfio_pci_loaded)) return;  // probe fails
     fn.driver = driver;
     if (driver != "vfio-pci") return;
     fn.vfio = std::make_unique<vfio_pci_device>(*fn.hw, *fn.pm, clock, opt, *this);

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "../../abi/vfio.hpp"
+#include "host_environment.hpp"
 
 namespace vfio::testing::sim {
 
@@ -46,6 +47,9 @@ struct kernel_options {
   std::int64_t d3hot_delay_ns = 10'000'000;
   /// Virtual time at construction (monotonic_ns starts here).
   std::int64_t start_ns = 1'000'000'000;
+
+  /// Modules, IOMMU, the caller's permissions and RLIMIT_MEMLOCK.
+  host_environment host;
 
   /// VFIO_IOMMU_GET_INFO iova_pgsizes. Intel VT-d under QEMU with second-level
   /// 2M/1G pages: 4K|2M|1G (unverified for every QEMU version; adjust to taste).

@@ -26,11 +26,16 @@ struct sysfs_ref {
     driver_bind,    ///< /sys/bus/pci/drivers/<name>/bind
     driver_unbind,  ///< /sys/bus/pci/drivers/<name>/unbind
     drivers_probe,  ///< /sys/bus/pci/drivers_probe
+    module_dir,     ///< /sys/module/<attr>
+    iommu_group,    ///< /sys/kernel/iommu_groups/<group>
+    iommu_group_devices,  ///< /sys/kernel/iommu_groups/<group>/devices
+    iommu_group_device,   ///< /sys/kernel/iommu_groups/<group>/devices/<bdf> (a link to the function)
   };
   kind k = kind::none;
   std::string bdf;     ///< the function (device, device_link, device_attr)
   std::string attr;    ///< e.g. "power/control", "firmware_node/power_resources_D3hot"
   std::string driver;  ///< driver_* kinds
+  unsigned group = 0;  ///< iommu_group* kinds
 };
 
 /// The names sysfs_ref::device_attr may carry for a PCI function.
@@ -99,8 +104,37 @@ inline sysfs_ref parse_sysfs_path(const std::string& path, const std::vector<std
   for (const auto& d : dirs)
     if (p == d) {
       r.k = sysfs_ref::kind::directory;
+      r.attr = d;  // which directory, for listing
       return r;
     }
+  if (p == "/sys/module") {
+    r.k = sysfs_ref::kind::directory;
+    r.attr = p;
+    return r;
+  }
+  const std::string modules = "/sys/module/";
+  if (p.compare(0, modules.size(), modules) == 0 && p.find('/', modules.size()) == std::string::npos) {
+    r.k = sysfs_ref::kind::module_dir;  // whether it exists is the host's business (sysfs_files::resolve)
+    r.attr = p.substr(modules.size());
+    return r;
+  }
+  const std::string groups = "/sys/kernel/iommu_groups/";
+  if (p.compare(0, groups.size(), groups) == 0) {
+    const std::string rest = p.substr(groups.size());
+    const std::string n = rest.substr(0, rest.find('/'));
+    if (n.empty() || n.size() > 9 || n.find_first_not_of("0123456789") != std::string::npos) return r;
+    r.group = static_cast<unsigned>(std::stoul(n));
+    const std::string tail = rest.substr(n.size());
+    if (tail.empty()) {
+      r.k = sysfs_ref::kind::iommu_group;
+    } else if (tail == "/devices") {
+      r.k = sysfs_ref::kind::iommu_group_devices;
+    } else if (tail.compare(0, 9, "/devices/") == 0 && tail.find('/', 9) == std::string::npos) {
+      r.k = sysfs_ref::kind::iommu_group_device;
+      r.bdf = tail.substr(9);
+    }
+    return r;
+  }
   if (p == "/sys/bus/pci/drivers_probe") {
     r.k = sysfs_ref::kind::drivers_probe;
     return r;

@@ -25,9 +25,73 @@
 
 namespace vfio::testing::sim::sysfs_files {
 
+/// The IOMMU groups the host has (every group some function or bridge is
+/// in), none with the IOMMU off.
+inline std::vector<unsigned> iommu_groups(const kernel_state& k) {
+  std::vector<unsigned> v;
+  if (!k.opt.host.iommu_enabled) return v;
+  for (const auto& kv : k.functions) v.push_back(kv.second->hw->desc().iommu_group);
+  for (const auto& kv : k.bridges) v.push_back(kv.second.d.iommu_group);
+  std::sort(v.begin(), v.end());
+  v.erase(std::unique(v.begin(), v.end()), v.end());
+  return v;
+}
+
+/// The functions and bridges of IOMMU group `g`, by address.
+inline std::vector<std::string> iommu_group_members(const kernel_state& k, unsigned g) {
+  std::vector<std::string> v;
+  if (!k.opt.host.iommu_enabled) return v;
+  for (const auto& kv : k.functions)
+    if (kv.second->hw->desc().iommu_group == g) v.push_back(kv.first);
+  for (const auto& kv : k.bridges)
+    if (kv.second.d.iommu_group == g) v.push_back(kv.first);
+  std::sort(v.begin(), v.end());
+  return v;
+}
+
+/// Whether a path the host environment decides on exists: the module
+/// directories and the IOMMU group directories.
+inline bool host_path_exists(const kernel_state& k, const sysfs_ref& r) {
+  using K = sysfs_ref::kind;
+  const host_environment& h = k.opt.host;
+  if (r.k == K::module_dir)
+    return (h.vfio_loaded && (r.attr == "vfio" || r.attr == "vfio_iommu_type1")) ||
+           (h.vfio_pci_loaded && (r.attr == "vfio_pci" || r.attr == "vfio_pci_core"));
+  if (r.k == K::iommu_group || r.k == K::iommu_group_devices) {
+    const auto g = iommu_groups(k);
+    return std::find(g.begin(), g.end(), r.group) != g.end();
+  }
+  if (r.k == K::iommu_group_device) {
+    const auto m = iommu_group_members(k, r.group);
+    return std::find(m.begin(), m.end(), r.bdf) != m.end();
+  }
+  return true;
+}
+
 inline sysfs_ref resolve(kernel_state& k, const std::string& path) {
-  return parse_sysfs_path(
+  sysfs_ref r = parse_sysfs_path(
       path, k.sysfs_names(), [&k](const std::string& b) { return k.chain_of(b); }, k.driver_names());
+  if (!host_path_exists(k, r)) r.k = sysfs_ref::kind::none;
+  return r;
+}
+
+/// The names a directory lists (getdents64), without "." and "..": the
+/// directories the library enumerates; other directories list nothing.
+inline std::vector<std::string> list(const kernel_state& k, const sysfs_ref& r) {
+  using K = sysfs_ref::kind;
+  std::vector<std::string> v;
+  if (r.k == K::iommu_group_devices) return iommu_group_members(k, r.group);
+  if (r.k == K::iommu_group) return {"devices"};
+  if (r.k != K::directory) return v;
+  if (r.attr == "/sys/kernel/iommu_groups")
+    for (unsigned g : iommu_groups(k)) v.push_back(std::to_string(g));
+  if (r.attr == "/sys/bus/pci/devices") v = k.sysfs_names();
+  if (r.attr == "/sys/bus/pci/drivers") v = k.driver_names();
+  if (r.attr == "/sys/module") {
+    if (k.opt.host.vfio_loaded) v = {"vfio", "vfio_iommu_type1"};
+    if (k.opt.host.vfio_pci_loaded) v.insert(v.end(), {"vfio_pci", "vfio_pci_core"});
+  }
+  return v;
 }
 
 /// pci_init_reset_methods: the methods whose probe succeeds, in the order of
@@ -83,6 +147,7 @@ inline long store_reset_method(kernel_state& k, sim_function& fn, const std::str
 /// the ACPI directories come and go with the binding and the platform).
 inline bool attr_exists(kernel_state& k, const sysfs_ref& r) {
   const std::string& a = r.attr;
+  if (a == "iommu_group" && !k.opt.host.iommu_enabled) return false;
   if (sim_function* fn = k.function(r.bdf)) {
     const device_description& d = fn->hw->desc();
     if (a == "driver") return !fn->driver.empty();
@@ -112,7 +177,9 @@ inline int open(kernel_state& k, const char* path, int flags) {
   if (r.k == K::none) return -ENOENT;
   if (r.k == K::device_attr && !attr_exists(k, r)) return -ENOENT;
   const int acc = flags & O_ACCMODE;
-  bool dir = r.k == K::directory || r.k == K::device || r.k == K::device_link || r.k == K::driver_dir;
+  bool dir = r.k == K::directory || r.k == K::device || r.k == K::device_link || r.k == K::driver_dir ||
+             r.k == K::module_dir || r.k == K::iommu_group || r.k == K::iommu_group_devices ||
+             r.k == K::iommu_group_device;
   bool readable = true, writable = false;
   if (r.k == K::device_attr) {
     const attr_type t = find_attribute(r.attr)->type;
@@ -336,6 +403,8 @@ inline long readlink(kernel_state& k, const char* path, char* buf, std::size_t s
   const std::string chain = k.chain_of(r.bdf);
   if (r.k == K::device_link) {
     target = bus_link_target(chain);
+  } else if (r.k == K::iommu_group_device) {
+    target = "../../../../devices/" + chain;  // iommu_group_add_device: sysfs_create_link to the device
   } else if (r.k == K::device_attr) {
     if (!attr_exists(k, r)) return -ENOENT;
     sim_function* fn = k.function(r.bdf);
