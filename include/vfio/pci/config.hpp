@@ -50,14 +50,16 @@ class config_snapshot {
   std::uint32_t size() const noexcept { return size_; }
   const std::uint8_t* data() const noexcept { return bytes_.data(); }
 
-  /// Little-endian reads at `off`; bytes past size() read as 0xff.
-  std::uint8_t u8(std::uint16_t off) const noexcept { return off < size_ ? bytes_[off] : std::uint8_t{0xff}; }
+  /// Little-endian reads at `off`; bytes past size() read as 0xff, also those a read
+  /// near 0xffff reaches beyond the 16-bit offset range (no wrap to byte 0).
+  std::uint8_t u8(std::uint16_t off) const noexcept { return byte_at(off); }
   std::uint16_t u16(std::uint16_t off) const noexcept {
-    return static_cast<std::uint16_t>(u8(off) | (u8(static_cast<std::uint16_t>(off + 1)) << 8));
+    return static_cast<std::uint16_t>(byte_at(off) | (byte_at(std::uint32_t{off} + 1) << 8));
   }
   std::uint32_t u32(std::uint16_t off) const noexcept {
-    return static_cast<std::uint32_t>(u16(off)) |
-           (static_cast<std::uint32_t>(u16(static_cast<std::uint16_t>(off + 2))) << 16);
+    std::uint32_t v = 0;
+    for (std::uint32_t i = 4; i-- > 0;) v = (v << 8) | byte_at(std::uint32_t{off} + i);
+    return v;
   }
 
   /// Standard capability list: starts at PCI_CAPABILITY_LIST (0x34) when PCI_STATUS has
@@ -156,6 +158,9 @@ class config_snapshot {
   friend class config;  // snapshot() reads straight into bytes_
 
   std::array<std::uint8_t, max_size> bytes_{};
+  // Offsets are 32-bit here so that off + 3 never wraps.
+  std::uint8_t byte_at(std::uint32_t off) const noexcept { return off < size_ ? bytes_[off] : std::uint8_t{0xff}; }
+
   std::uint32_t size_ = 0;
 };
 
