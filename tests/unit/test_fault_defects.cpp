@@ -3,7 +3,9 @@
 // path components that climb out of a directory, config_snapshot offsets that
 // wrap, and what the library and both test seams do when close(2) or
 // munmap(2) fail.
+#include <vfio/container.hpp>
 #include <vfio/device.hpp>
+#include <vfio/group.hpp>
 #include <vfio/host/sysfs.hpp>
 #include <vfio/pci/config.hpp>
 #include <vfio/region.hpp>
@@ -82,7 +84,7 @@ TEST_CASE("defect 5: read_attribute clamps a read() that answers more bytes than
 
 TEST_CASE("defect 6: bind_to_driver refuses driver links whose last component is not a plain name",
           "[fault][defect]") {
-  const vfio::host::pci_address bdf{0, 3, 0, 0};
+  const vfio::host::pci_address bdf{0, 0, 3, 0};
   const char* const hostile[] = {"../../../../bus/pci/drivers/..", "../../../../bus/pci/drivers/.",
                                  "../../../../bus/pci/drivers/"};
   for (const char* link : hostile) {
@@ -136,8 +138,8 @@ TEST_CASE("defect 9: the scripted mock releases a descriptor whose close() faile
     s.mock.expect_open("/dev/vfio/vfio").returns(7);
     s.mock.expect_close(7).fails(e);
     {
-      auto c = vfio::container::open("/dev/vfio/vfio", s.mock);
-      REQUIRE(c);
+      vfio::unique_fd fd(s.mock.open("/dev/vfio/vfio", O_RDWR | O_CLOEXEC, 0), s.mock);
+      REQUIRE(fd.get() == 7);
       CHECK(s.mock.open_descriptors() == 1);
     }
     CHECK(s.mock.open_descriptors() == 0);
