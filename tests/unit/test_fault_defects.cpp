@@ -106,7 +106,7 @@ TEST_CASE("defect 6: bind_to_driver refuses driver links whose last component is
     s.mock.expect_open("/sys/bus/pci/devices/0000:00:03.0/driver_override").returns(5);
     s.mock.expect_write(5).returns(8);
     s.mock.expect_close(5);
-    const std::string link("../../../../bus/pci/drivers/e1000e\0../x", 39);
+    const std::string link("../../../../bus/pci/drivers/e1000e\0x", 36);
     s.mock.expect_readlink("/sys/bus/pci/devices/0000:00:03.0/driver").fills_text(link);
     auto r = vfio::host::bind_to_driver(bdf, "vfio-pci", s.mock);
     REQUIRE_FALSE(r);
