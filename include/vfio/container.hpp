@@ -41,7 +41,7 @@ struct iommu_migration_info {
 struct iommu_info {
   std::uint32_t flags = 0;                 ///< abi::iommu_info_flags
   std::uint64_t iova_pgsizes = 0;          ///< supported IOMMU page sizes (bitmap); 0 without the PGSIZES flag
-  heap_array<iova_range> iova_ranges;     ///< empty when the kernel reports no IOVA_RANGE capability
+  heap_array<iova_range> iova_ranges;      ///< empty when the kernel reports no IOVA_RANGE capability
   std::optional<std::uint32_t> dma_avail;  ///< DMA mappings still allowed (VFIO_IOMMU_TYPE1_INFO_DMA_AVAIL)
   std::optional<iommu_migration_info> migration;
 };

@@ -136,8 +136,9 @@ inline result<region_info> parse_region_info(const std::uint8_t* buf, std::uint3
 /// region has a SPARSE_MMAP capability. Move-only; the destructor munmap()s every piece
 /// through the seam the mapping was made with.
 ///
-/// When munmap(2) fails the kernel has unmapped nothing (do_vmi_munmap in mm/mmap.c
-/// checks and splits before it removes a page; its errors are EINVAL and ENOMEM), so
+/// When munmap(2) fails the kernel has unmapped nothing (do_vmi_munmap, mm/vma.c in
+/// recent kernels and mm/mmap.c before, checks and splits the VMAs before it removes
+/// a page; its errors are EINVAL and ENOMEM), so
 /// unmap() keeps the pieces it could not unmap and a later unmap() retries them. The
 /// destructor makes one attempt and then forgets what is left: those pages stay mapped
 /// (and keep the device file referenced) until the process exits.

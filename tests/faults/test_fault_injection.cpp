@@ -42,10 +42,13 @@ struct machine {
 };
 
 machine e1000e_merged() {
-  return {"e1000e/merged", "0000:00:03.0", 3, {}, [](simulated_kernel& k) { REQUIRE(k.add_device(sim::profiles::e1000e())); }};
+  return {"e1000e/merged", "0000:00:03.0", 3, {}, [](simulated_kernel& k) {
+            REQUIRE(k.add_device(sim::profiles::e1000e()));
+          }};
 }
 machine nvme_merged() {
-  return {"nvme/merged", "0000:00:05.0", 5, {}, [](simulated_kernel& k) { REQUIRE(k.add_device(sim::profiles::nvme())); }};
+  return {
+      "nvme/merged", "0000:00:05.0", 5, {}, [](simulated_kernel& k) { REQUIRE(k.add_device(sim::profiles::nvme())); }};
 }
 machine virtio_behind_port() {
   return {"virtio-net/merged", "0000:01:00.0", 7, {}, [](simulated_kernel& k) {
@@ -56,7 +59,8 @@ machine virtio_behind_port() {
 machine e1000e_seed() {
   sim::kernel_options o;
   o.dialect = sim::low_power_dialect::seed;
-  return {"e1000e/seed", "0000:00:03.0", 3, o, [](simulated_kernel& k) { REQUIRE(k.add_device(sim::profiles::e1000e())); }};
+  return {"e1000e/seed", "0000:00:03.0", 3, o,
+          [](simulated_kernel& k) { REQUIRE(k.add_device(sim::profiles::e1000e())); }};
 }
 
 /// What a flow noticed besides its result: states it must not leave behind.
@@ -191,8 +195,8 @@ struct target {
 
 struct tally {
   std::size_t injected = 0;
-  std::size_t failed_runs = 0;     // the flow reported the error
-  std::size_t absorbed_runs = 0;   // the flow succeeded anyway (a probe, a close, a retry)
+  std::size_t failed_runs = 0;    // the flow reported the error
+  std::size_t absorbed_runs = 0;  // the flow succeeded anyway (a probe, a close, a retry)
   std::vector<std::string> problems;
 };
 
@@ -292,9 +296,7 @@ TEST_CASE("fault injection: IRQ eventfds", "[faults]") {
   check_matrix(nvme_merged(), "irq eventfds", flow_irqs);
 }
 
-TEST_CASE("fault injection: DMA map and unmap", "[faults]") {
-  check_matrix(e1000e_merged(), "dma", flow_dma);
-}
+TEST_CASE("fault injection: DMA map and unmap", "[faults]") { check_matrix(e1000e_merged(), "dma", flow_dma); }
 
 TEST_CASE("fault injection: feature survey", "[faults]") {
   check_matrix(e1000e_merged(), "feature survey", flow_survey);

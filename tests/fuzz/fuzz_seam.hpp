@@ -136,7 +136,8 @@ class fuzz_syscalls final : public vfio::syscalls {
   /// 0 or -errno, from one input byte (mostly success).
   int verdict() noexcept {
     ++calls_;
-    static constexpr int errnos[] = {EINTR, EIO, ENOMEM, EBADF, EFAULT, EINVAL, EBUSY, ENOSPC, EAGAIN, ENOTTY, ENOENT, ENODEV};
+    static constexpr int errnos[] = {EINTR, EIO,    ENOMEM, EBADF,  EFAULT, EINVAL,
+                                     EBUSY, ENOSPC, EAGAIN, ENOTTY, ENOENT, ENODEV};
     const std::uint8_t b = in_.u8();
     if (b < 0xe0 || in_.left() == 0) return 0;
     return -errnos[b % (sizeof errnos / sizeof errnos[0])];

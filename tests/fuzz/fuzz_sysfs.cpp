@@ -31,9 +31,7 @@ class path_checking_syscalls final : public vfio::syscalls {
   int ioctl(int fd, unsigned long r, void* a) noexcept override { return s_.ioctl(fd, r, a); }
   int ioctl_value(int fd, unsigned long r, unsigned long v) noexcept override { return s_.ioctl_value(fd, r, v); }
   long pread(int fd, void* b, std::size_t n, std::int64_t o) noexcept override { return s_.pread(fd, b, n, o); }
-  long pwrite(int fd, const void* b, std::size_t n, std::int64_t o) noexcept override {
-    return s_.pwrite(fd, b, n, o);
-  }
+  long pwrite(int fd, const void* b, std::size_t n, std::int64_t o) noexcept override { return s_.pwrite(fd, b, n, o); }
   long read(int fd, void* b, std::size_t n) noexcept override { return s_.read(fd, b, n); }
   long write(int fd, const void* b, std::size_t n) noexcept override { return s_.write(fd, b, n); }
   int mmap(void** a, std::size_t l, int p, int f, int fd, std::int64_t o) noexcept override {

@@ -82,8 +82,7 @@ TEST_CASE("defect 5: read_attribute clamps a read() that answers more bytes than
   CHECK(s.mock.verify_done());
 }
 
-TEST_CASE("defect 6: bind_to_driver refuses driver links whose last component is not a plain name",
-          "[fault][defect]") {
+TEST_CASE("defect 6: bind_to_driver refuses driver links whose last component is not a plain name", "[fault][defect]") {
   const vfio::host::pci_address bdf{0, 0, 3, 0};
   const char* const hostile[] = {"../../../../bus/pci/drivers/..", "../../../../bus/pci/drivers/.",
                                  "../../../../bus/pci/drivers/"};
@@ -115,8 +114,7 @@ TEST_CASE("defect 6: bind_to_driver refuses driver links whose last component is
   }
 }
 
-TEST_CASE("defect 8: config_snapshot reads past 0xffff as all-ones instead of wrapping to byte 0",
-          "[fault][defect]") {
+TEST_CASE("defect 8: config_snapshot reads past 0xffff as all-ones instead of wrapping to byte 0", "[fault][defect]") {
   std::array<std::uint8_t, 4096> bytes{};
   bytes[0] = 0x12;
   bytes[1] = 0x34;
@@ -130,8 +128,7 @@ TEST_CASE("defect 8: config_snapshot reads past 0xffff as all-ones instead of wr
   CHECK(s.u16(0) == 0x3412);
 }
 
-TEST_CASE("defect 9: the scripted mock releases a descriptor whose close() failed, as Linux does",
-          "[fault][defect]") {
+TEST_CASE("defect 9: the scripted mock releases a descriptor whose close() failed, as Linux does", "[fault][defect]") {
   for (int e : {EINTR, EIO, EBADF}) {
     INFO(e);
     vfio_test::seam s;

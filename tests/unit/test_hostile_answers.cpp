@@ -17,8 +17,8 @@
 
 #include <array>
 #include <cstdint>
-#include <cstring>
 #include <cstdio>
+#include <cstring>
 #include <functional>
 #include <map>
 #include <string>
@@ -412,7 +412,9 @@ TEST_CASE("hostile: counts of 0xFFFFFFFF", "[hostile]") {
 TEST_CASE("hostile: reads answering more or fewer bytes than asked", "[hostile]") {
   SECTION("pread claims more than asked: clamped") {
     rig r;
-    r.s.on_read = [](int, void*, std::size_t count, long res) { return res > 0 ? static_cast<long>(count) + 4096 : res; };
+    r.s.on_read = [](int, void*, std::size_t count, long res) {
+      return res > 0 ? static_cast<long>(count) + 4096 : res;
+    };
     std::uint32_t id = 0;
     REQUIRE(r.d.read(abi::pci_region::config, 0, &id, sizeof id));
     CHECK(id == 0x10d38086);
@@ -439,9 +441,7 @@ TEST_CASE("hostile: reads answering more or fewer bytes than asked", "[hostile]"
   }
   SECTION("a short config snapshot under the PM capability lookup") {
     rig r;
-    r.s.on_read = [](int, void*, std::size_t count, long res) {
-      return res > 0 && count > 64 ? 40L : res;
-    };
+    r.s.on_read = [](int, void*, std::size_t count, long res) { return res > 0 && count > 64 ? 40L : res; };
     vfio::pci::power pm(r.d);
     auto cap = pm.capability();  // whatever it answers, it answers without reading past the bytes read
     if (!cap) CHECK(std::string(cap.error().operation()).size() > 0);
@@ -453,7 +453,9 @@ TEST_CASE("hostile: reads answering more or fewer bytes than asked", "[hostile]"
       REQUIRE(k.add_device(sim::profiles::e1000e()));
       tamper_seam s(k);
       if (variant == 0)
-        s.on_read = [](int, void*, std::size_t count, long res) { return res > 0 ? static_cast<long>(count) + 1000 : res; };
+        s.on_read = [](int, void*, std::size_t count, long res) {
+          return res > 0 ? static_cast<long>(count) + 1000 : res;
+        };
       else
         s.read_chunk = 1;
       char buf[8];
@@ -524,8 +526,7 @@ TEST_CASE("hostile: sysfs links with '..', NULs, overlong or overflowing compone
       {"driver '.'", "../../../../bus/pci/drivers/.", 0, vfio::errc::parse_error},
       {"driver ends in '/'", "../../../../bus/pci/drivers/", 0, vfio::errc::parse_error},
       {"driver with a NUL", std::string("../../../../bus/pci/drivers/e1000e\0..", 37), 0, vfio::errc::parse_error},
-      {"driver name over NAME_MAX", "../../../../bus/pci/drivers/" + std::string(300, 'a'), 0,
-       vfio::errc::parse_error},
+      {"driver name over NAME_MAX", "../../../../bus/pci/drivers/" + std::string(300, 'a'), 0, vfio::errc::parse_error},
       {"driver name longer than the caller's buffer", "../../../../bus/pci/drivers/" + std::string(100, 'a'), 0,
        vfio::errc::out_of_bounds},
   };
@@ -558,8 +559,8 @@ TEST_CASE("hostile: sysfs links with '..', NULs, overlong or overflowing compone
       tamper_seam s(k);
       s.on_readlink = [variant](const char* path, char* buf, std::size_t size, long res) {
         if (std::string(path) != "/sys/bus/pci/devices/0000:00:03.0") return res;
-        const std::string t = variant == 0 ? "../../../devices/pci0000:00/../x/0000:zz:00.0/./0000:00:03.0"
-                                           : std::string(size, 'a');
+        const std::string t =
+            variant == 0 ? "../../../devices/pci0000:00/../x/0000:zz:00.0/./0000:00:03.0" : std::string(size, 'a');
         const std::size_t n = t.size() < size ? t.size() : size;
         std::memcpy(buf, t.data(), n);
         return static_cast<long>(n);
