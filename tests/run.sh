@@ -10,7 +10,7 @@ build=${VFIO_BUILD_DIR:-"$root/build"}
 
 # shellcheck source=tests/install-deps.sh
 source "$root/tests/install-deps.sh"
-vfio_install_missing cmake make g++ clang catch2 pkg-config clang-tidy clang-format
+vfio_install_missing cmake make g++ clang libclang-rt-14-dev catch2 pkg-config clang-tidy clang-format
 
 jobs=$(nproc 2>/dev/null || echo 2)
 cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Debug

@@ -16,6 +16,7 @@
 #include "abi/vfio.hpp"
 #include "detail/info_buffer.hpp"
 #include "error.hpp"
+#include "heap_array.hpp"
 #include "result.hpp"
 #include "syscalls.hpp"
 #include "unique_fd.hpp"
@@ -40,7 +41,7 @@ struct iommu_migration_info {
 struct iommu_info {
   std::uint32_t flags = 0;                 ///< abi::iommu_info_flags
   std::uint64_t iova_pgsizes = 0;          ///< supported IOMMU page sizes (bitmap); 0 without the PGSIZES flag
-  std::vector<iova_range> iova_ranges;     ///< empty when the kernel reports no IOVA_RANGE capability
+  heap_array<iova_range> iova_ranges;      ///< empty when the kernel reports no IOVA_RANGE capability
   std::optional<std::uint32_t> dma_avail;  ///< DMA mappings still allowed (VFIO_IOMMU_TYPE1_INFO_DMA_AVAIL)
   std::optional<iommu_migration_info> migration;
 };
@@ -315,10 +316,13 @@ inline result<void> parse_iommu_info_caps(const info_buffer& buf, std::uint32_t 
             const std::uint64_t needed =
                 sizeof(cap_t) + static_cast<std::uint64_t>(cap.nr_iovas) * sizeof(abi::iova_range);
             if (needed > available) return fail();
-            out.iova_ranges.reserve(cap.nr_iovas);
+            if (!out.iova_ranges.allocate(cap.nr_iovas)) {
+              parsed = errno_error(ENOMEM, op);
+              return false;
+            }
             for (std::uint32_t i = 0; i < cap.nr_iovas; ++i) {
               const auto r = buf.load<abi::iova_range>(offset + sizeof(cap_t) + i * sizeof(abi::iova_range));
-              out.iova_ranges.push_back(iova_range{r.start, r.end});
+              out.iova_ranges[i] = iova_range{r.start, r.end};
             }
             return true;
           }

@@ -43,6 +43,7 @@
 #include "abi/vfio.hpp"
 #include "detail/info_buffer.hpp"
 #include "error.hpp"
+#include "heap_array.hpp"
 #include "irq.hpp"
 #include "pci/config_snapshot.hpp"
 #include "region.hpp"
@@ -74,7 +75,7 @@ struct device_info {
 /// abi::hot_reset_flags::dev_id on cdev-opened devices, by devid) and its PCI address.
 struct hot_reset_info {
   std::uint32_t flags = 0;  ///< abi::hot_reset_flags
-  std::vector<abi::pci_dependent_device> devices;
+  heap_array<abi::pci_dependent_device> devices;
 };
 
 /// The most descriptors one VFIO_DEVICE_PCI_HOT_RESET call of the library carries (its
@@ -551,7 +552,7 @@ class device {
     if (hdr.count > capacity) return error(errc::out_of_bounds, op);
     hot_reset_info out;
     out.flags = hdr.flags;
-    out.devices.resize(hdr.count);
+    if (!out.devices.allocate(hdr.count)) return errno_error(ENOMEM, op);
     for (std::uint32_t i = 0; i < hdr.count; ++i)
       std::memcpy(&out.devices[i], buf.data() + sizeof hdr + std::size_t{i} * sizeof(abi::pci_dependent_device),
                   sizeof(abi::pci_dependent_device));

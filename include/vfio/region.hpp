@@ -9,13 +9,13 @@
 #include <cstring>
 #include <limits>
 #include <utility>
-#include <vector>
 
 #include <sys/mman.h>
 
 #include "abi/vfio.hpp"
 #include "detail/info_buffer.hpp"
 #include "error.hpp"
+#include "heap_array.hpp"
 #include "result.hpp"
 #include "span.hpp"
 #include "syscalls.hpp"
@@ -38,7 +38,7 @@ struct region_info {
   /// SPARSE_MMAP capability: only these windows may be mmap()ed (the rest, e.g. an
   /// MSI-X table, must go through read/write). has_sparse_mmap with no areas means
   /// nothing is mappable.
-  std::vector<sparse_area> sparse_areas;
+  heap_array<sparse_area> sparse_areas;
   bool has_sparse_mmap = false;
 
   /// TYPE capability: a device-specific region (index >= abi::pci_region::count on PCI).
@@ -63,7 +63,7 @@ namespace detail {
 /// cycle-checked against buf_size (walk_info_caps). Unknown capabilities are skipped; a
 /// capability too short for its own layout is malformed. When a kind repeats, the first
 /// instance wins (the kernel never repeats one).
-/// Errors: errc::malformed_capability_chain.
+/// Errors: errc::malformed_capability_chain; ENOMEM (no memory for the sparse areas).
 inline result<region_info> parse_region_info(const std::uint8_t* buf, std::uint32_t buf_size,
                                              const char* operation) noexcept {
   if (buf_size < sizeof(abi::region_info)) return error(errc::malformed_capability_chain, operation);
@@ -80,6 +80,7 @@ inline result<region_info> parse_region_info(const std::uint8_t* buf, std::uint3
   if ((h.flags & abi::region_flags::caps) == 0 || h.cap_offset == 0) return out;
 
   bool chain_ok = true;
+  bool no_memory = false;
   auto malformed = [&chain_ok]() noexcept {
     chain_ok = false;
     return false;  // stop the walk
@@ -95,11 +96,14 @@ inline result<region_info> parse_region_info(const std::uint8_t* buf, std::uint3
             std::memcpy(&cap, buf + at, sizeof cap);
             const std::uint64_t need = sizeof cap + std::uint64_t{cap.nr_areas} * sizeof(abi::sparse_mmap_area);
             if (need > available) return malformed();
-            out.sparse_areas.reserve(cap.nr_areas);
+            if (!out.sparse_areas.allocate(cap.nr_areas)) {
+              no_memory = true;
+              return false;
+            }
             for (std::uint32_t i = 0; i < cap.nr_areas; ++i) {
               abi::sparse_mmap_area a{};
               std::memcpy(&a, buf + at + sizeof cap + std::size_t{i} * sizeof a, sizeof a);
-              out.sparse_areas.push_back({a.offset, a.size});
+              out.sparse_areas[i] = {a.offset, a.size};
             }
             out.has_sparse_mmap = true;
             return true;
@@ -121,6 +125,7 @@ inline result<region_info> parse_region_info(const std::uint8_t* buf, std::uint3
         }
       });
   if (!walked) return walked.error();
+  if (no_memory) return errno_error(ENOMEM, operation);
   if (!chain_ok) return error(errc::malformed_capability_chain, operation);
   return out;
 }
@@ -130,6 +135,13 @@ inline result<region_info> parse_region_info(const std::uint8_t* buf, std::uint3
 /// The mmap()ed pieces of one region: the whole region, or each sparse area when the
 /// region has a SPARSE_MMAP capability. Move-only; the destructor munmap()s every piece
 /// through the seam the mapping was made with.
+///
+/// When munmap(2) fails the kernel has unmapped nothing (do_vmi_munmap, mm/vma.c in
+/// recent kernels and mm/mmap.c before, checks and splits the VMAs before it removes
+/// a page; its errors are EINVAL and ENOMEM), so
+/// unmap() keeps the pieces it could not unmap and a later unmap() retries them. The
+/// destructor makes one attempt and then forgets what is left: those pages stay mapped
+/// (and keep the device file referenced) until the process exits.
 ///
 /// After the power-management layer puts the device into D3hot or low power, touching
 /// these addresses raises SIGBUS until the device is back (see
@@ -145,16 +157,17 @@ class region_mapping {
 
   region_mapping() noexcept = default;
   region_mapping(region_mapping&& o) noexcept
-      : sys_(o.sys_), region_index_(o.region_index_), pieces_(std::move(o.pieces_)) {
-    o.pieces_.clear();
-  }
+      : sys_(o.sys_),
+        region_index_(o.region_index_),
+        pieces_(std::move(o.pieces_)),
+        count_(std::exchange(o.count_, 0)) {}
   region_mapping& operator=(region_mapping&& o) noexcept {
     if (this != &o) {
       reset();
       sys_ = o.sys_;
       region_index_ = o.region_index_;
       pieces_ = std::move(o.pieces_);
-      o.pieces_.clear();
+      count_ = std::exchange(o.count_, 0);
     }
     return *this;
   }
@@ -170,7 +183,8 @@ class region_mapping {
   /// Preconditions: info.mappable().
   /// Errors: errc::not_mappable (no MMAP flag, an empty region, or a SPARSE_MMAP
   /// capability without a non-empty area); errc::out_of_bounds (a sparse area outside the
-  /// region, or offsets that overflow off_t / size_t); mmap errno: EINVAL (the kernel's
+  /// region, or a file range [info.offset + offset, + size) that does not fit in off_t /
+  /// size_t); ENOMEM (no memory for the piece list); mmap errno: EINVAL (the kernel's
   /// vfio_pci_core_mmap rejects unaligned or out-of-range requests), ENOMEM, EPERM, EAGAIN.
   static result<region_mapping> map(syscalls& sys, int fd, const region_info& info, int prot) noexcept {
     if (!info.mappable()) return error(errc::not_mappable, "region flags check", subject::region(info.index));
@@ -182,18 +196,21 @@ class region_mapping {
     const sparse_area* areas = info.has_sparse_mmap ? info.sparse_areas.data() : &whole;
     const std::size_t count = info.has_sparse_mmap ? info.sparse_areas.size() : 1;
 
-    // Validate every piece before mapping any, so a bad reply costs no syscall.
+    // Validate every piece before mapping any, so a bad reply costs no syscall. The
+    // whole file range must fit in a non-negative off_t: a larger offset would reach
+    // mmap(2) negative.
+    constexpr auto max_off = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
     std::size_t nonempty = 0;
     for (std::size_t i = 0; i < count; ++i) {
       const sparse_area& a = areas[i];
       if (a.size == 0) continue;
       if (!info.contains(a.offset, a.size) || a.size > std::numeric_limits<std::size_t>::max() ||
-          info.offset > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()) - a.offset)
+          info.offset > max_off || a.offset > max_off - info.offset || a.size > max_off - info.offset - a.offset)
         return error(errc::out_of_bounds, "region bounds check", subject::region(info.index));
       ++nonempty;
     }
     if (nonempty == 0) return error(errc::not_mappable, "region bounds check", subject::region(info.index));
-    m.pieces_.reserve(nonempty);
+    if (!m.pieces_.allocate(nonempty)) return errno_error(ENOMEM, "mmap", subject::region(info.index));
 
     for (std::size_t i = 0; i < count; ++i) {
       const sparse_area& a = areas[i];
@@ -202,48 +219,56 @@ class region_mapping {
       const int r = sys.mmap(&addr, static_cast<std::size_t>(a.size), prot, MAP_SHARED, fd,
                              static_cast<std::int64_t>(info.offset + a.offset));
       if (r < 0) return errno_error(-r, "mmap", subject::region(info.index));  // m's destructor unmaps the earlier pieces
-      m.pieces_.push_back({a.offset, a.size, addr});
+      m.pieces_[m.count_++] = {a.offset, a.size, addr};
     }
     return result<region_mapping>(std::move(m));
   }
 
   /// The mapped pieces, in mapping order.
-  span<const piece> pieces() const noexcept { return {pieces_.data(), pieces_.size()}; }
+  span<const piece> pieces() const noexcept { return {pieces_.data(), count_}; }
   /// The address of region offset `offset_in_region`, or nullptr when no piece maps it.
   void* data(std::uint64_t offset_in_region) const noexcept {
-    for (const piece& p : pieces_)
+    for (const piece& p : pieces())
       if (offset_in_region >= p.offset && offset_in_region - p.offset < p.size)
         return static_cast<unsigned char*>(p.addr) + (offset_in_region - p.offset);
     return nullptr;
   }
   /// The region index this mapping belongs to.
   std::uint32_t region_index() const noexcept { return region_index_; }
-  bool empty() const noexcept { return pieces_.empty(); }
-  explicit operator bool() const noexcept { return !pieces_.empty(); }
+  bool empty() const noexcept { return count_ == 0; }
+  explicit operator bool() const noexcept { return count_ != 0; }
 
   /// munmap(2)s every piece now, in mapping order, and reports the first failure. The
-  /// mapping is empty afterwards in every case (a piece whose munmap failed is forgotten:
-  /// retrying cannot succeed either).
-  /// Errors: munmap errno (EINVAL).
+  /// pieces unmapped are forgotten; a piece whose munmap failed is still mapped (the
+  /// kernel unmaps nothing on failure) and stays, so calling unmap() again retries it.
+  /// Errors: munmap errno (EINVAL, ENOMEM).
   result<void> unmap() noexcept {
     int first = 0;
-    for (const piece& p : pieces_) {
+    std::size_t kept = 0;
+    for (std::size_t i = 0; i < count_; ++i) {
+      const piece p = pieces_[i];
       const int r = sys_->munmap(p.addr, static_cast<std::size_t>(p.size));
-      if (r < 0 && first == 0) first = -r;
+      if (r < 0) {
+        if (first == 0) first = -r;
+        pieces_[kept++] = p;
+      }
     }
-    pieces_.clear();
+    count_ = kept;
     if (first != 0) return errno_error(first, "munmap");
     return {};
   }
 
  private:
+  // One attempt; what cannot be unmapped is forgotten (documented above).
   void reset() noexcept {
-    if (!pieces_.empty()) (void)unmap();
+    if (count_ != 0) (void)unmap();
+    count_ = 0;
   }
 
   syscalls* sys_ = &default_syscalls();
   std::uint32_t region_index_ = 0;
-  std::vector<piece> pieces_;
+  heap_array<piece> pieces_;
+  std::size_t count_ = 0;  // pieces_[0, count_) are mapped
 };
 
 }  // namespace vfio

@@ -291,7 +291,8 @@ inline capability_presence pm_capability_from_sysfs(const char* root, const pci_
   std::uint8_t cfg[abi::pci::cfg_space_size];
   const long n = sys.pread(fd, cfg, sizeof cfg, 0);
   if (n < static_cast<long>(abi::pci::std_header_sizeof)) return capability_presence::unknown;
-  const std::size_t len = static_cast<std::size_t>(n);
+  // A count above the request (a broken seam) is clamped: only cfg's bytes exist.
+  const std::size_t len = static_cast<std::size_t>(n) < sizeof cfg ? static_cast<std::size_t>(n) : sizeof cfg;
   const std::uint16_t status = static_cast<std::uint16_t>(cfg[abi::pci::status] | (cfg[abi::pci::status + 1] << 8));
   if ((status & abi::pci::status_bits::cap_list) == 0) return capability_presence::absent;
   std::uint8_t ptr = cfg[abi::pci::cap_list] & abi::pci::cap_ptr_mask;

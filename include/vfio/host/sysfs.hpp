@@ -102,6 +102,18 @@ inline std::string_view basename(std::string_view path) noexcept {
   return slash == std::string_view::npos ? path : path.substr(slash + 1);
 }
 
+/// Longest file name component (Linux NAME_MAX).
+inline constexpr std::size_t max_name_component = 255;
+
+/// True when `name`, taken from a sysfs link, is usable as one path component: not
+/// empty, not "." or "..", no '/' or NUL, at most NAME_MAX bytes. A component that
+/// fails would make a path built from it name another file (e.g. a driver link ending
+/// in ".." turns <drivers>/<name>/unbind into <bus>/pci/unbind).
+inline bool valid_name_component(std::string_view name) noexcept {
+  return !name.empty() && name.size() <= max_name_component && name != "." && name != ".." &&
+         name.find('/') == std::string_view::npos && name.find('\0') == std::string_view::npos;
+}
+
 /// Strict decimal: 1-10 digits, no sign, no leading zero (except "0"), fits in unsigned.
 inline bool parse_decimal(std::string_view text, unsigned& out) noexcept {
   if (text.empty() || text.size() > 10 || (text.size() > 1 && text[0] == '0')) return false;
@@ -128,7 +140,9 @@ inline result<std::size_t> read_link(const char* path, char* buf, std::size_t si
 
 /// Reads a sysfs attribute: open(path, O_RDONLY|O_CLOEXEC), read(2) until end
 /// of file, close. One trailing newline is stripped and the text is
-/// NUL-terminated in buf. Returns the length without the NUL.
+/// NUL-terminated in buf. Returns the length without the NUL. A read(2) that claims
+/// more bytes than asked (a broken filesystem or seam) counts as the bytes asked, as
+/// in device::read: nothing past buf is ever indexed.
 /// Preconditions: buf holds size bytes, size >= 1.
 /// Errors: open's and read's errno (ENOENT no such attribute, EACCES, EIO,
 /// ENODEV ...); errc::invalid_argument (size 0); errc::out_of_bounds (the
@@ -149,10 +163,11 @@ inline result<std::size_t> read_attribute(const char* path, char* buf, std::size
       if (n > 0) return error(errc::out_of_bounds, "read", detail::subject_of_path(path));
       break;
     }
-    const long n = sys.read(fd.get(), buf + len, size - 1 - len);
+    const std::size_t want = size - 1 - len;
+    const long n = sys.read(fd.get(), buf + len, want);
     if (n < 0) return errno_error(static_cast<int>(-n), "read", detail::subject_of_path(path));
     if (n == 0) break;
-    len += static_cast<std::size_t>(n);
+    len += static_cast<std::size_t>(n) < want ? static_cast<std::size_t>(n) : want;
   }
   if (len > 0 && buf[len - 1] == '\n') --len;
   buf[len] = '\0';
@@ -209,7 +224,8 @@ inline result<unsigned> iommu_group_of(const pci_address& bdf, syscalls& sys = d
 /// Errors: readlink's errno other than ENOENT (EACCES, ENOTDIR ...);
 /// errc::invalid_argument (size 0, or the path would exceed PATH_MAX);
 /// errc::out_of_bounds (the name does not fit in size - 1 bytes);
-/// errc::parse_error (the link ends in '/').
+/// errc::parse_error (the last component is not a plain name: empty, "." or "..",
+/// a NUL, or longer than NAME_MAX).
 inline result<std::size_t> driver_of(const pci_address& bdf, char* name, std::size_t size,
                                      syscalls& sys = default_syscalls(), const char* sysfs_root = "/sys") noexcept {
   if (name == nullptr || size == 0) return error(errc::invalid_argument, "buffer size check");
@@ -223,7 +239,8 @@ inline result<std::size_t> driver_of(const pci_address& bdf, char* name, std::si
     return len.error();
   }
   const std::string_view driver = detail::basename(std::string_view(target, *len));
-  if (driver.empty()) return error(errc::parse_error, "readlink", subject_of(bdf, subject::attribute::driver));
+  if (!detail::valid_name_component(driver))
+    return error(errc::parse_error, "readlink", subject_of(bdf, subject::attribute::driver));
   if (driver.size() >= size) return error(errc::out_of_bounds, "buffer size check", subject_of(bdf));
   std::memcpy(name, driver.data(), driver.size());
   name[driver.size()] = '\0';
@@ -250,7 +267,9 @@ inline result<std::size_t> driver_of(const pci_address& bdf, char* name, std::si
 /// Errors: the errno of any open/write/readlink (ENOENT no such device,
 /// EACCES/EPERM not root, ENODEV ...); ENODEV from "drivers_probe" when the
 /// device is still not bound to `driver` afterwards (e.g. its module is not
-/// loaded); errc::invalid_argument (bad driver name, path too long).
+/// loaded); errc::invalid_argument (bad driver name, path too long);
+/// errc::parse_error (the driver link's last component is not a plain name, see
+/// driver_of: no path is ever built from it).
 inline result<void> bind_to_driver(const pci_address& bdf, const char* driver, syscalls& sys = default_syscalls(),
                                    const char* sysfs_root = "/sys") noexcept {
   constexpr std::size_t max_driver_name = 64;
@@ -271,7 +290,7 @@ inline result<void> bind_to_driver(const pci_address& bdf, const char* driver, s
   if (*current_len > 0) {
     if (std::string_view(current, *current_len) == target_driver) return {};
     auto unbind_path = detail::root_path(sysfs_root, "/bus/pci/drivers/");
-    unbind_path.append(current).append("/unbind");
+    unbind_path.append(std::string_view(current, *current_len)).append("/unbind");
     if (!unbind_path.ok()) return detail::path_error();
     if (auto r = write_attribute(unbind_path.c_str(), bdf_text, sys); !r)
       return r.error().with_subject(subject_of(bdf, subject::attribute::driver_unbind));

@@ -222,7 +222,11 @@ class scripted_syscalls final : public syscalls {
     std::lock_guard<std::mutex> lock(mu_);
     expected_call* c = next_call(call_kind::close, fd);
     if (!c) return -EPROTO;
-    if (c->result >= 0) open_.erase(fd);
+    // Linux frees the descriptor before anything can fail (close_fd in fs/file.c
+    // removes it from the table, then filp_close in fs/open.c reports ->flush
+    // errors such as EIO; EINTR also comes after the release), so a scripted
+    // failure releases it too. EBADF means it was not open: nothing to release.
+    open_.erase(fd);
     return static_cast<int>(c->result);
   }
   int ioctl(int fd, unsigned long request, void* arg) noexcept override {
