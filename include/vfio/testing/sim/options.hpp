@@ -90,6 +90,15 @@ struct kernel_options {
   /// the platform's MSI domain can allocate at runtime (x86: assumed yes for
   /// 6.12 and later; unverified under QEMU's VT-d).
   bool dynamic_msix() const noexcept { return version != kernel_version::v6_1; }
+  /// MAP_DMA / UNMAP_DMA / DIRTY_PAGES ranges whose end wraps around 2^64:
+  /// -EINVAL until "vfio/type1: sanitize for overflow using
+  /// check_*_overflow" (Alex Mastro, posted as v4 on 2025-10-12, so v6.19;
+  /// inferred from the posting date) and -EOVERFLOW since. The same patch
+  /// moves vfio_dma_do_map's wrap check ahead of the flag and alignment
+  /// checks. vfio_iommu_type1.c: vfio_dma_do_map, vfio_dma_do_unmap,
+  /// vfio_iommu_type1_dirty_pages. 6.1 and 6.12 answer EINVAL, 7.x EOVERFLOW
+  /// (checked on Debian's kernels).
+  bool dma_wrap_eoverflow() const noexcept { return version == kernel_version::v7; }
 };
 
 }  // namespace vfio::testing::sim

@@ -126,12 +126,19 @@ class type1_iommu {
     std::memcpy(&map, arg, minsz);
     const std::uint32_t mask = abi::dma_map_flags::read | abi::dma_map_flags::write | abi::dma_map_flags::vaddr;
     if (map.argsz < minsz || (map.flags & ~mask)) return -EINVAL;
+    const bool wraps = map.iova + map.size - 1 < map.iova || map.vaddr + map.size - 1 < map.vaddr;
+    if (options_->dma_wrap_eoverflow()) {
+      // Since the check_*_overflow rework: zero size, then wrap-around, come
+      // before the flag and alignment checks.
+      if (!map.size) return -EINVAL;
+      if (wraps) return -EOVERFLOW;
+    }
     const bool set_vaddr = map.flags & abi::dma_map_flags::vaddr;
     const bool prot = map.flags & (abi::dma_map_flags::read | abi::dma_map_flags::write);
     if ((prot && set_vaddr) || (!prot && !set_vaddr)) return -EINVAL;
     const std::uint64_t pgsize = lowest_pgsize();
     if (!map.size || ((map.size | map.iova | map.vaddr) & (pgsize - 1))) return -EINVAL;
-    if (map.iova + map.size - 1 < map.iova || map.vaddr + map.size - 1 < map.vaddr) return -EINVAL;
+    if (wraps) return -EINVAL;  // "Don't allow IOVA or virtual address wrap" (6.1, 6.12)
     auto hit = find(map.iova, map.size);
     if (set_vaddr) {
       if (hit == dmas_.end()) return -ENOENT;
@@ -184,8 +191,10 @@ class type1_iommu {
     if (all) {
       if (iova || size) return -EINVAL;
       size = UINT64_MAX;
-    } else if (!size || (size & (pgsize - 1)) || iova + size - 1 < iova) {
+    } else if (!size || (size & (pgsize - 1))) {
       return -EINVAL;
+    } else if (iova + size - 1 < iova) {
+      return options_->dma_wrap_eoverflow() ? -EOVERFLOW : -EINVAL;
     }
     if ((unmap.flags & f::get_dirty_bitmap) && (!dirty_tracking_ || bitmap.pgsize != pgsize)) return -EINVAL;
     if (v2_ && !all) {
@@ -258,7 +267,12 @@ class type1_iommu {
     abi::iommu_type1_dirty_bitmap_get range{};
     if (data_size < sizeof range) return -EINVAL;
     std::memcpy(&range, bytes + minsz, sizeof range);
-    if (range.iova + range.size < range.iova) return -EINVAL;
+    if (options_->dma_wrap_eoverflow()) {
+      if (!range.size) return -EINVAL;
+      if (range.iova + range.size - 1 < range.iova) return -EOVERFLOW;
+    } else if (range.iova + range.size < range.iova) {
+      return -EINVAL;
+    }
     if (!range.bitmap.pgsize) return -EINVAL;
     if (!valid_bitmap_size(range.size >> ffs64(range.bitmap.pgsize), range.bitmap.size)) return -EINVAL;
     const std::uint64_t pgsize = lowest_pgsize();
