@@ -137,15 +137,21 @@ TEST_CASE("simulated platform PM: the platform decides before the PM capability"
     CHECK(read_sysfs(k, dev_attr(edu_bdf, "firmware_node/power_state")) == "D3hot");
     // d3cold_allowed_store sets it even without a PM capability; the next
     // suspend then reaches D3cold (acpi_pci_choose_state, D3cold valid).
-    CHECK(write_sysfs(k, dev_attr(edu_bdf, "d3cold_allowed"), "1") == 1);
     k.clear_firmware_log(edu_bdf);
+    CHECK(write_sysfs(k, dev_attr(edu_bdf, "d3cold_allowed"), "1") == 1);
+    k.settle();
+    CHECK(k.power_state(edu_bdf) == "D3cold");
+    CHECK(read_sysfs(k, dev_attr(edu_bdf, "firmware_node/power_state")) == "D3cold");
+    // The store's resume (D3hot -> D0) switched no resource (they stay
+    // referenced); the D3cold suspend turned them off.
+    CHECK(k.firmware_log(edu_bdf) == words{"off"});
     stack s(k, 6, edu_bdf);
     REQUIRE(s.ok());
-    CHECK(k.firmware_log(edu_bdf).empty());  // D3hot -> D0: resources already on
+    CHECK(k.firmware_log(edu_bdf) == words{"off", "on"});
     REQUIRE(entry(k, s.device) == 0);
     k.settle();
     CHECK(k.power_state(edu_bdf) == "D3cold");
-    CHECK(k.firmware_log(edu_bdf) == words{"off"});
+    CHECK(k.firmware_log(edu_bdf) == words{"off", "on", "off"});
   }
   SECTION("a PM capability with _PS0/_PS3 only: D3hot, both methods run") {
     auto d = sim::profiles::nvme();

@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "../../abi/vfio.hpp"
@@ -59,6 +60,19 @@ struct kernel_options {
   /// What VFIO_CHECK_EXTENSION(VFIO_DMA_CC_IOMMU) reports once an IOMMU is set
   /// (vfio_domains_have_iommu_cache); 0 before SET_IOMMU.
   bool dma_cache_coherent = true;
+
+  /// What MAP_DMA's page pinning finds in the test process at [vaddr, vaddr +
+  /// size) (vfio_pin_map_dma -> vfio_pin_pages_remote -> vaddr_get_pfns:
+  /// pin_user_pages_remote with FOLL_WRITE when the device may write).
+  /// Return 0 when every page is mapped readable, and writable too when
+  /// `write`; otherwise the errno to fail with, negative (-EFAULT, as the
+  /// kernel answers for an unmapped page or a write mapping of read-only
+  /// memory on 6.1, 6.12 and 7.x). Empty (the default): the real process's
+  /// mappings, read from /proc/self/maps at each MAP_DMA. Either way the
+  /// simulated kernel's own mmaps (BAR mappings) are judged by the model
+  /// itself: mapped with the prot given to mmap, and -EFAULT where the
+  /// kernel would fault them (vfio_pci_mmap_fault: follow_fault_pfn fails).
+  std::function<int(std::uint64_t vaddr, std::uint64_t size, bool write)> user_memory;
 
   /// The seed patch returns a positive EINVAL (a bug in the patch: `ret =
   /// EINVAL;`) for a refused ENTER/EXIT, so ioctl(2) returns 22. false (the

@@ -1,7 +1,9 @@
 // The Type1 IOMMU backend of a simulated container: VFIO_IOMMU_GET_INFO,
 // MAP_DMA, UNMAP_DMA and DIRTY_PAGES with the bookkeeping and errnos of
-// drivers/vfio/vfio_iommu_type1.c. Pages are not pinned: vaddr is recorded,
-// never dereferenced.
+// drivers/vfio/vfio_iommu_type1.c. Pages are not pinned and vaddr is never
+// dereferenced; simulated_kernel checks after a successful MAP_DMA that the
+// memory is there as the pinning would (kernel_options::user_memory) and
+// removes the mapping again when it is not (remove_failed_mapping).
 #ifndef VFIO_TESTING_SIM_TYPE1_IOMMU_HPP_INCLUDED
 #define VFIO_TESTING_SIM_TYPE1_IOMMU_HPP_INCLUDED
 
@@ -292,6 +294,15 @@ class type1_iommu {
       if (!set_dirty_bits(range.bitmap.data, (d.iova - range.iova) / pgsize, d.size / pgsize)) return -EFAULT;
     }
     return 0;
+  }
+
+  /// vfio_remove_dma after a failed vfio_pin_map_dma: the mapping at `iova`
+  /// that MAP_DMA just created goes away, its entry returns to dma_avail.
+  void remove_failed_mapping(std::uint64_t iova) noexcept {
+    auto it = dmas_.find(iova);
+    if (it == dmas_.end()) return;
+    dmas_.erase(it);
+    ++dma_avail_;
   }
 
   std::size_t mapping_count() const noexcept { return dmas_.size(); }
