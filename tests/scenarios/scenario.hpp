@@ -171,7 +171,8 @@ inline vfio::host::reachable_state expected_deepest(const context& ctx) {
   const std::string& n = ctx.dut().name;
   // edu has no PM capability; on platform d3cold its _PS0/_PS3 methods let the
   // platform take it to D3hot (pci_target_state asks the platform first).
-  if (n == "edu") return ctx.platform() == "d3cold" ? vfio::host::reachable_state::d3hot : vfio::host::reachable_state::d0;
+  if (n == "edu")
+    return ctx.platform() == "d3cold" ? vfio::host::reachable_state::d3hot : vfio::host::reachable_state::d0;
   if ((n == "e1000e" || n == "nvme") && ctx.platform() == "d3cold") return vfio::host::reachable_state::d3cold;
   return vfio::host::reachable_state::d3hot;
 }

@@ -71,12 +71,12 @@ TEST_CASE("simulated type1: wrap-around is EINVAL before 7.x and EOVERFLOW on 7.
     anon_memory mem(0x2000, PROT_READ | PROT_WRITE);
     REQUIRE(mem.p != MAP_FAILED);
     const std::uint64_t top = 0xfffffffffffff000ULL;
-    CHECK(map(k, s.container, mem.va(), top, 0x2000) == rel.wrap);          // iova + size wraps
-    CHECK(map(k, s.container, top, 0x100000, 0x2000) == rel.wrap);          // vaddr + size wraps
-    CHECK(map(k, s.container, mem.va(), 0x100000, 0) == -EINVAL);           // zero size: EINVAL everywhere
-    CHECK(map(k, s.container, mem.va(), 0x100800, 0x1000) == -EINVAL);      // misaligned
-    CHECK(unmap(k, s.container, top, 0x2000) == rel.wrap);                   // unmap with a wrapping iova
-    CHECK(unmap(k, s.container, 0x100000, 0x800) == -EINVAL);               // misaligned size
+    CHECK(map(k, s.container, mem.va(), top, 0x2000) == rel.wrap);      // iova + size wraps
+    CHECK(map(k, s.container, top, 0x100000, 0x2000) == rel.wrap);      // vaddr + size wraps
+    CHECK(map(k, s.container, mem.va(), 0x100000, 0) == -EINVAL);       // zero size: EINVAL everywhere
+    CHECK(map(k, s.container, mem.va(), 0x100800, 0x1000) == -EINVAL);  // misaligned
+    CHECK(unmap(k, s.container, top, 0x2000) == rel.wrap);              // unmap with a wrapping iova
+    CHECK(unmap(k, s.container, 0x100000, 0x800) == -EINVAL);           // misaligned size
     // 7.x checks the wrap before the flags: neither READ nor WRITE.
     CHECK(map(k, s.container, mem.va(), top, 0x2000, 0) == rel.wrap);
     // The last page of the address space itself does not wrap.
@@ -178,8 +178,8 @@ TEST_CASE("simulated type1: the model's own BAR mappings count as mapped", "[sim
   // Memory decoding off: vfio_pci_mmap_fault answers SIGBUS, the pin fails.
   std::uint16_t cmd = 0;
   REQUIRE(cfg_read16(k, s.device, abi::pci::command, cmd) == 2);
-  REQUIRE(cfg_write16(k, s.device, abi::pci::command, static_cast<std::uint16_t>(cmd & ~abi::pci::command_bits::memory)) ==
-          2);
+  REQUIRE(cfg_write16(k, s.device, abi::pci::command,
+                      static_cast<std::uint16_t>(cmd & ~abi::pci::command_bits::memory)) == 2);
   CHECK(map(k, s.container, va, 0x300000, 0x1000) == -EFAULT);
   REQUIRE(cfg_write16(k, s.device, abi::pci::command, cmd) == 2);
   CHECK(map(k, s.container, va, 0x300000, 0x1000) == 0);

@@ -77,8 +77,8 @@ TEST_CASE("simulated threads: a poll with a timeout is woken by another thread's
   CHECK(r == 1);
   CHECK(p.revents == POLLIN);
   const std::int64_t t1 = k.monotonic_ns();
-  CHECK(t1 >= t0 + 5'000'000);         // the writer's sleep passed
-  CHECK(t1 < t0 + 5'000'000'000LL);    // the poll did not run to its deadline
+  CHECK(t1 >= t0 + 5'000'000);       // the writer's sleep passed
+  CHECK(t1 < t0 + 5'000'000'000LL);  // the poll did not run to its deadline
   k.close(efd);
 }
 

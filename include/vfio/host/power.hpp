@@ -101,7 +101,7 @@ enum class power_limit : std::uint32_t {
   d3cold_disallowed = 1U << 2,            ///< device d3cold_allowed is 0
   no_platform_power_resources = 1U << 3,  ///< no power_resources_D3hot on the device or any upstream bridge
   upstream_runtime_pm_forbidden =
-      1U << 4,                 ///< power resources only upstream, and a bridge up to them has power/control "on"
+      1U << 4,  ///< power resources only upstream, and a bridge up to them has power/control "on"
   /// the device has no PCI PM capability and the platform does not manage its
   /// power either (no D3hot: pci_target_state returns D0)
   no_pm_capability = 1U << 5,

@@ -523,8 +523,10 @@ class simulated_kernel final : public syscalls {
 
   void forget_unmapped() {
     std::vector<sim_mmap> keep;
-    for (const sim_mmap& m : mmaps_)
-      if (k_.mappings.containing(reinterpret_cast<const void*>(m.addr))) keep.push_back(m);  // NOLINT(performance-no-int-to-ptr)
+    for (const sim_mmap& m : mmaps_) {
+      const void* p = reinterpret_cast<const void*>(m.addr);  // NOLINT(performance-no-int-to-ptr)
+      if (k_.mappings.containing(p)) keep.push_back(m);
+    }
     mmaps_.swap(keep);
   }
 
@@ -561,7 +563,8 @@ class simulated_kernel final : public syscalls {
         at = std::min<std::uint64_t>(end, inside->addr + inside->length);
         continue;
       }
-      const int r = k_.opt.user_memory ? k_.opt.user_memory(at, next - at, write) : process_memory(at, next - at, write);
+      const int r =
+          k_.opt.user_memory ? k_.opt.user_memory(at, next - at, write) : process_memory(at, next - at, write);
       if (r) return r;
       at = next;
     }

@@ -292,7 +292,7 @@ class kernel_state final : public vfio_pci_env {
     }
     const d_state target = s == d_state::d3cold && d.power_resources ? d_state::d3cold : d_state::d3hot;
     if (cur < d_state::d3hot && d.power_methods) fn->firmware_log.emplace_back("off");  // _PS3
-    if (target == d_state::d3cold) fn->firmware_log.emplace_back("off");               // _OFF
+    if (target == d_state::d3cold) fn->firmware_log.emplace_back("off");                // _OFF
     cur = target;
   }
 
