@@ -638,10 +638,12 @@ class simulated_kernel final : public syscalls {
     }
   }
 
-  /// Waits up to `ns` of real time, without the lock, until done() holds;
-  /// returns done().
+  /// Waits up to `ns` of real time (capped at a day), without the lock,
+  /// until done() holds; returns done().
   template <class Done>
   bool timed_block(std::unique_lock<std::mutex>& lock, std::int64_t ns, Done done) {
+    constexpr std::int64_t max_block_ns = 86'400'000'000'000LL;
+    ns = std::min(ns, max_block_ns);
     timed_wait w{k_.clock.now(), std::chrono::steady_clock::now(), ns};
     waits_.push_back(&w);
     const auto deadline = w.start_real + std::chrono::nanoseconds(ns);
