@@ -161,10 +161,16 @@ class container {
   /// smallest IOMMU page size (iommu_info::iova_pgsizes); the range lies in one
   /// of iommu_info::iova_ranges; the memory stays mapped until unmapped here.
   /// Errors (vfio_iommu_type1.c: vfio_iommu_type1_map_dma, vfio_dma_do_map):
-  /// EBADF (empty container); EINVAL (misaligned, zero size, wrap-around, neither
-  /// read nor write, IOVA outside the valid ranges, no IOMMU set); EEXIST (overlaps
-  /// an existing mapping); ENOSPC (no DMA mappings left, see dma_avail); ENOMEM
-  /// (RLIMIT_MEMLOCK); EFAULT (vaddr not mapped).
+  /// EBADF (empty container); EINVAL (misaligned, zero size, neither read nor
+  /// write, IOVA outside the valid ranges, no IOMMU set); iova + size or
+  /// vaddr + size wrapping around: EINVAL on 6.1 and 6.12, EOVERFLOW on 7.x
+  /// ("vfio/type1: sanitize for overflow using check_*_overflow", about
+  /// v6.19: check_add_overflow in vfio_dma_do_map); EEXIST (overlaps an existing
+  /// mapping); ENOSPC (no DMA mappings left, see dma_avail); ENOMEM
+  /// (RLIMIT_MEMLOCK); EFAULT when the pages cannot be pinned
+  /// (vfio_pin_pages_remote -> vaddr_get_pfns): part of the range is not
+  /// mapped, or the memory is read-only and flags include
+  /// VFIO_DMA_MAP_FLAG_WRITE (or not even readable).
   result<void> map_dma(std::uint64_t vaddr, std::uint64_t iova, std::uint64_t size,
                        std::uint32_t flags = abi::dma_map_flags::read | abi::dma_map_flags::write) noexcept {
     if (!fd_) return errno_error(EBADF, "VFIO_IOMMU_MAP_DMA");
@@ -184,8 +190,9 @@ class container {
   /// (vfio_dma_do_unmap: "Report how much was unmapped"); 0 when nothing was mapped
   /// there. Type1 (v1) may unmap more than asked; Type1v2 refuses to split a mapping.
   /// Precondition: an IOMMU is set; iova and size are page-aligned.
-  /// Errors: EBADF (empty container); EINVAL (misaligned, zero size, wrap-around,
-  /// Type1v2 range bisecting a mapping, no IOMMU set).
+  /// Errors: EBADF (empty container); EINVAL (misaligned, zero size, Type1v2
+  /// range bisecting a mapping, no IOMMU set); iova + size wrapping around:
+  /// EINVAL on 6.1 and 6.12, EOVERFLOW on 7.x (vfio_dma_do_unmap).
   result<std::uint64_t> unmap_dma(std::uint64_t iova, std::uint64_t size) noexcept { return do_unmap(iova, size, 0); }
 
   /// VFIO_IOMMU_UNMAP_DMA with VFIO_DMA_UNMAP_FLAG_ALL (iova 0 and size 0, which

@@ -80,6 +80,9 @@ std::unique_ptr<backend> make_simulated_backend(const std::string& kernel, const
       return nullptr;
     }
     if (d3cold && (d.name == "e1000e" || d.name == "nvme")) desc.power_resources = true;
+    // The same table gives edu (\_SB.PCI0.S30) _PS0/_PS3 methods: the only
+    // power management of a function without a PM capability.
+    if (d3cold && d.name == "edu") desc.power_methods = true;
     if (auto r = k.add_device(std::move(desc)); !r) {
       *why = "add_device " + d.name + ": " + r.error().message();
       return nullptr;

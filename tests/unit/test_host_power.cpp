@@ -36,7 +36,8 @@ struct node_spec {
   std::optional<std::string> status = std::string("active");
   std::optional<std::string> state = std::string("D0");
   std::optional<std::string> d3cold = std::string("1");
-  bool pr3 = false;
+  bool pr3 = false;  ///< _PR0/_PR3 power resources (they make the node power-manageable)
+  bool ps = false;   ///< _PS0/_PS3 methods
 };
 
 void expect_attribute(scripted_syscalls& m, const std::string& path, const std::optional<std::string>& text, int fd) {
@@ -61,6 +62,12 @@ void expect_node(scripted_syscalls& m, const node_spec& n, int fd) {
     m.expect_close(fd);
   } else {
     m.expect_open(dir + "firmware_node/power_resources_D3hot").fails(ENOENT);
+  }
+  if (n.pr3 || n.ps) {
+    m.expect_open(dir + "firmware_node/power_state").returns(fd);
+    m.expect_close(fd);
+  } else {
+    m.expect_open(dir + "firmware_node/power_state").fails(ENOENT);
   }
 }
 
@@ -210,6 +217,79 @@ TEST_CASE("power report: no PM capability (read from sysfs config) and no _PR3 s
                       static_cast<std::uint32_t>(power_limit::no_platform_power_resources)));
   CHECK(f.mock.open_descriptors() == 0);
   CHECK(f.done());
+}
+
+// pci_target_state (drivers/pci/pci.c) asks the platform before it looks at
+// the PM capability: edu with ACPI _PS0/_PS3 runtime-suspends to D3hot on
+// 6.1, 6.12 and 7.x (pci_platform_power_transition runs _PS3).
+TEST_CASE("power report: no PM capability but platform power methods reaches D3hot", "[host][power]") {
+  SECTION("_PS0/_PS3 only") {
+    host_fixture f;
+    expect_link(f.mock, "0000:00:03.0", "../../../devices/pci0000:00/0000:00:03.0");
+    node_spec dev{"0000:00:03.0"};
+    dev.ps = true;
+    dev.d3cold = "0";  // pci_pm_init returns before setting it without a PM capability
+    expect_node(f.mock, dev, 10);
+    const auto cfg = config_with_caps({0x05});  // MSI only, as QEMU's edu
+    f.mock.expect_open(devices + "0000:00:03.0/config").returns(12);
+    f.mock.expect_pread(12, 0, 256).fills_bytes(cfg.data(), cfg.size());
+    f.mock.expect_close(12);
+    auto r = vfio::host::read_power_report(dev_03, capability_presence::unknown, f.mock);
+    REQUIRE(r);
+    CHECK(r->pm_capability == capability_presence::absent);
+    CHECK(r->device.platform_power_manageable);
+    CHECK(r->deepest == reachable_state::d3hot);
+    CHECK_FALSE(r->limited_by(power_limit::no_pm_capability));
+    CHECK(r->limits == (static_cast<std::uint32_t>(power_limit::d3cold_disallowed) |
+                        static_cast<std::uint32_t>(power_limit::no_platform_power_resources)));
+    CHECK(f.mock.open_descriptors() == 0);
+    CHECK(f.done());
+  }
+  SECTION("power resources, d3cold_allowed 0 (no PM capability)") {
+    host_fixture f;
+    expect_link(f.mock, "0000:00:03.0", "../../../devices/pci0000:00/0000:00:03.0");
+    node_spec dev{"0000:00:03.0"};
+    dev.pr3 = true;
+    dev.d3cold = "0";
+    expect_node(f.mock, dev, 10);
+    auto r = vfio::host::read_power_report(dev_03, capability_presence::absent, f.mock);
+    REQUIRE(r);
+    CHECK(r->device.platform_power_manageable);
+    CHECK(r->deepest == reachable_state::d3hot);  // acpi_pci_choose_state caps at D3hot
+    CHECK(r->limits == static_cast<std::uint32_t>(power_limit::d3cold_disallowed));
+    CHECK(f.done());
+  }
+  SECTION("runtime PM forbidden still wins") {
+    host_fixture f;
+    expect_link(f.mock, "0000:00:03.0", "../../../devices/pci0000:00/0000:00:03.0");
+    node_spec dev{"0000:00:03.0"};
+    dev.ps = true;
+    dev.control = std::string("on");
+    dev.d3cold = "0";
+    expect_node(f.mock, dev, 10);
+    auto r = vfio::host::read_power_report(dev_03, capability_presence::absent, f.mock);
+    REQUIRE(r);
+    CHECK(r->deepest == reachable_state::d0);
+    CHECK(r->limited_by(power_limit::runtime_pm_forbidden));
+    CHECK_FALSE(r->limited_by(power_limit::no_pm_capability));
+    CHECK(f.done());
+  }
+  SECTION("firmware_node/power_state cannot be opened") {
+    host_fixture f;
+    expect_link(f.mock, "0000:00:03.0", "../../../devices/pci0000:00/0000:00:03.0");
+    const std::string dir = devices + "0000:00:03.0/";
+    expect_attribute(f.mock, dir + "power/control", std::string("auto"), 10);
+    expect_attribute(f.mock, dir + "power/runtime_status", std::string("active"), 10);
+    expect_attribute(f.mock, dir + "power_state", std::string("D0"), 10);
+    expect_attribute(f.mock, dir + "d3cold_allowed", std::string("0"), 10);
+    f.mock.expect_open(dir + "firmware_node/power_resources_D3hot").fails(ENOENT);
+    f.mock.expect_open(dir + "firmware_node/power_state").fails(EACCES);
+    auto r = vfio::host::read_power_report(dev_03, capability_presence::absent, f.mock);
+    REQUIRE_FALSE(r);
+    CHECK(r.error() == std::errc::permission_denied);
+    CHECK(f.mock.open_descriptors() == 0);
+    CHECK(f.done());
+  }
 }
 
 TEST_CASE("power report: PM capability found in sysfs config; 64 readable bytes leave it unknown", "[host][power]") {

@@ -15,9 +15,16 @@
 //   firmware_node/power_resources_D3hot
 //                          exists when the ACPI node has _PR3 power resources:
 //                          the best userspace proxy for the kernel's pci_pr3_present()
-// D3cold needs those power resources on the device or on an upstream port;
-// without them runtime suspend stops at D3hot (drivers/pci/pci.c:
-// pci_target_state, pci_set_power_state).
+//   firmware_node/power_state
+//                          exists when the ACPI node is power-manageable (_PS0 or _PR0;
+//                          drivers/acpi/device_sysfs.c acpi_attr_is_visible): the
+//                          userspace view of platform_pci_power_manageable()
+// pci_target_state (drivers/pci/pci.c) asks the platform first: for a device
+// the platform manages, acpi_pci_choose_state picks D3cold (d3cold_allowed and
+// _PR0/_PR3) or else D3hot, PM capability or not (pci_platform_power_transition
+// runs _PS3 when there is none); only otherwise does the PM capability decide
+// (D3hot, or D0 without one). D3cold needs power resources on the device or
+// on an upstream port; without them runtime suspend stops at D3hot.
 #ifndef VFIO_HOST_POWER_HPP_INCLUDED
 #define VFIO_HOST_POWER_HPP_INCLUDED
 
@@ -95,8 +102,10 @@ enum class power_limit : std::uint32_t {
   d3cold_disallowed = 1U << 2,            ///< device d3cold_allowed is 0
   no_platform_power_resources = 1U << 3,  ///< no power_resources_D3hot on the device or any upstream bridge
   upstream_runtime_pm_forbidden =
-      1U << 4,                 ///< power resources only upstream, and a bridge up to them has power/control "on"
-  no_pm_capability = 1U << 5,  ///< the device has no PCI PM capability (no D3hot)
+      1U << 4,  ///< power resources only upstream, and a bridge up to them has power/control "on"
+  /// the device has no PCI PM capability and the platform does not manage its
+  /// power either (no D3hot: pci_target_state returns D0)
+  no_pm_capability = 1U << 5,
 };
 
 /// Every power_limit, in bit order (for iterating over power_report::limits).
@@ -115,7 +124,7 @@ inline const char* to_string(power_limit l) noexcept {
     case power_limit::no_platform_power_resources: return "no platform power resources for D3cold (_PR3)";
     case power_limit::upstream_runtime_pm_forbidden:
       return "runtime PM forbidden on the upstream port holding the power resources";
-    case power_limit::no_pm_capability: return "no PCI power management capability";
+    case power_limit::no_pm_capability: return "no PCI power management capability and no platform power methods";
   }
   return "?";
 }
@@ -185,6 +194,9 @@ struct power_node {
   power_state state = power_state::absent;
   d3cold_policy d3cold = d3cold_policy::absent;
   bool power_resources_d3hot = false;  ///< firmware_node/power_resources_D3hot exists
+  /// firmware_node/power_state exists: the platform manages the power
+  /// (acpi_pci_power_manageable).
+  bool platform_power_manageable = false;
 };
 
 /// The most upstream bridges a report holds (PCIe hierarchies are far shallower).
@@ -277,6 +289,18 @@ inline result<void> read_node(const char* root, const pci_address& bdf, power_no
   } else {
     return errno_error(-fd, "open");
   }
+
+  const auto state = device_path(root, bdf, "firmware_node/power_state");
+  if (!state.ok()) return path_error();
+  const int sfd = sys.open(state.c_str(), O_RDONLY | O_CLOEXEC, 0);
+  if (sfd >= 0) {
+    unique_fd owned(sfd, sys);
+    node.platform_power_manageable = true;
+  } else if (sfd == -ENOENT || sfd == -ENOTDIR) {
+    node.platform_power_manageable = false;  // no ACPI companion, or neither _PS0 nor _PR0
+  } else {
+    return errno_error(-sfd, "open");
+  }
   return {};
 }
 
@@ -330,7 +354,10 @@ inline void decide(power_report& r) noexcept {
         if (r.bridges[i].control != runtime_pm_control::automatic) add(power_limit::upstream_runtime_pm_forbidden);
     }
   }
-  if (r.pm_capability == capability_presence::absent) add(power_limit::no_pm_capability);
+  // pci_target_state: a device the platform manages reaches at least D3hot
+  // (platform_pci_choose_state), PM capability or not.
+  if (r.pm_capability == capability_presence::absent && !dev.platform_power_manageable)
+    add(power_limit::no_pm_capability);
 
   constexpr std::uint32_t no_runtime_pm = static_cast<std::uint32_t>(power_limit::runtime_pm_forbidden) |
                                           static_cast<std::uint32_t>(power_limit::runtime_pm_disabled);
@@ -360,7 +387,9 @@ inline void decide(power_report& r) noexcept {
 ///   2. for the device: power/control, power/runtime_status, power_state,
 ///      d3cold_allowed (each open, read until EOF, close; ENOENT = absent),
 ///      then open firmware_node/power_resources_D3hot with
-///      O_RDONLY|O_DIRECTORY|O_CLOEXEC (success = exists; closed at once);
+///      O_RDONLY|O_DIRECTORY|O_CLOEXEC (success = exists; closed at once),
+///      then open firmware_node/power_state with O_RDONLY|O_CLOEXEC
+///      (success = the platform manages the power; closed at once);
 ///   3. when pm_capability is unknown: open <dev>/config, pread 256 bytes at
 ///      0, close, and walk the capability list (unknown when only 64 bytes
 ///      are readable, as for non-root);
@@ -372,7 +401,10 @@ inline void decide(power_report& r) noexcept {
 ///   - otherwise D3cold when d3cold_allowed is not 0 and power resources exist
 ///     on the device, or on an upstream bridge whose path down to the device
 ///     has power/control=auto throughout;
-///   - otherwise D3hot, or D0 when the device has no PM capability.
+///   - otherwise D3hot when the device has a PM capability or the platform
+///     manages its power (pci_target_state asks platform_pci_power_manageable /
+///     platform_pci_choose_state before looking at the PM capability);
+///   - otherwise D0 (no PM capability and no platform power methods).
 /// `limits` lists every reason found when the verdict is not D3cold.
 /// Preconditions: sysfs_root is the sysfs mount ("/sys" unless testing).
 /// Errors: readlink's errno (ENOENT: no such device); an attribute's errno

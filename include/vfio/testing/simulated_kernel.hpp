@@ -36,15 +36,33 @@
 // power engaged, device in D3hot, memory decoding off), mapping_faults()
 // says so instead.
 //
-// Thread-safe: one mutex serializes every call. A blocking read of an empty
-// eventfd and poll(2) with a negative timeout wait for another thread; poll
-// with a positive timeout advances the virtual clock instead of waiting.
+// Thread-safe: one mutex serializes every call, and threads interact as on
+// the kernel. A blocking read of an empty eventfd and poll(2) with a negative
+// timeout wait for another thread. poll(2) with a positive timeout and
+// sleep_ns block in real time, releasing the lock, until a descriptor is
+// ready (any other thread's call wakes them) or the timeout passes; the
+// virtual clock then advances by the real time waited, or exactly to the
+// deadline when the timeout expired, and follows real time for the other
+// threads while someone waits. A zero timeout never blocks. A single thread
+// therefore sees the same virtual times as before but really waits: keep
+// test timeouts and sleeps small (milliseconds). No thread detection is
+// attempted: a helper thread may not have made its first call yet.
+//
+// MAP_DMA checks the memory as the kernel's pinning does: an unmapped page
+// or a write mapping of read-only memory fails with EFAULT
+// (sim::kernel_options::user_memory; by default /proc/self/maps of the test
+// process, plus the model's own mmaps judged by their prot and fault state).
 #ifndef VFIO_TESTING_SIMULATED_KERNEL_HPP_INCLUDED
 #define VFIO_TESTING_SIMULATED_KERNEL_HPP_INCLUDED
 
+#include <fcntl.h>
 #include <poll.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
+#include <algorithm>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <cstdlib>
@@ -105,6 +123,7 @@ class simulated_kernel final : public syscalls {
   void advance(std::int64_t ns) noexcept {
     std::lock_guard<std::mutex> lock(mu_);
     k_.clock.advance(ns);
+    cv_.notify_all();
   }
   /// Moves virtual time to the end of every pending transition.
   void settle() noexcept {
@@ -286,7 +305,6 @@ class simulated_kernel final : public syscalls {
     return io(call_kind::write, fd, const_cast<void*>(buf), count, -1, true);
   }
   int mmap(void** addr, std::size_t length, int prot, int flags, int fd, std::int64_t offset) noexcept override {
-    (void)prot;
     std::lock_guard<std::mutex> lock(mu_);
     sim::call_record rec = start(call_kind::mmap, fd, 0, static_cast<unsigned long>(flags), nullptr);
     rec.offset = offset;
@@ -304,6 +322,7 @@ class simulated_kernel final : public syscalls {
         r = -ENODEV;
       else
         r = sim::vfio_files::mmap_device(k_, *d, addr, length, flags, offset);
+      if (r == 0) mmaps_.push_back({reinterpret_cast<std::uintptr_t>(*addr), length, prot});
     }
     return static_cast<int>(finish(rec, r));
   }
@@ -316,6 +335,7 @@ class simulated_kernel final : public syscalls {
       r = inject_result(rec, *e);
     else
       r = sim::vfio_files::munmap_device(k_, addr, length);
+    if (r == 0) forget_unmapped();
     return static_cast<int>(finish(rec, r));
   }
   int eventfd(unsigned initval, int flags) noexcept override {
@@ -359,7 +379,7 @@ class simulated_kernel final : public syscalls {
     } else {
       r = ready(fds, nfds);
       if (!r && timeout_ms > 0) {
-        k_.clock.advance(static_cast<std::int64_t>(timeout_ms) * 1'000'000);
+        timed_block(lock, static_cast<std::int64_t>(timeout_ms) * 1'000'000, [&] { return ready(fds, nfds) != 0; });
         r = ready(fds, nfds);
       } else if (!r && timeout_ms < 0) {
         while (!(r = ready(fds, nfds))) cv_.wait(lock);
@@ -405,11 +425,16 @@ class simulated_kernel final : public syscalls {
   }
   std::int64_t monotonic_ns() noexcept override {
     std::lock_guard<std::mutex> lock(mu_);
+    catch_up();
     return k_.clock.now();
   }
+  /// nanosleep: blocks `ns` of real time without the lock, then the virtual
+  /// clock reads exactly `ns` later than when the sleep began (or later, if
+  /// another thread moved it meanwhile).
   int sleep_ns(std::int64_t ns) noexcept override {
-    std::lock_guard<std::mutex> lock(mu_);
-    k_.clock.advance(ns);
+    std::unique_lock<std::mutex> lock(mu_);
+    catch_up();
+    if (ns > 0) timed_block(lock, ns, [] { return false; });
     return 0;
   }
 
@@ -428,6 +453,7 @@ class simulated_kernel final : public syscalls {
   }
 
   sim::call_record start(call_kind kind, int fd, unsigned long request, unsigned long value, const char* path) {
+    catch_up();
     sim::call_record rec;
     rec.kind = kind;
     rec.fd = fd;
@@ -549,6 +575,8 @@ class simulated_kernel final : public syscalls {
       switch (d->kind) {
         case sim::descriptor_kind::container:
           r = sim::vfio_files::container_ioctl(k_, *d->container, request, value, arg);
+          if (r == 0 && request == abi::req::iommu_map_dma && d->container->iommu)
+            r = pin_new_mapping(*d->container->iommu, arg);
           break;
         case sim::descriptor_kind::group:
           r = sim::vfio_files::group_ioctl(k_, k_.groups[d->group], request, arg);
@@ -605,6 +633,162 @@ class simulated_kernel final : public syscalls {
     return finish(rec, r);
   }
 
+  // --- MAP_DMA's page pinning ---------------------------------------------
+  //
+  // The model decides what the pinning of a new DMA mapping finds
+  // (vfio_pin_map_dma -> vfio_pin_pages_remote -> vaddr_get_pfns in
+  // drivers/vfio/vfio_iommu_type1.c) after sim::type1_iommu has accepted the
+  // request, the order of vfio_dma_do_map: every page must be mapped
+  // readable, and writable when the device may write (FOLL_WRITE), else
+  // -EFAULT and the mapping is removed again (vfio_remove_dma). Memory the
+  // model's mmap handed out is judged by its prot and its fault state (a
+  // VM_PFNMAP vma: follow_fault_pfn); the rest of the address space by
+  // kernel_options::user_memory, by default the real /proc/self/maps.
+
+  struct sim_mmap {
+    std::uintptr_t addr;
+    std::size_t length;
+    int prot;
+  };
+
+  void forget_unmapped() {
+    std::vector<sim_mmap> keep;
+    for (const sim_mmap& m : mmaps_) {
+      const void* p = reinterpret_cast<const void*>(m.addr);  // NOLINT(performance-no-int-to-ptr)
+      if (k_.mappings.containing(p)) keep.push_back(m);
+    }
+    mmaps_.swap(keep);
+  }
+
+  long pin_new_mapping(sim::type1_iommu& iommu, const void* arg) {
+    abi::iommu_type1_dma_map map{};
+    std::memcpy(&map, arg, sizeof map);
+    if (map.flags & abi::dma_map_flags::vaddr) return 0;  // VFIO_DMA_MAP_FLAG_VADDR pins nothing
+    const int r = user_pages(map.vaddr, map.size, (map.flags & abi::dma_map_flags::write) != 0);
+    if (r) iommu.remove_failed_mapping(map.iova);
+    return r;
+  }
+
+  /// 0 when [vaddr, vaddr + size) can be pinned, else -errno. MAP_DMA has
+  /// checked that the range does not wrap.
+  int user_pages(std::uint64_t vaddr, std::uint64_t size, bool write) {
+    const std::uint64_t end = vaddr + size;
+    for (std::uint64_t at = vaddr; at < end;) {
+      const sim_mmap* inside = nullptr;
+      std::uint64_t next = end;
+      for (const sim_mmap& m : mmaps_) {
+        if (at >= m.addr && at - m.addr < m.length)
+          inside = &m;
+        else if (m.addr > at && m.addr < next)
+          next = m.addr;
+      }
+      if (inside) {
+        // follow_fault_pfn: the fault handler must succeed, and a write
+        // mapping needs a writable pte.
+        const void* p = reinterpret_cast<const void*>(at);  // NOLINT(performance-no-int-to-ptr)
+        const sim::mapping_record* rec = k_.mappings.containing(p);
+        const sim::sim_function* f = rec ? find(rec->bdf) : nullptr;
+        if (!rec || !f || !f->vfio || f->vfio->mapping_faults()) return -EFAULT;
+        if (!(inside->prot & PROT_READ) || (write && !(inside->prot & PROT_WRITE))) return -EFAULT;
+        at = std::min<std::uint64_t>(end, inside->addr + inside->length);
+        continue;
+      }
+      const int r =
+          k_.opt.user_memory ? k_.opt.user_memory(at, next - at, write) : process_memory(at, next - at, write);
+      if (r) return r;
+      at = next;
+    }
+    return 0;
+  }
+
+  /// The default user_memory: /proc/self/maps must cover the range with
+  /// readable (and, for `write`, writable) mappings without a gap
+  /// (check_vma_flags in mm/gup.c fails the pin with -EFAULT otherwise).
+  /// When the file cannot be read the range is accepted.
+  static int process_memory(std::uint64_t vaddr, std::uint64_t size, bool write) {
+    const int fd = ::open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return 0;
+    std::string text;
+    char buf[4096];
+    for (;;) {
+      const ssize_t n = ::read(fd, buf, sizeof buf);
+      if (n <= 0) break;
+      text.append(buf, static_cast<std::size_t>(n));
+    }
+    ::close(fd);
+    const std::uint64_t end = vaddr + size;
+    std::uint64_t at = vaddr;
+    for (std::size_t pos = 0; pos < text.size() && at < end;) {
+      const std::size_t eol = std::min(text.find('\n', pos), text.size());
+      const std::string line = text.substr(pos, eol - pos);
+      pos = eol + 1;
+      char* rest = nullptr;
+      const std::uint64_t lo = std::strtoull(line.c_str(), &rest, 16);
+      if (!rest || *rest != '-') continue;
+      const std::uint64_t hi = std::strtoull(rest + 1, &rest, 16);
+      if (!rest || *rest != ' ' || std::strlen(rest) < 5) continue;
+      if (hi <= at) continue;
+      if (lo > at) return -EFAULT;  // a hole
+      if (rest[1] != 'r' || (write && rest[2] != 'w')) return -EFAULT;
+      at = hi;
+    }
+    return at >= end ? 0 : -EFAULT;
+  }
+
+  // --- time while threads wait --------------------------------------------
+  //
+  // A poll with a positive timeout and a sleep block for real: the lock is
+  // released (cv_.wait_until) so that other threads run their calls, and
+  // every call wakes the waiters (finish notifies). When the wait ends the
+  // virtual clock moves to where it began plus the real time waited, capped
+  // at the timeout, and exactly to the deadline when the timeout expires, so
+  // a single thread sees the same virtual times as if the clock had jumped.
+  // While a thread waits, any other thread's call first brings the virtual
+  // clock up to the waiter's real elapsed time (catch_up), so runtime
+  // suspends come due for everyone as they would in the kernel.
+
+  struct timed_wait {
+    std::int64_t start_virtual;
+    std::chrono::steady_clock::time_point start_real;
+    std::int64_t limit_ns;
+  };
+
+  static std::int64_t real_elapsed(const timed_wait& w) {
+    const auto d = std::chrono::steady_clock::now() - w.start_real;
+    const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(d).count();
+    return std::min<std::int64_t>(w.limit_ns, std::max<std::int64_t>(ns, 0));
+  }
+
+  void catch_up() {
+    std::int64_t target = k_.clock.now();
+    for (const timed_wait* w : waits_) target = std::max(target, w->start_virtual + real_elapsed(*w));
+    if (target > k_.clock.now()) {
+      k_.clock.advance_to(target);
+      cv_.notify_all();
+    }
+  }
+
+  /// Waits up to `ns` of real time (capped at a day), without the lock,
+  /// until done() holds; returns done().
+  template <class Done>
+  bool timed_block(std::unique_lock<std::mutex>& lock, std::int64_t ns, Done done) {
+    constexpr std::int64_t max_block_ns = 86'400'000'000'000LL;
+    ns = std::min(ns, max_block_ns);
+    timed_wait w{k_.clock.now(), std::chrono::steady_clock::now(), ns};
+    waits_.push_back(&w);
+    const auto deadline = w.start_real + std::chrono::nanoseconds(ns);
+    bool ok = done();
+    while (!ok) {
+      const bool expired = cv_.wait_until(lock, deadline) == std::cv_status::timeout;
+      ok = done();
+      if (expired) break;
+    }
+    waits_.erase(std::remove(waits_.begin(), waits_.end(), &w), waits_.end());
+    k_.clock.advance_to(w.start_virtual + (ok ? real_elapsed(w) : ns));
+    cv_.notify_all();
+    return ok;
+  }
+
   /// eventfd_read / eventfd_write: a blocking descriptor waits for another
   /// thread to make progress possible.
   long eventfd_io(std::unique_lock<std::mutex>& lock, const std::shared_ptr<sim::eventfd_counter>& c, void* buf,
@@ -644,6 +828,8 @@ class simulated_kernel final : public syscalls {
   sim::fault_injector faults_;
   std::vector<sim::call_record> trace_;
   std::uint64_t sequence_ = 0;
+  std::vector<sim_mmap> mmaps_;
+  std::vector<timed_wait*> waits_;  ///< the poll / sleep calls blocked right now
 };
 
 }  // namespace vfio::testing

@@ -288,6 +288,8 @@ TEST_CASE("feature, power and host power paths make no heap allocation", "[alloc
   expect_attribute(mock, dir + "d3cold_allowed", "1", 70);
   mock.expect_open(dir + "firmware_node/power_resources_D3hot").returns(71);
   mock.expect_close(71);
+  mock.expect_open(dir + "firmware_node/power_state").returns(71);
+  mock.expect_close(71);
   expect_attribute(mock, dir + "power/runtime_status", "suspending", 70);
   expect_attribute(mock, dir + "power_state", "D0", 70);
   expect_attribute(mock, dir + "power/runtime_status", "suspended", 70);

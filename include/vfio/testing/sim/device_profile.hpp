@@ -59,10 +59,19 @@ struct device_description {
   std::string driver = "vfio-pci";  ///< bound driver at start: "vfio-pci", another name, or "" (none)
   std::string native_driver;        ///< driver drivers_probe binds when driver_override is empty
   std::string upstream_bridge;      ///< BDF of the bridge above it; empty = root bus
-  /// ACPI power resources (_PR3) on the function: firmware_node/power_resources_D3hot
-  /// exists and runtime suspend may reach D3cold (pci_target_state via
-  /// acpi_pci_choose_state; needs d3cold_allowed too).
+  /// ACPI power resources (_PR0 and _PR3) on the function:
+  /// firmware_node/power_resources_D3hot exists, the platform manages the
+  /// function's power, and runtime suspend may reach D3cold (pci_target_state
+  /// via acpi_pci_choose_state; needs d3cold_allowed too). Each resource _ON /
+  /// _OFF is an "on" / "off" in simulated_kernel::firmware_log.
   bool power_resources = false;
+  /// ACPI _PS0/_PS3 methods on the function: the platform manages its power
+  /// (acpi_bus_get_power_flags: _PS0 or _PR0 makes an ACPI device
+  /// power-manageable), so pci_target_state asks acpi_pci_choose_state and
+  /// runtime suspend reaches D3hot even without a PM capability
+  /// (pci_platform_power_transition runs _PS3). Each _PS0 / _PS3 evaluation
+  /// is an "on" / "off" in simulated_kernel::firmware_log.
+  bool power_methods = false;
   bool acpi_node = true;  ///< firmware_node exists (QEMU q35 describes every slot)
   /// pci_pm_init sets it; a function without a PM capability reads 0 (the
   /// function returns before it), whatever this says.
@@ -380,7 +389,8 @@ inline device_description virtio_net(std::string bdf = "0000:01:00.0", unsigned 
 
 /// QEMU edu (hw/misc/edu.c): 1234:11e8, class 00ff00, BAR0 1 MiB, MSI@0x40
 /// (1 vector, 64-bit); conventional PCI, no PM capability (runtime suspend
-/// leaves it in D0), no reset method (root bus, no FLR, no PM reset).
+/// leaves it in D0 unless the platform manages it: power_methods or
+/// power_resources), no reset method (root bus, no FLR, no PM reset).
 inline device_description edu(std::string bdf = "0000:00:06.0", unsigned group = 6) {
   config_builder b(0x1234, 0x11e8, 0x00ff00, 0x10, false);
   b.subsystem(0x1af4, 0x1100).interrupt_pin(1);

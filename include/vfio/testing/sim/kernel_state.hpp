@@ -48,7 +48,16 @@ struct sim_function {
   std::optional<std::vector<std::string>> reset_methods;
   unsigned open_count = 0;  ///< vfio_device->open_count
   std::vector<std::string> firmware_log;
+  /// The ACPI companion's power.state (firmware_node/power_state), D0 at
+  /// boot (acpi_bus_init_power); D3cold also marks power cut from above.
+  d_state acpi_state = d_state::d0;
 };
+
+/// acpi_pci_power_manageable -> acpi_device_power_manageable: the ACPI
+/// companion has _PS0 or _PR0 (acpi_bus_get_power_flags, drivers/acpi/scan.c).
+inline bool platform_power_manageable(const device_description& d) {
+  return d.acpi_node && (d.power_methods || d.power_resources);
+}
 
 /// A bridge above functions: sysfs attributes only.
 struct sim_bridge {
@@ -228,31 +237,69 @@ class kernel_state final : public vfio_pci_env {
     return 0;
   }
 
-  /// pci_target_state: D3cold when d3cold_allowed and ACPI power resources
-  /// (_PR3) exist on the function, or on an upstream bridge reached through
-  /// bridges that all allow runtime PM (power/control "auto"). The bridge
-  /// case is inferred (the port would suspend to D3cold once its children
-  /// are suspended, and the children's state follows); not checked against a
-  /// real kernel.
-  bool d3cold_possible(const pci_function& hw) override {
-    const sim_function* fn = nullptr;
-    for (const auto& kv : functions)
-      if (kv.second->hw.get() == &hw) fn = kv.second.get();
-    if (!fn || !fn->d3cold_allowed) return false;
-    if (hw.desc().power_resources) return true;
-    for (std::string b = hw.desc().upstream_bridge; !b.empty();) {
-      auto it = bridges.find(b);
-      if (it == bridges.end()) return false;
-      const bridge_description& bd = it->second.d;
-      if (bd.power_control != "auto") return false;
-      if (bd.power_resources) return bd.d3cold_allowed;
-      b = bd.upstream_bridge;
+  /// pci_target_state (drivers/pci/pci.c) for a runtime suspend, in the
+  /// kernel's order. The platform first: when platform_pci_power_manageable
+  /// (acpi_pci_power_manageable), platform_pci_choose_state decides
+  /// (acpi_pci_choose_state: the deepest valid ACPI state up to D3cold when
+  /// d3cold_allowed, else up to D3hot; D3hot is always valid, D3cold only with
+  /// _PR0 and _PR3, acpi_bus_get_power_flags), with or without a PM
+  /// capability. Otherwise: a function already in D3cold stays there, one
+  /// without a PM capability stays in D0, any other goes to D3hot.
+  /// A function in D3hot whose upstream bridges all allow runtime PM up to
+  /// one with power resources ends in D3cold: the bridge suspends after it
+  /// and __pci_set_power_state marks the bus below D3cold. That needs
+  /// d3cold_allowed (pci_dev_check_d3cold); the bridge case is inferred, not
+  /// checked against a real kernel.
+  d_state target_state(const pci_function& hw) override {
+    const sim_function* fn = function(hw.desc().bdf);
+    if (!fn) return d_state::d0;
+    const device_description& d = hw.desc();
+    d_state target = d_state::d3hot;
+    if (platform_power_manageable(d)) {
+      if (fn->d3cold_allowed && d.power_resources) return d_state::d3cold;
+    } else if (hw.state() == d_state::d3cold) {
+      return d_state::d3cold;
+    } else if (!hw.pm_cap()) {
+      return d_state::d0;
     }
-    return false;
+    if (fn->d3cold_allowed && upstream_power_cut_possible(d)) target = d_state::d3cold;
+    return target;
   }
 
-  void firmware_event(const pci_function& hw, const char* what) override {
-    if (sim_function* fn = function(hw.desc().bdf)) fn->firmware_log.emplace_back(what);
+  /// pci_platform_power_transition -> acpi_pci_set_power_state ->
+  /// acpi_device_set_power (drivers/acpi/device_pm.c): does nothing when the
+  /// state is the ACPI state already; going down runs _PS3 (unless already
+  /// in D3hot) and then turns the power resources off when D3cold is valid;
+  /// going to D0 turns them back on first, then runs _PS0. Power resources
+  /// are reference-counted: D0 <-> D3hot switches none of them. For a
+  /// function the platform does not manage, the inferred bridge case of
+  /// target_state records the upstream port's resources going off and on.
+  void platform_power(const pci_function& hw, d_state s) override {
+    sim_function* fn = function(hw.desc().bdf);
+    if (!fn) return;
+    const device_description& d = hw.desc();
+    d_state& cur = fn->acpi_state;
+    if (!platform_power_manageable(d)) {
+      if (s == d_state::d3cold && cur != d_state::d3cold) {
+        fn->firmware_log.emplace_back("off");
+        cur = d_state::d3cold;
+      } else if (s == d_state::d0 && cur == d_state::d3cold) {
+        fn->firmware_log.emplace_back("on");
+        cur = d_state::d0;
+      }
+      return;
+    }
+    if (s == cur || s == d_state::d1 || s == d_state::d2) return;  // no _PS1/_PS2 modelled: not valid
+    if (s == d_state::d0) {
+      if (d.power_resources && cur == d_state::d3cold) fn->firmware_log.emplace_back("on");  // _ON
+      if (d.power_methods) fn->firmware_log.emplace_back("on");                              // _PS0
+      cur = d_state::d0;
+      return;
+    }
+    const d_state target = s == d_state::d3cold && d.power_resources ? d_state::d3cold : d_state::d3hot;
+    if (cur < d_state::d3hot && d.power_methods) fn->firmware_log.emplace_back("off");  // _PS3
+    if (target == d_state::d3cold) fn->firmware_log.emplace_back("off");                // _OFF
+    cur = target;
   }
 
   /// pci_reset_bus_function (pci_parent_bus_reset / pci_dev_reset_slot_function):
@@ -316,6 +363,21 @@ class kernel_state final : public vfio_pci_env {
     for (sim_function* f : affected) f->vfio->set_power_state(d_state::d0);
     for (sim_function* f : affected) f->pm->put();
     return 0;  // pci_reset_bus: registers come back as saved
+  }
+
+ private:
+  /// An upstream bridge with power resources, reached through bridges that
+  /// all allow runtime PM (power/control "auto") and itself allowing D3cold.
+  bool upstream_power_cut_possible(const device_description& d) const {
+    for (std::string b = d.upstream_bridge; !b.empty();) {
+      auto it = bridges.find(b);
+      if (it == bridges.end()) return false;
+      const bridge_description& bd = it->second.d;
+      if (bd.power_control != "auto") return false;
+      if (bd.power_resources) return bd.d3cold_allowed;
+      b = bd.upstream_bridge;
+    }
+    return false;
   }
 };
 

@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "../../abi/vfio.hpp"
@@ -64,6 +65,19 @@ struct kernel_options {
   /// (vfio_domains_have_iommu_cache); 0 before SET_IOMMU.
   bool dma_cache_coherent = true;
 
+  /// What MAP_DMA's page pinning finds in the test process at [vaddr, vaddr +
+  /// size) (vfio_pin_map_dma -> vfio_pin_pages_remote -> vaddr_get_pfns:
+  /// pin_user_pages_remote with FOLL_WRITE when the device may write).
+  /// Return 0 when every page is mapped readable, and writable too when
+  /// `write`; otherwise the errno to fail with, negative (-EFAULT, as the
+  /// kernel answers for an unmapped page or a write mapping of read-only
+  /// memory on 6.1, 6.12 and 7.x). Empty (the default): the real process's
+  /// mappings, read from /proc/self/maps at each MAP_DMA. Either way the
+  /// simulated kernel's own mmaps (BAR mappings) are judged by the model
+  /// itself: mapped with the prot given to mmap, and -EFAULT where the
+  /// kernel would fault them (vfio_pci_mmap_fault: follow_fault_pfn fails).
+  std::function<int(std::uint64_t vaddr, std::uint64_t size, bool write)> user_memory;
+
   /// The seed patch returns a positive EINVAL (a bug in the patch: `ret =
   /// EINVAL;`) for a refused ENTER/EXIT, so ioctl(2) returns 22. false (the
   /// default) returns -EINVAL, the patch's evident intent; true reproduces the
@@ -94,6 +108,15 @@ struct kernel_options {
   /// the platform's MSI domain can allocate at runtime (x86: assumed yes for
   /// 6.12 and later; unverified under QEMU's VT-d).
   bool dynamic_msix() const noexcept { return version != kernel_version::v6_1; }
+  /// MAP_DMA / UNMAP_DMA / DIRTY_PAGES ranges whose end wraps around 2^64:
+  /// -EINVAL until "vfio/type1: sanitize for overflow using
+  /// check_*_overflow" (Alex Mastro, posted as v4 on 2025-10-12, so v6.19;
+  /// inferred from the posting date) and -EOVERFLOW since. The same patch
+  /// moves vfio_dma_do_map's wrap check ahead of the flag and alignment
+  /// checks. vfio_iommu_type1.c: vfio_dma_do_map, vfio_dma_do_unmap,
+  /// vfio_iommu_type1_dirty_pages. 6.1 and 6.12 answer EINVAL, 7.x EOVERFLOW
+  /// (checked on Debian's kernels).
+  bool dma_wrap_eoverflow() const noexcept { return version == kernel_version::v7; }
 };
 
 }  // namespace vfio::testing::sim

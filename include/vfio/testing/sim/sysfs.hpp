@@ -49,7 +49,8 @@ struct attr_info {
 /// The attributes a simulated function has (the subset of
 /// drivers/pci/pci-sysfs.c, drivers/base/power/sysfs.c and the ACPI glue
 /// that the library reads). firmware_node* exist only with an ACPI
-/// companion; power_resources_D3hot only with _PR3; driver only when bound.
+/// companion; power_resources_D3hot only with _PR3; firmware_node/power_state
+/// only when the platform manages the power; driver only when bound.
 inline const std::vector<attr_info>& pci_attributes() {
   static const std::vector<attr_info> all = {
       {"vendor", attr_type::file_ro},
@@ -70,6 +71,7 @@ inline const std::vector<attr_info>& pci_attributes() {
       {"power/runtime_status", attr_type::file_ro},
       {"firmware_node", attr_type::link},
       {"firmware_node/power_resources_D3hot", attr_type::directory},
+      {"firmware_node/power_state", attr_type::file_ro},
   };
   return all;
 }

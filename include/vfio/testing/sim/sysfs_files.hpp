@@ -154,6 +154,9 @@ inline bool attr_exists(kernel_state& k, const sysfs_ref& r) {
     if (a == "firmware_node") return d.acpi_node;
     if (a == "firmware_node/power_resources_D3hot") return d.acpi_node && d.power_resources;
     if (a == "reset_method") return !probed_reset_methods(k, *fn->hw).empty();
+    // acpi_attr_is_visible (drivers/acpi/device_sysfs.c): only for a
+    // power-manageable ACPI device.
+    if (a == "firmware_node/power_state") return platform_power_manageable(d);
     return true;
   }
   auto it = k.bridges.find(r.bdf);
@@ -162,6 +165,7 @@ inline bool attr_exists(kernel_state& k, const sysfs_ref& r) {
   if (a == "driver") return !b.driver.empty();
   if (a == "firmware_node") return b.acpi_node;
   if (a == "firmware_node/power_resources_D3hot") return b.acpi_node && b.power_resources;
+  if (a == "firmware_node/power_state") return b.acpi_node && b.power_resources;
   // Bridges carry no configuration image in their description.
   return a != "config" && a != "vendor" && a != "device" && a != "subsystem_vendor" && a != "subsystem_device" &&
          a != "class" && a != "revision";
@@ -237,6 +241,8 @@ inline std::string show(const kernel_state& k, const sysfs_ref& r) {
       return std::string(fn->driver.empty() && hw.state() == d_state::d0 ? "unknown" : to_string(hw.state())) + "\n";
     if (a == "power/control") return fn->pm->allowed() ? "auto\n" : "on\n";
     if (a == "power/runtime_status") return std::string(to_string(fn->pm->status())) + "\n";
+    // power_state_show (drivers/acpi/device_sysfs.c): adev->power.state.
+    if (a == "firmware_node/power_state") return std::string(to_string(fn->acpi_state)) + "\n";
     return "";
   }
   auto it = k.bridges.find(r.bdf);
@@ -247,6 +253,7 @@ inline std::string show(const kernel_state& k, const sysfs_ref& r) {
   if (a == "power_state") return b.power_state + "\n";
   if (a == "power/control") return b.power_control + "\n";
   if (a == "power/runtime_status") return b.runtime_status + "\n";
+  if (a == "firmware_node/power_state") return b.power_state + "\n";
   return "";
 }
 

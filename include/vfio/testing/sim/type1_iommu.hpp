@@ -1,7 +1,9 @@
 // The Type1 IOMMU backend of a simulated container: VFIO_IOMMU_GET_INFO,
 // MAP_DMA, UNMAP_DMA and DIRTY_PAGES with the bookkeeping and errnos of
-// drivers/vfio/vfio_iommu_type1.c. Pages are not pinned: vaddr is recorded,
-// never dereferenced.
+// drivers/vfio/vfio_iommu_type1.c. Pages are not pinned and vaddr is never
+// dereferenced; simulated_kernel checks after a successful MAP_DMA that the
+// memory is there as the pinning would (kernel_options::user_memory) and
+// removes the mapping again when it is not (remove_failed_mapping).
 #ifndef VFIO_TESTING_SIM_TYPE1_IOMMU_HPP_INCLUDED
 #define VFIO_TESTING_SIM_TYPE1_IOMMU_HPP_INCLUDED
 
@@ -126,12 +128,19 @@ class type1_iommu {
     std::memcpy(&map, arg, minsz);
     const std::uint32_t mask = abi::dma_map_flags::read | abi::dma_map_flags::write | abi::dma_map_flags::vaddr;
     if (map.argsz < minsz || (map.flags & ~mask)) return -EINVAL;
+    const bool wraps = map.iova + map.size - 1 < map.iova || map.vaddr + map.size - 1 < map.vaddr;
+    if (options_->dma_wrap_eoverflow()) {
+      // Since the check_*_overflow rework: zero size, then wrap-around, come
+      // before the flag and alignment checks.
+      if (!map.size) return -EINVAL;
+      if (wraps) return -EOVERFLOW;
+    }
     const bool set_vaddr = map.flags & abi::dma_map_flags::vaddr;
     const bool prot = map.flags & (abi::dma_map_flags::read | abi::dma_map_flags::write);
     if ((prot && set_vaddr) || (!prot && !set_vaddr)) return -EINVAL;
     const std::uint64_t pgsize = lowest_pgsize();
     if (!map.size || ((map.size | map.iova | map.vaddr) & (pgsize - 1))) return -EINVAL;
-    if (map.iova + map.size - 1 < map.iova || map.vaddr + map.size - 1 < map.vaddr) return -EINVAL;
+    if (wraps) return -EINVAL;  // "Don't allow IOVA or virtual address wrap" (6.1, 6.12)
     auto hit = find(map.iova, map.size);
     if (set_vaddr) {
       if (hit == dmas_.end()) return -ENOENT;
@@ -184,8 +193,10 @@ class type1_iommu {
     if (all) {
       if (iova || size) return -EINVAL;
       size = UINT64_MAX;
-    } else if (!size || (size & (pgsize - 1)) || iova + size - 1 < iova) {
+    } else if (!size || (size & (pgsize - 1))) {
       return -EINVAL;
+    } else if (iova + size - 1 < iova) {
+      return options_->dma_wrap_eoverflow() ? -EOVERFLOW : -EINVAL;
     }
     if ((unmap.flags & f::get_dirty_bitmap) && (!dirty_tracking_ || bitmap.pgsize != pgsize)) return -EINVAL;
     if (v2_ && !all) {
@@ -258,7 +269,12 @@ class type1_iommu {
     abi::iommu_type1_dirty_bitmap_get range{};
     if (data_size < sizeof range) return -EINVAL;
     std::memcpy(&range, bytes + minsz, sizeof range);
-    if (range.iova + range.size < range.iova) return -EINVAL;
+    if (options_->dma_wrap_eoverflow()) {
+      if (!range.size) return -EINVAL;
+      if (range.iova + range.size - 1 < range.iova) return -EOVERFLOW;
+    } else if (range.iova + range.size < range.iova) {
+      return -EINVAL;
+    }
     if (!range.bitmap.pgsize) return -EINVAL;
     if (!valid_bitmap_size(range.size >> ffs64(range.bitmap.pgsize), range.bitmap.size)) return -EINVAL;
     const std::uint64_t pgsize = lowest_pgsize();
@@ -278,6 +294,15 @@ class type1_iommu {
       if (!set_dirty_bits(range.bitmap.data, (d.iova - range.iova) / pgsize, d.size / pgsize)) return -EFAULT;
     }
     return 0;
+  }
+
+  /// vfio_remove_dma after a failed vfio_pin_map_dma: the mapping at `iova`
+  /// that MAP_DMA just created goes away, its entry returns to dma_avail.
+  void remove_failed_mapping(std::uint64_t iova) noexcept {
+    auto it = dmas_.find(iova);
+    if (it == dmas_.end()) return;
+    dmas_.erase(it);
+    ++dma_avail_;
   }
 
   std::size_t mapping_count() const noexcept { return dmas_.size(); }

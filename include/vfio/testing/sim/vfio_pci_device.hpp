@@ -33,11 +33,12 @@ class vfio_pci_env {
  public:
   /// eventfd_ctx_fdget (-EBADF / -EINVAL).
   virtual int eventfd_get(int fd, std::shared_ptr<eventfd_counter>& out) = 0;
-  /// pci_target_state would pick D3cold: platform power resources for the
-  /// function (or above it) and d3cold_allowed.
-  virtual bool d3cold_possible(const pci_function& hw) = 0;
-  /// The ACPI power resources of the function were switched ("on" / "off").
-  virtual void firmware_event(const pci_function& hw, const char* what) = 0;
+  /// pci_target_state: the state a runtime suspend puts the function in.
+  virtual d_state target_state(const pci_function& hw) = 0;
+  /// pci_platform_power_transition: the platform's part of a change to `s`
+  /// (ACPI _PSx methods and power resources; nothing when it does not
+  /// manage the function).
+  virtual void platform_power(const pci_function& hw, d_state s) = 0;
   /// A bus or slot reset can reset this function alone (pci_reset_bus_function).
   virtual bool bus_reset_possible(const pci_function& hw) = 0;
   /// VFIO_DEVICE_GET_PCI_HOT_RESET_INFO / VFIO_DEVICE_PCI_HOT_RESET (they
@@ -187,9 +188,10 @@ class vfio_pci_device final : public runtime_pm_client, public config_host {
       if (!hw_->supports(s)) return -EIO;                 // pci_set_low_power_state: no PM cap / D1-D2 unsupported
       if (cur != d_state::d0 && cur > s) return -EINVAL;  // "invalid power transition"
     }
-    if (cur == d_state::d3cold) env_->firmware_event(*hw_, "on");
+    if (s == d_state::d0) env_->platform_power(*hw_, s);  // pci_power_up: the platform first
     hw_->set_state(s);
     if (s == d_state::d3hot || cur >= d_state::d3hot) clock_->advance(opt_->d3hot_delay_ns);  // pci_dev_d3_sleep
+    if (s != d_state::d0) env_->platform_power(*hw_, s);  // __pci_set_power_state: native first
     if (opt_->dialect == low_power_dialect::merged || !engaged_) power_state_d3_ = hw_->state() >= d_state::d3hot;
     return 0;
   }
@@ -203,26 +205,22 @@ class vfio_pci_device final : public runtime_pm_client, public config_host {
     pm_intx_masked_ = irqs_.type() == abi::pci_irq::intx && irqs_.intx_mask();
   }
   void runtime_suspend_end() override {
-    // pci_finish_runtime_suspend: pci_target_state picks D3cold when the
-    // platform can cut power, D3hot with a PM capability, else D0.
-    d_state target = d_state::d0;
-    if (env_->d3cold_possible(*hw_))
-      target = d_state::d3cold;
-    else if (hw_->pm_cap())
-      target = d_state::d3hot;
-    if (target == d_state::d3cold) {
-      if (hw_->pm_cap()) hw_->set_state(d_state::d3hot);
-      hw_->set_state(d_state::d3cold);
-      env_->firmware_event(*hw_, "off");
-    } else {
-      hw_->set_state(target);
-    }
+    // pci_finish_runtime_suspend -> pci_set_power_state(pci_target_state):
+    // D3hot through the PM capability when there is one
+    // (pci_set_low_power_state), then the platform (_PS3, power resources
+    // off); without a PM capability the platform's transition alone sets
+    // current_state (pci_update_current_state).
+    const d_state target = env_->target_state(*hw_);
+    if (target == d_state::d0) return;
+    if (hw_->pm_cap()) hw_->set_state(d_state::d3hot);
+    env_->platform_power(*hw_, target);
+    hw_->set_state(target);
   }
   void runtime_resume() override {
     // pci_pm_runtime_resume: back to D0 (power resources on first), then
     // vfio_pci_core_runtime_resume.
     const d_state was = hw_->state();
-    if (was == d_state::d3cold) env_->firmware_event(*hw_, "on");
+    env_->platform_power(*hw_, d_state::d0);  // pci_power_up: power resources on, _PS0
     hw_->set_state(d_state::d0);
     if (was >= d_state::d3hot) clock_->advance(opt_->resume_delay_ns);
     if (opt_->dialect == low_power_dialect::merged && wake_) {
