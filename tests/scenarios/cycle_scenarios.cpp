@@ -83,7 +83,8 @@ class watchdog {
 
 }  // namespace
 
-KSCENARIO("repeated_cycles", "20 low-power cycles and 20 with wake-up in one open, the settled state checked each time") {
+KSCENARIO("repeated_cycles",
+          "20 low-power cycles and 20 with wake-up in one open, the settled state checked each time") {
   ktest::stack s;
   if (!ktest::open_stack(ctx, s)) return;
   vfio::pci::power pw(s.device);
@@ -102,8 +103,8 @@ KSCENARIO("repeated_cycles", "20 low-power cycles and 20 with wake-up in one ope
     bool ok = pw.enter_with_wakeup() && ktest::settle(ctx, runtime_status::suspended, target) &&
               ktest::config_read_ok(ctx, s.device);
     auto woke = pw.wait_for_wakeup(2'000'000'000);
-    ok = ok && woke && *woke == 1 && ktest::settle(ctx, runtime_status::active, power_state::d0) &&
-         !pw.engaged() && s.device.mappings_accessible();
+    ok = ok && woke && *woke == 1 && ktest::settle(ctx, runtime_status::active, power_state::d0) && !pw.engaged() &&
+         s.device.mappings_accessible();
     if (!ok) ++bad;
     ctx.firmware(("wake-up cycle " + std::to_string(i)).c_str());
   }

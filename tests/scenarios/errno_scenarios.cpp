@@ -36,20 +36,21 @@ namespace req = vfio::abi::req;
 
 /// How the library's answer must relate to the kernel's.
 enum class relation {
-  same,      ///< the library reports the kernel's errno
-  early,     ///< the library refuses without a system call: the kernel must refuse too
-  not_tty,   ///< the library reports a condition of its own for the kernel's ENOTTY
+  same,     ///< the library reports the kernel's errno
+  early,    ///< the library refuses without a system call: the kernel must refuse too
+  not_tty,  ///< the library reports a condition of its own for the kernel's ENOTTY
 };
 
 std::string raw_text(long r) { return r < 0 ? vfio::testing::errno_name(r).substr(1) : "ok"; }
 
 template <class T>
-void cross(ktest::context& ctx, const char* what, const vfio::result<T>& lib, long raw,
-           relation rel = relation::same) {
+void cross(ktest::context& ctx, const char* what, const vfio::result<T>& lib, long raw, relation rel = relation::same) {
   const std::string l = outcome(lib), r = raw_text(raw);
   ctx.note("errno %s: library=%s raw=%s", what, l.c_str(), r.c_str());
   switch (rel) {
-    case relation::same: KCHECK_MSG(l == r, "%s: the library reports %s, the kernel %s", what, l.c_str(), r.c_str()); break;
+    case relation::same:
+      KCHECK_MSG(l == r, "%s: the library reports %s, the kernel %s", what, l.c_str(), r.c_str());
+      break;
     case relation::early:
       KCHECK_MSG(!lib && raw < 0, "%s: the library %s, the kernel %s", what, l.c_str(), r.c_str());
       break;
@@ -165,8 +166,7 @@ KSCENARIO("errno_crosscheck", "each error the library reports against the raw io
     cross(ctx, "SET_CONTAINER to a second container", lib,
           ctx.be().raw_ioctl(g->fd(), req::group_set_container, &other_fd));
   }
-  cross(ctx, "device outside the group", g->open_device("0000:00:1f.0"),
-        raw_device_fd(ctx, g->fd(), "0000:00:1f.0"));
+  cross(ctx, "device outside the group", g->open_device("0000:00:1f.0"), raw_device_fd(ctx, g->fd(), "0000:00:1f.0"));
 
   auto d = g->open_device(bdf);
   KREQUIRE_MSG(d, "%s", outcome(d).c_str());
@@ -222,8 +222,7 @@ KSCENARIO("errno_crosscheck", "each error the library reports against the raw io
           vfio::feature::call(*d, fid::low_power_entry_with_wakeup, vfio::feature::direction::set, &lib_p, 4),
           raw_feature(ctx, d->fd(), ff::set | fid::low_power_entry_with_wakeup, &p, 4));
     const vfio::abi::feature_low_power_entry_with_wakeup negative{-1, 0};
-    cross(ctx, "wake-up eventfd -1",
-          vfio::feature::set<vfio::feature::low_power_entry_with_wakeup>(*d, negative),
+    cross(ctx, "wake-up eventfd -1", vfio::feature::set<vfio::feature::low_power_entry_with_wakeup>(*d, negative),
           raw_feature(ctx, d->fd(), ff::set | fid::low_power_entry_with_wakeup, &negative, sizeof negative));
     const vfio::abi::feature_low_power_entry_with_wakeup not_eventfd{g->fd(), 0};
     cross(ctx, "wake-up descriptor that is not an eventfd",
@@ -233,7 +232,8 @@ KSCENARIO("errno_crosscheck", "each error the library reports against the raw io
   {
     vfio::pci::power pw(*d);
     KCHECK(pw.enter());
-    cross(ctx, "second LOW_POWER_ENTRY", pw.enter(), raw_feature(ctx, d->fd(), ff::set | fid::low_power_entry, nullptr, 0));
+    cross(ctx, "second LOW_POWER_ENTRY", pw.enter(),
+          raw_feature(ctx, d->fd(), ff::set | fid::low_power_entry, nullptr, 0));
     KCHECK(pw.exit());
   }
 

@@ -89,7 +89,7 @@ class guest_backend final : public backend {
     regs[0x80 / 4] = t.to_device ? iova : device_side;  // source
     regs[0x88 / 4] = t.to_device ? device_side : iova;  // destination
     regs[0x90 / 4] = t.size;                            // count
-    regs[0x98 / 4] = t.to_device ? 0x1u : 0x3u;          // RUN, direction bit 1: 1 = to RAM
+    regs[0x98 / 4] = t.to_device ? 0x1u : 0x3u;         // RUN, direction bit 1: 1 = to RAM
     return idle(regs);
   }
 

@@ -90,10 +90,10 @@ class backend {
   /// buffer inside the device (device addresses 0x40000-0x40fff) and the
   /// IOMMU address `iova`.
   struct dma_transfer {
-    bool to_device = true;           ///< RAM -> device buffer (edu's EDU_DMA_FROM_PCI); false: device -> RAM
-    std::uint64_t iova = 0;          ///< the RAM side, through the IOMMU
-    std::uint32_t buffer_offset = 0; ///< into edu's buffer
-    std::uint32_t size = 0;          ///< transfers must end before the buffer's end (QEMU 7.2 aborts otherwise)
+    bool to_device = true;            ///< RAM -> device buffer (edu's EDU_DMA_FROM_PCI); false: device -> RAM
+    std::uint64_t iova = 0;           ///< the RAM side, through the IOMMU
+    std::uint32_t buffer_offset = 0;  ///< into edu's buffer
+    std::uint32_t size = 0;           ///< transfers must end before the buffer's end (QEMU 7.2 aborts otherwise)
   };
   /// Runs one edu DMA transfer and waits for it to complete. `bar0` is the
   /// device's BAR0 mapped through the seam (the registers at 0x80-0x98);
