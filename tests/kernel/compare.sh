@@ -21,10 +21,12 @@
 #
 #  1. Firmware records. In the guest, `= firmware <label>: @N` is a
 #     placeholder: the scenario wrote marker N (one '|' byte) to port 0xE9,
-#     and the ACPI power resources of tests/kernel/ssdt-d3cold.asl write 'E'/'e'
-#     (e1000e _ON/_OFF) and 'N'/'n' (nvme) to the same port. @N becomes the
-#     device's own letters between markers N-1 and N as "on"/"off" words ("-":
-#     none). Not an ignore: both sides then carry the same words.
+#     and the ACPI methods of tests/kernel/ssdt-d3cold.asl write 'E'/'e'
+#     (e1000e power resource _ON/_OFF), 'N'/'n' (nvme, the same) and 'U'/'u'
+#     (edu _PS0/_PS3) to the same port. @N becomes the device's own letters
+#     between markers N-1 and N as "on"/"off" words (upper case "on": _ON or
+#     _PS0; lower case "off": _OFF or _PS3; "-": none). Not an ignore: both
+#     sides then carry the same words.
 #  2. BAR and ROM contents. `data=` of a pread or pwrite on regions 0-6
 #     (rN+...) is dropped: those bytes are registers of QEMU's device models
 #     (e1000e, nvme, virtio-net, edu), which the simulated kernel does not
@@ -40,6 +42,22 @@
 # Timing of runtime suspend needs no rule: scenarios read runtime_status and
 # power_state only through the library's settle wait with an expected state,
 # and tracing_syscalls records the value a polling loop settled on.
+#
+# Compared as they are, with no rule, by construction of the scenarios:
+#  - edu's DMA (scenario edu_dma). The engine's registers are written through
+#    the BAR0 mapping, outside the seam, on both sides; the guest's edu does
+#    the transfers, and on the host the scenario backend does them itself
+#    through the simulated kernel's type1 mappings and their permissions
+#    (the model has no edu). The map/unmap ioctls are traced, and each
+#    transfer and each check of the bytes is a note ("round trip: bytes
+#    match", "device write into the read-only mapping: blocked") that both
+#    sides must print alike.
+#  - Second threads (thread_wakeup, config_race). The helper thread uses its
+#    own descriptor on the untraced seam, because where its calls fall
+#    between the main thread's is the scheduler's choice; its outcome is a
+#    note after the join. The main thread's calls are traced as usual.
+#  - Raw ioctls (errno_crosscheck). They bypass the tracer; their errno is a
+#    note next to the library's outcome.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -90,7 +108,7 @@ normalize() {
         BEGIN {
             n = 0
             while ((getline seg < segfile) > 0) segs[++n] = seg
-            letters["e1000e"] = "E"; letters["nvme"] = "N"
+            letters["e1000e"] = "E"; letters["nvme"] = "N"; letters["edu"] = "U"
         }
         function firmware(dev, ph,    idx, s, up, low, words, i, c) {
             idx = substr(ph, 2) + 1          # @N -> segment N+1

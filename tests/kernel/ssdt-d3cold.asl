@@ -14,17 +14,27 @@
  *
  *     \_SB.PCI0.S18   _ADR 0x00030000   e1000e at 00:03.0
  *     \_SB.PCI0.S28   _ADR 0x00050000   nvme   at 00:05.0
+ *     \_SB.PCI0.S30   _ADR 0x00060000   edu    at 00:06.0
  *
  * (checked on QEMU 7.2 by disassembling /sys/firmware/acpi/tables/DSDT from
  * the guest), so this table only adds power resources and the _PR0/_PR3
  * references to them. Nothing else is needed: _PS0/_PS3 alone, or _PR0
  * without _PR3, leave the device at D3hot, and _S0W is not read without _PRW.
  *
+ * edu has no PCI PM capability. It gets _PS0/_PS3 only: a device whose only
+ * power management is the platform's. pci_target_state (drivers/pci/pci.c)
+ * asks the platform first (platform_pci_power_manageable, true once _PS0
+ * exists: acpi_pci_power_manageable in drivers/pci/pci-acpi.c) and falls back
+ * to the PM capability only when the platform cannot manage the device, so
+ * runtime PM takes edu to D3hot through _PS3, where without this table it
+ * stays in D0.
+ *
  * Each _ON/_OFF writes one byte to I/O port 0xE9 (QEMU's debug console, kept
  * by `-debugcon file:...`), so the host can see that the firmware methods
  * really ran and in which order:
  *     'E' e1000e resource on     'e' e1000e resource off
  *     'N' nvme resource on       'n' nvme resource off
+ *     'U' edu _PS0 ran           'u' edu _PS3 ran
  *
  * None of this cuts power in QEMU (the device model keeps its state); it
  * exercises the kernel's and VFIO's D3cold paths, which is what is tested.
@@ -35,6 +45,7 @@ DefinitionBlock ("", "SSDT", 2, "KTEST", "D3COLD", 0x00000001)
     External (\_SB.PCI0, DeviceObj)
     External (\_SB.PCI0.S18, DeviceObj)
     External (\_SB.PCI0.S28, DeviceObj)
+    External (\_SB.PCI0.S30, DeviceObj)
 
     Scope (\_SB.PCI0)
     {
@@ -108,5 +119,21 @@ DefinitionBlock ("", "SSDT", 2, "KTEST", "D3COLD", 0x00000001)
     {
         Name (_PR0, Package (0x01) { \_SB.PCI0.PRN1 })
         Name (_PR3, Package (0x01) { \_SB.PCI0.PRN1 })
+    }
+
+    /*
+     * edu (S30): power methods without power resources. _PS0 and _PS3 only
+     * record that they ran; QEMU's edu keeps its state either way.
+     */
+    Scope (\_SB.PCI0.S30)
+    {
+        Method (_PS0, 0, Serialized)
+        {
+            \_SB.PCI0.KTDB = 0x55     /* 'U' */
+        }
+        Method (_PS3, 0, Serialized)
+        {
+            \_SB.PCI0.KTDB = 0x75     /* 'u' */
+        }
     }
 }

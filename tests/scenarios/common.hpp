@@ -7,10 +7,13 @@
 #include <optional>
 #include <string>
 
+#include <vfio/abi/pci.hpp>
 #include <vfio/container.hpp>
 #include <vfio/device.hpp>
 #include <vfio/group.hpp>
 #include <vfio/host/power.hpp>
+#include <vfio/pci/config.hpp>
+#include <vfio/pci/power.hpp>
 
 #include "scenario.hpp"
 
@@ -130,6 +133,29 @@ inline std::optional<std::uint32_t> largest_mappable_bar(vfio::device& dev) {
     }
   }
   return best;
+}
+
+/// Whether the device has a PM capability, as the library finds it.
+inline vfio::host::capability_presence presence(vfio::pci::power& pw) {
+  auto c = pw.capability();
+  if (c) return vfio::host::capability_presence::present;
+  if (c.error() == vfio::errc::no_pm_capability) return vfio::host::capability_presence::absent;
+  return vfio::host::capability_presence::unknown;
+}
+
+/// Reads the vendor ID through the config region (every device has one).
+inline bool config_read_ok(context& ctx, vfio::device& dev) {
+  auto v = vfio::pci::config(dev).read16(vfio::abi::pci::vendor_id);
+  if (!v) ctx.note("config read: %s", outcome(v).c_str());
+  return v && *v != 0xffff;
+}
+
+/// Maps the largest mappable BAR (see largest_mappable_bar), noting which.
+inline vfio::result<vfio::region_mapping> map_first_bar(context& ctx, vfio::device& dev) {
+  auto bar = largest_mappable_bar(dev);
+  if (!bar) return vfio::error(vfio::errc::not_mappable, "mmap");
+  ctx.note("mapping BAR %u", *bar);
+  return dev.map(*bar);
 }
 
 }  // namespace ktest

@@ -24,7 +24,10 @@ using ktest::failed_with;
 
 namespace {
 
+using ktest::config_read_ok;
+using ktest::map_first_bar;
 using ktest::outcome;
+using ktest::presence;
 using vfio::host::power_state;
 using vfio::host::runtime_status;
 
@@ -44,32 +47,11 @@ std::optional<expected_pm> expected_pm_of(const std::string& name) {
   return std::nullopt;  // virtio-net: checked as present, offset not pinned; edu: none
 }
 
-vfio::host::capability_presence presence(vfio::pci::power& pw) {
-  auto c = pw.capability();
-  if (c) return vfio::host::capability_presence::present;
-  if (c.error() == vfio::errc::no_pm_capability) return vfio::host::capability_presence::absent;
-  return vfio::host::capability_presence::unknown;
-}
-
 /// Whether touching the first mappable BAR through `m` faults; nullopt when
 /// the device has no mapping.
 std::optional<bool> faults(ktest::context& ctx, const vfio::result<vfio::region_mapping>& m) {
   if (!m) return std::nullopt;
   return ctx.be().mapping_faults(m->data(0));
-}
-
-/// Reads the vendor ID through the config region (every device has one).
-bool config_read_ok(ktest::context& ctx, vfio::device& dev) {
-  auto v = vfio::pci::config(dev).read16(vfio::abi::pci::vendor_id);
-  if (!v) ctx.note("config read: %s", outcome(v).c_str());
-  return v && *v != 0xffff;
-}
-
-vfio::result<vfio::region_mapping> map_first_bar(ktest::context& ctx, vfio::device& dev) {
-  auto bar = ktest::largest_mappable_bar(dev);
-  if (!bar) return vfio::error(vfio::errc::not_mappable, "mmap");
-  ctx.note("mapping BAR %u", *bar);
-  return dev.map(*bar);
 }
 
 /// Restores a sysfs attribute when the scenario ends, whichever way.

@@ -70,6 +70,40 @@ class backend {
   /// tests/kernel/compare.sh).
   virtual std::string firmware_record(const device_under_test& dut) = 0;
   virtual bool simulated() const = 0;
+
+  /// The kernel's own answer to an ioctl, bypassing the library and the
+  /// tracer: the result, or -errno. The guest makes the system call itself
+  /// (syscall(SYS_ioctl)); the simulation calls the simulated kernel directly.
+  virtual long raw_ioctl(int fd, unsigned long request, void* arg) = 0;
+  /// As raw_ioctl, with the argument passed by value (CHECK_EXTENSION, SET_IOMMU).
+  virtual long raw_ioctl_value(int fd, unsigned long request, unsigned long value) = 0;
+  /// open(2) without the library and the tracer: a descriptor or -errno.
+  virtual int raw_open(const char* path, int flags) = 0;
+  /// close(2) of a descriptor from raw_open or raw_ioctl.
+  virtual void raw_close(int fd) = 0;
+  /// How many descriptors the process holds (the guest counts /proc/self/fd,
+  /// the simulation its descriptor table): compared before and after a
+  /// scenario to find leaks, never printed.
+  virtual long open_descriptors() = 0;
+
+  /// One transfer of QEMU's edu DMA engine (hw/misc/edu.c): between the 4 KiB
+  /// buffer inside the device (device addresses 0x40000-0x40fff) and the
+  /// IOMMU address `iova`.
+  struct dma_transfer {
+    bool to_device = true;            ///< RAM -> device buffer (edu's EDU_DMA_FROM_PCI); false: device -> RAM
+    std::uint64_t iova = 0;           ///< the RAM side, through the IOMMU
+    std::uint32_t buffer_offset = 0;  ///< into edu's buffer
+    std::uint32_t size = 0;           ///< transfers must end before the buffer's end (QEMU 7.2 aborts otherwise)
+  };
+  /// Runs one edu DMA transfer and waits for it to complete. `bar0` is the
+  /// device's BAR0 mapped through the seam (the registers at 0x80-0x98);
+  /// `container_fd` is the container whose mappings translate `iova`. The
+  /// guest programs the real device; the simulation, which has no edu
+  /// device model, performs the transfer itself through the simulated
+  /// kernel's type1 mappings with the same permissions (a device write needs
+  /// a writable mapping, a read a readable one; anything else is dropped, as
+  /// the IOMMU does). False when the engine did not finish within 3 s.
+  virtual bool edu_dma(const device_under_test& dut, void* bar0, int container_fd, const dma_transfer& t) = 0;
 };
 
 /// A failed check.
@@ -164,13 +198,14 @@ struct registrar {
 
 /// The deepest state a device should reach on this machine, from what the
 /// harness knows about it (tests/kernel/ssdt-d3cold.asl gives e1000e and nvme
-/// ACPI power resources on the d3cold platform; virtio-net's port has none;
-/// edu has no PM capability). Independent of the library's power report, so
-/// that the report is checked, not trusted.
+/// ACPI power resources on the d3cold platform, and edu, which has no PM
+/// capability, _PS0/_PS3 methods there; virtio-net's port has none).
+/// Independent of the library's power report, so that the report is checked,
+/// not trusted. edu: D0 on plain (no PM capability, no platform methods); on
+/// d3cold the platform puts it into D3hot (pci_target_state asks the platform
+/// before looking at the PM capability).
 inline vfio::host::reachable_state expected_deepest(const context& ctx) {
   const std::string& n = ctx.dut().name;
-  // edu has no PM capability; on platform d3cold its _PS0/_PS3 methods let the
-  // platform take it to D3hot (pci_target_state asks the platform first).
   if (n == "edu")
     return ctx.platform() == "d3cold" ? vfio::host::reachable_state::d3hot : vfio::host::reachable_state::d0;
   if ((n == "e1000e" || n == "nvme") && ctx.platform() == "d3cold") return vfio::host::reachable_state::d3cold;

@@ -1,5 +1,9 @@
 // The simulated-kernel backend, used on the host: a simulated_kernel set up
 // as the QEMU machine of tests/kernel/boot.sh.
+#include <array>
+#include <cstdint>
+#include <cstring>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -28,8 +32,37 @@ class simulated_backend final : public backend {
   }
   bool simulated() const override { return true; }
 
+  long raw_ioctl(int fd, unsigned long request, void* arg) override { return k_.ioctl(fd, request, arg); }
+  long raw_ioctl_value(int fd, unsigned long request, unsigned long value) override {
+    return k_.ioctl_value(fd, request, value);
+  }
+  int raw_open(const char* path, int flags) override { return k_.open(path, flags, 0); }
+  void raw_close(int fd) override { (void)k_.close(fd); }
+  long open_descriptors() override { return static_cast<long>(k_.open_descriptors()); }
+
+  // The model has no edu device: the transfer is done here, translated
+  // through the container's type1 mappings as the IOMMU would (the whole
+  // range inside one mapping with the needed permission; otherwise the
+  // access is dropped, and the engine still completes, as QEMU's edu does).
+  bool edu_dma(const device_under_test& dut, void*, int container_fd, const dma_transfer& t) override {
+    auto& buffer = edu_buffers_[dut.bdf];
+    if (t.buffer_offset + std::uint64_t{t.size} >= buffer.size()) return false;
+    for (const auto& m : k_.dma_mappings(container_fd)) {
+      if (t.iova < m.iova || t.iova + t.size > m.iova + m.size) continue;
+      if (!(t.to_device ? m.readable : m.writable)) break;
+      auto* ram = reinterpret_cast<unsigned char*>(static_cast<std::uintptr_t>(m.vaddr + (t.iova - m.iova)));
+      if (t.to_device)
+        std::memcpy(buffer.data() + t.buffer_offset, ram, t.size);
+      else
+        std::memcpy(ram, buffer.data() + t.buffer_offset, t.size);
+      break;
+    }
+    return true;
+  }
+
  private:
   vfio::testing::simulated_kernel k_;
+  std::map<std::string, std::array<unsigned char, 4096>> edu_buffers_;
 };
 
 }  // namespace
