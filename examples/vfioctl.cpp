@@ -53,7 +53,7 @@ void print_states(const char* step, const vfio::host::pci_address& bdf, vfio::sy
   vfio::host::settle_options o;
   o.timeout_ns = 500'000'000;
   vfio::host::power_sample last;
-  auto s = vfio::host::wait_for_power_settle(bdf, o, sys, "/sys", &last);
+  auto s = vfio::host::wait_for_power_settle(bdf, o, &last, sys, "/sys");
   const auto& v = s ? *s : last;
   std::printf("  %-34s runtime_status=%-10s power_state=%s\n", step, vfio::host::to_string(v.status),
               vfio::host::to_string(v.state));

@@ -172,6 +172,11 @@ class region_mapping {
   /// capability without a non-empty area); errc::out_of_bounds (a sparse area outside the
   /// region, or offsets that overflow off_t / size_t); mmap errno: EINVAL (the kernel's
   /// vfio_pci_core_mmap rejects unaligned or out-of-range requests), ENOMEM, EPERM, EAGAIN.
+  static result<region_mapping> map(int fd, const region_info& info, int prot,
+                                    syscalls& sys = default_syscalls()) noexcept {
+    return map(sys, fd, info, prot);
+  }
+  /// map(fd, info, prot, sys) in the seam-first order of earlier releases.
   static result<region_mapping> map(syscalls& sys, int fd, const region_info& info, int prot) noexcept {
     if (!info.mappable()) return error(errc::not_mappable, "mmap");
     region_mapping m;

@@ -17,6 +17,7 @@
 #include "irq.hpp"
 #include "pci/config.hpp"
 #include "pci/power.hpp"
+#include "power_states.hpp"
 #include "region.hpp"
 #include "result.hpp"
 #include "span.hpp"
