@@ -118,23 +118,24 @@ TEST_CASE("one parameter order: subject, options, seam, sysfs root", "[ergonomic
   CHECK(*group == 3);
   auto report = host::read_power_report(e1000e, host::capability_presence::unknown, k, "/sys");
   REQUIRE(report);
+  // Bound to vfio-pci and not open, the device is runtime-suspended.
   host::settle_options o;
-  o.expect_status = host::runtime_status::active;
+  o.expect_status = host::runtime_status::suspended;
   host::power_sample last;
   auto settled = host::wait_for_power_settle(e1000e, o, &last, k, "/sys");
   REQUIRE(settled);
-  CHECK(last.status == host::runtime_status::active);
+  CHECK(last.status == host::runtime_status::suspended);
   auto plain = host::wait_for_power_settle(e1000e, o, k);
   CHECK(plain);
 
   // A status that never comes: the last reading is still reported.
-  o.expect_status = host::runtime_status::suspended;
+  o.expect_status = host::runtime_status::active;
   o.timeout_ns = 10'000'000;
   last = {};
   auto timed_out = host::wait_for_power_settle(e1000e, o, &last, k);
   REQUIRE_FALSE(timed_out);
   CHECK(timed_out.error() == vfio::errc::timed_out);
-  CHECK(last.status == host::runtime_status::active);
+  CHECK(last.status == host::runtime_status::suspended);
 }
 
 TEST_CASE("power vocabularies convert where a mapping exists", "[ergonomics][power]") {
