@@ -4,6 +4,7 @@
 #define VFIO_CONTAINER_HPP_INCLUDED
 
 #include <cerrno>
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <initializer_list>
@@ -18,6 +19,7 @@
 #include "error.hpp"
 #include "heap_array.hpp"
 #include "result.hpp"
+#include "span.hpp"
 #include "syscalls.hpp"
 #include "unique_fd.hpp"
 
@@ -183,6 +185,25 @@ class container {
     const int r = sys().ioctl(fd_.get(), abi::req::iommu_map_dma, &map);
     if (r < 0) return errno_error(-r, "VFIO_IOMMU_MAP_DMA");
     return {};
+  }
+
+  /// map_dma of the caller's memory [memory, memory + size) at iova, without a
+  /// pointer cast. The device may read and write it unless flags says otherwise.
+  /// Preconditions and errors: as map_dma(vaddr, ...); memory is page-aligned.
+  result<void> map_dma(void* memory, std::uint64_t iova, std::size_t size,
+                       std::uint32_t flags = abi::dma_map_flags::read | abi::dma_map_flags::write) noexcept {
+    return map_dma(reinterpret_cast<std::uintptr_t>(memory), iova, size, flags);
+  }
+  /// map_dma of read-only memory: the device may only read it
+  /// (VFIO_DMA_MAP_FLAG_READ alone). Preconditions and errors: as map_dma(vaddr, ...).
+  result<void> map_dma(const void* memory, std::uint64_t iova, std::size_t size) noexcept {
+    return map_dma(reinterpret_cast<std::uintptr_t>(memory), iova, size, abi::dma_map_flags::read);
+  }
+  /// map_dma of a span of bytes at iova (read and write unless flags says
+  /// otherwise). Preconditions and errors: as map_dma(vaddr, ...).
+  result<void> map_dma(span<std::byte> memory, std::uint64_t iova,
+                       std::uint32_t flags = abi::dma_map_flags::read | abi::dma_map_flags::write) noexcept {
+    return map_dma(static_cast<void*>(memory.data()), iova, memory.size(), flags);
   }
 
   /// VFIO_IOMMU_UNMAP_DMA of [iova, iova + size). Returns the number of bytes the

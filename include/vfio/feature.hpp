@@ -49,6 +49,16 @@ enum class direction : std::uint32_t {
   get_set = abi::feature_flags::get | abi::feature_flags::set,  ///< PROBE only: both directions
 };
 
+inline const char* to_string(direction d) noexcept {
+  switch (d) {
+    case direction::none: return "none";
+    case direction::get: return "GET";
+    case direction::set: return "SET";
+    case direction::get_set: return "GET and SET";
+  }
+  return "?";
+}
+
 // ---------------------------------------------------------------------------
 // Payloads the ABI mirror does not spell as a struct.
 

@@ -88,6 +88,14 @@ class group {
     if (!number) return number.error();
     return open(*number, sys);
   }
+  /// open_for_device of a PCI address in text ("0000:00:03.0" or "00:03.0").
+  /// Errors: errc::invalid_bdf (host::parse_pci_address), no syscall; then as above.
+  static result<group> open_for_device(std::string_view bdf, syscalls& sys = default_syscalls(),
+                                       const char* sysfs_root = "/sys") noexcept {
+    const auto address = host::parse_pci_address(bdf);
+    if (!address) return address.error();
+    return open_for_device(*address, sys, sysfs_root);
+  }
 
   /// The group number (the N of /dev/vfio/N); 0 for an empty group.
   unsigned number() const noexcept { return number_; }
@@ -187,6 +195,13 @@ class group {
     const int r = sys().ioctl(fd_.get(), abi::req::group_get_device_fd, text);
     if (r < 0) return errno_error(-r, op, about);
     return device(unique_fd(r, sys()), name);
+  }
+  /// open_device of a PCI device by address: vfio-pci names its devices by
+  /// their sysfs address (dev_name, "0000:00:03.0"), which host::to_chars spells.
+  /// Preconditions and errors: as open_device(name, vf_token).
+  result<device> open_device(const host::pci_address& bdf, std::string_view vf_token = {}) noexcept {
+    const auto name = host::to_chars(bdf);
+    return open_device(std::string_view(name.data(), name.size() - 1), vf_token);
   }
 
  private:

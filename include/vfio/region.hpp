@@ -186,6 +186,11 @@ class region_mapping {
   /// region, or a file range [info.offset + offset, + size) that does not fit in off_t /
   /// size_t); ENOMEM (no memory for the piece list); mmap errno: EINVAL (the kernel's
   /// vfio_pci_core_mmap rejects unaligned or out-of-range requests), ENOMEM, EPERM, EAGAIN.
+  static result<region_mapping> map(int fd, const region_info& info, int prot,
+                                    syscalls& sys = default_syscalls()) noexcept {
+    return map(sys, fd, info, prot);
+  }
+  /// map(fd, info, prot, sys) in the seam-first order of earlier releases.
   static result<region_mapping> map(syscalls& sys, int fd, const region_info& info, int prot) noexcept {
     if (!info.mappable()) return error(errc::not_mappable, "region flags check", subject::region(info.index));
     region_mapping m;

@@ -1,10 +1,27 @@
-// result<T>: a value or a vfio::error, spelled like std::expected.
+// result<T>: a value or a vfio::error, spelled like C++23's std::expected<T, vfio::error>
+// so that code written against it ports by a change of type name:
+//
+//   has_value(), operator bool, value(), operator*, operator->, value_or(v),
+//   error(), error_or(e),
+//   and_then(f)         f(value) -> result<U>; an error passes through untouched
+//   transform(f)        f(value) -> U (or void), wrapped in result<U>
+//   or_else(f)          f(error) -> result<T>; a value passes through
+//   transform_error(f)  f(error) -> vfio::error (the error type is fixed)
+//
+// Returning a failure from a function of any result<U> type: `return r.error();`
+// (vfio::error converts to every result<U>), or, spelled as std::expected code
+// would be, `return vfio::unexpected(r.error());`.
+//
+// Every member is noexcept whenever the callable and T's construction are: the
+// library itself only passes noexcept callables. Nothing here throws except
+// value() on an error with exceptions enabled.
 #ifndef VFIO_RESULT_HPP_INCLUDED
 #define VFIO_RESULT_HPP_INCLUDED
 
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
 #include <new>
 #include <type_traits>
 #include <utility>
@@ -53,6 +70,40 @@ inline namespace VFIO_MODE_NAMESPACE {
 
 inline namespace VFIO_MODE_NAMESPACE {
 
+template <class T>
+class [[nodiscard]] result;
+
+/// A failure on its way out of a function, as C++23's std::unexpected spells it:
+/// converts to every result<U>. `return vfio::unexpected(r.error());` reads the
+/// same as the std::expected code it ports to.
+class unexpected {
+ public:
+  explicit unexpected(const vfio::error& e) noexcept : error_(e) {}
+  const vfio::error& error() const noexcept { return error_; }
+
+ private:
+  vfio::error error_;
+};
+
+}  // namespace VFIO_MODE_NAMESPACE
+
+namespace detail {
+template <class R>
+struct is_result : std::false_type {};
+template <class U>
+struct is_result<result<U>> : std::true_type {};
+template <class T>
+using remove_cvref_t = std::remove_cv_t<std::remove_reference_t<T>>;
+/// What and_then's callable returns (must be a result<U>).
+template <class F, class... A>
+using and_then_t = remove_cvref_t<std::invoke_result_t<F, A...>>;
+/// result<U> for transform's callable returning U.
+template <class F, class... A>
+using transform_t = result<std::remove_cv_t<std::invoke_result_t<F, A...>>>;
+}  // namespace detail
+
+inline namespace VFIO_MODE_NAMESPACE {
+
 /// Either a T or an error. Every fallible library call returns one.
 /// value() on an error throws std::system_error (exceptions on) or calls the
 /// bad-access handler and aborts (exceptions off); check has_value() first.
@@ -70,6 +121,7 @@ class [[nodiscard]] result {
   }
   result(T&& v) noexcept : has_(true) { ::new (static_cast<void*>(&value_)) T(std::move(v)); }  // NOLINT
   result(vfio::error e) noexcept : error_(e), has_(false) {}                                    // NOLINT: implicit
+  result(const unexpected& u) noexcept : error_(u.error()), has_(false) {}                      // NOLINT: implicit
   /// Builds the value in place.
   template <class... Args>
   explicit result(std::in_place_t, Args&&... args) noexcept : has_(true) {
@@ -134,17 +186,112 @@ class [[nodiscard]] result {
   T* operator->() noexcept { return &value_; }
   const T* operator->() const noexcept { return &value_; }
 
+  /// The value, or `fallback` converted to T.
   template <class U>
-  T value_or(U&& fallback) const& {
+  T value_or(U&& fallback) const& noexcept(
+      std::is_nothrow_copy_constructible<T>::value&& std::is_nothrow_constructible<T, U&&>::value) {
     return has_ ? value_ : static_cast<T>(std::forward<U>(fallback));
+  }
+  template <class U>
+  T value_or(U&& fallback) && noexcept(std::is_nothrow_constructible<T, U&&>::value) {
+    return has_ ? std::move(value_) : static_cast<T>(std::forward<U>(fallback));
   }
   /// The error; precondition !has_value() (returns an empty error otherwise).
   const vfio::error& error() const noexcept {
     static const class error none;
     return has_ ? none : error_;
   }
+  /// The error, or `fallback` when there is a value.
+  vfio::error error_or(const vfio::error& fallback) const noexcept { return has_ ? fallback : error_; }
+
+  /// f(value), which returns some result<U>; on an error, that error as result<U>
+  /// without calling f.
+  template <class F>
+  auto and_then(F&& f) & noexcept(std::is_nothrow_invocable<F, T&>::value) -> detail::and_then_t<F, T&> {
+    using R = detail::and_then_t<F, T&>;
+    static_assert(detail::is_result<R>::value, "and_then: the callable must return a vfio::result");
+    if (has_) return std::invoke(std::forward<F>(f), value_);
+    return R(error_);
+  }
+  template <class F>
+  auto and_then(F&& f) const& noexcept(std::is_nothrow_invocable<F, const T&>::value)
+      -> detail::and_then_t<F, const T&> {
+    using R = detail::and_then_t<F, const T&>;
+    static_assert(detail::is_result<R>::value, "and_then: the callable must return a vfio::result");
+    if (has_) return std::invoke(std::forward<F>(f), value_);
+    return R(error_);
+  }
+  template <class F>
+  auto and_then(F&& f) && noexcept(std::is_nothrow_invocable<F, T&&>::value) -> detail::and_then_t<F, T&&> {
+    using R = detail::and_then_t<F, T&&>;
+    static_assert(detail::is_result<R>::value, "and_then: the callable must return a vfio::result");
+    if (has_) return std::invoke(std::forward<F>(f), std::move(value_));
+    return R(error_);
+  }
+
+  /// result<U> holding f(value) (result<void> when f returns void); on an
+  /// error, that error without calling f.
+  template <class F>
+  auto transform(F&& f) & noexcept(std::is_nothrow_invocable<F, T&>::value) -> detail::transform_t<F, T&> {
+    return transform_impl<detail::transform_t<F, T&>>(std::forward<F>(f), value_);
+  }
+  template <class F>
+  auto transform(F&& f) const& noexcept(std::is_nothrow_invocable<F, const T&>::value)
+      -> detail::transform_t<F, const T&> {
+    return transform_impl<detail::transform_t<F, const T&>>(std::forward<F>(f), value_);
+  }
+  template <class F>
+  auto transform(F&& f) && noexcept(std::is_nothrow_invocable<F, T&&>::value) -> detail::transform_t<F, T&&> {
+    return transform_impl<detail::transform_t<F, T&&>>(std::forward<F>(f), std::move(value_));
+  }
+
+  /// On an error, f(error), which returns result<T> (a recovery or another
+  /// error); a value passes through without calling f.
+  template <class F>
+  result or_else(F&& f) const& noexcept(
+      std::is_nothrow_invocable<F, const vfio::error&>::value&& std::is_nothrow_copy_constructible<T>::value) {
+    static_assert(std::is_same<detail::and_then_t<F, const vfio::error&>, result>::value,
+                  "or_else: the callable must return the same result<T>");
+    if (has_) return *this;
+    return std::invoke(std::forward<F>(f), error_);
+  }
+  template <class F>
+  result or_else(F&& f) && noexcept(std::is_nothrow_invocable<F, const vfio::error&>::value) {
+    static_assert(std::is_same<detail::and_then_t<F, const vfio::error&>, result>::value,
+                  "or_else: the callable must return the same result<T>");
+    if (has_) return std::move(*this);
+    return std::invoke(std::forward<F>(f), error_);
+  }
+
+  /// On an error, the error f(error) returns (e.g. a more specific operation);
+  /// a value passes through without calling f.
+  template <class F>
+  result transform_error(F&& f) const& noexcept(
+      std::is_nothrow_invocable<F, const vfio::error&>::value&& std::is_nothrow_copy_constructible<T>::value) {
+    static_assert(std::is_convertible<std::invoke_result_t<F, const vfio::error&>, vfio::error>::value,
+                  "transform_error: the callable must return a vfio::error");
+    if (has_) return *this;
+    return result(vfio::error(std::invoke(std::forward<F>(f), error_)));
+  }
+  template <class F>
+  result transform_error(F&& f) && noexcept(std::is_nothrow_invocable<F, const vfio::error&>::value) {
+    static_assert(std::is_convertible<std::invoke_result_t<F, const vfio::error&>, vfio::error>::value,
+                  "transform_error: the callable must return a vfio::error");
+    if (has_) return std::move(*this);
+    return result(vfio::error(std::invoke(std::forward<F>(f), error_)));
+  }
 
  private:
+  template <class R, class F, class V>
+  R transform_impl(F&& f, V&& v) const noexcept(std::is_nothrow_invocable<F, V&&>::value) {
+    if (!has_) return R(error_);
+    if constexpr (std::is_void<typename R::value_type>::value) {
+      std::invoke(std::forward<F>(f), std::forward<V>(v));
+      return R();
+    } else {
+      return R(std::invoke(std::forward<F>(f), std::forward<V>(v)));
+    }
+  }
   void destroy() noexcept {
     if (has_) value_.~T();
   }
@@ -161,14 +308,56 @@ class [[nodiscard]] result<void> {
  public:
   using value_type = void;
   result() noexcept = default;
-  result(vfio::error e) noexcept : error_(e), has_(false) {}  // NOLINT: implicit
+  explicit result(std::in_place_t) noexcept {}
+  result(vfio::error e) noexcept : error_(e), has_(false) {}                // NOLINT: implicit
+  result(const unexpected& u) noexcept : error_(u.error()), has_(false) {}  // NOLINT: implicit
 
   bool has_value() const noexcept { return has_; }
   explicit operator bool() const noexcept { return has_; }
   void value() const {
     if (!has_) detail::bad_result_access(error_);
   }
+  /// Unchecked: precondition has_value().
+  void operator*() const noexcept {}
   const vfio::error& error() const noexcept { return error_; }
+  vfio::error error_or(const vfio::error& fallback) const noexcept { return has_ ? fallback : error_; }
+
+  /// f(), which returns some result<U>; on an error, that error as result<U>.
+  template <class F>
+  auto and_then(F&& f) const noexcept(std::is_nothrow_invocable<F>::value) -> detail::and_then_t<F> {
+    using R = detail::and_then_t<F>;
+    static_assert(detail::is_result<R>::value, "and_then: the callable must return a vfio::result");
+    if (has_) return std::invoke(std::forward<F>(f));
+    return R(error_);
+  }
+  /// result<U> holding f() (result<void> when f returns void); on an error, that error.
+  template <class F>
+  auto transform(F&& f) const noexcept(std::is_nothrow_invocable<F>::value) -> detail::transform_t<F> {
+    using R = detail::transform_t<F>;
+    if (!has_) return R(error_);
+    if constexpr (std::is_void<typename R::value_type>::value) {
+      std::invoke(std::forward<F>(f));
+      return R();
+    } else {
+      return R(std::invoke(std::forward<F>(f)));
+    }
+  }
+  /// On an error, f(error), which returns result<void>; success passes through.
+  template <class F>
+  result or_else(F&& f) const noexcept(std::is_nothrow_invocable<F, const vfio::error&>::value) {
+    static_assert(std::is_same<detail::and_then_t<F, const vfio::error&>, result>::value,
+                  "or_else: the callable must return result<void>");
+    if (has_) return *this;
+    return std::invoke(std::forward<F>(f), error_);
+  }
+  /// On an error, the error f(error) returns; success passes through.
+  template <class F>
+  result transform_error(F&& f) const noexcept(std::is_nothrow_invocable<F, const vfio::error&>::value) {
+    static_assert(std::is_convertible<std::invoke_result_t<F, const vfio::error&>, vfio::error>::value,
+                  "transform_error: the callable must return a vfio::error");
+    if (has_) return *this;
+    return result(vfio::error(std::invoke(std::forward<F>(f), error_)));
+  }
 
  private:
   class error error_;

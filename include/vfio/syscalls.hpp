@@ -1,5 +1,24 @@
 // The syscall seam: every system call the library makes goes through a
 // vfio::syscalls object, so tests can script or simulate the kernel.
+//
+// Where the seam goes. Objects opened through it keep it (container::open,
+// group::open, device, unique_fd) and their members take none. Every free or
+// static function that takes one orders its parameters the same way:
+//
+//   1. the subject: what the call is about (a PCI address, a path, a group
+//      number, a descriptor and what to do to it);
+//   2. its options and outputs, most used first (a buffer to fill, settle
+//      options, the last reading on failure);
+//   3. the seam, `syscalls& sys = default_syscalls()`;
+//   4. the sysfs root, `const char* sysfs_root = "/sys"`, for calls that read sysfs.
+//
+// So the two arguments a test adds are always last, in the same order:
+//
+//   host::iommu_group_of(bdf, sim, "/sys");
+//   host::read_power_report(bdf, host::capability_presence::unknown, sim, "/sys");
+//   host::wait_for_power_settle(bdf, options, &last, sim, "/sys");
+//   group::open_for_device(bdf, sim);
+//   region_mapping::map(fd, info, PROT_READ, sim);
 #ifndef VFIO_SYSCALLS_HPP_INCLUDED
 #define VFIO_SYSCALLS_HPP_INCLUDED
 

@@ -25,6 +25,7 @@
 #include "pci/config.hpp"
 #include "pci/config_snapshot.hpp"
 #include "pci/power.hpp"
+#include "power_states.hpp"
 #include "region.hpp"
 #include "result.hpp"
 #include "span.hpp"

@@ -73,7 +73,7 @@ inline vfio::result<vfio::host::power_sample> settle(context& ctx, std::optional
   o.timeout_ns = 3'000'000'000;
   o.interval_ns = 2'000'000;
   vfio::host::power_sample last;
-  auto r = vfio::host::wait_for_power_settle(ctx.dut().address, o, ctx.sys(), "/sys", &last);
+  auto r = vfio::host::wait_for_power_settle(ctx.dut().address, o, &last, ctx.sys(), "/sys");
   if (!r)
     ctx.note("settle failed (%s): last runtime_status=%s power_state=%s", outcome(r).c_str(),
              vfio::host::to_string(last.status), vfio::host::to_string(last.state));

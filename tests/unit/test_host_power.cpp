@@ -451,7 +451,7 @@ TEST_CASE("wait_for_power_settle: times out on the virtual clock and reports the
   o.interval_ns = 2'000'000;
   o.timeout_ns = 5'000'000;
   vfio::host::power_sample last{};
-  auto r = vfio::host::wait_for_power_settle(dev_03, o, f.mock, "/sys", &last);
+  auto r = vfio::host::wait_for_power_settle(dev_03, o, &last, f.mock, "/sys");
   REQUIRE_FALSE(r);
   CHECK(r.error() == vfio::errc::timed_out);
   CHECK(std::strcmp(r.error().operation(), "wait_for_power_settle") == 0);

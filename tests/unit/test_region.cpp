@@ -493,8 +493,8 @@ TEST_CASE("region: a region_mapping outlives a move-assignment and unmaps the ol
   info.offset = 0;
   s.mock.expect_mmap(device_fd, 4096, 0).maps_to(fake_bar[0]);
   s.mock.expect_mmap(device_fd, 4096, 0).maps_to(fake_bar[1]);
-  auto a = vfio::region_mapping::map(s.mock, device_fd, info, PROT_READ);
-  auto b = vfio::region_mapping::map(s.mock, device_fd, info, PROT_READ);
+  auto a = vfio::region_mapping::map(device_fd, info, PROT_READ, s.mock);
+  auto b = vfio::region_mapping::map(device_fd, info, PROT_READ, s.mock);
   REQUIRE(a.has_value());
   REQUIRE(b.has_value());
   CHECK(s.mock.live_mappings() == 2);

@@ -163,6 +163,32 @@ inline const char* to_string(power_state s) noexcept {
   }
   return "?";
 }
+inline const char* to_string(runtime_pm_control c) noexcept {
+  switch (c) {
+    case runtime_pm_control::absent: return "(absent)";
+    case runtime_pm_control::automatic: return "auto";
+    case runtime_pm_control::on: return "on";
+    case runtime_pm_control::other: return "(other)";
+  }
+  return "?";
+}
+inline const char* to_string(d3cold_policy p) noexcept {
+  switch (p) {
+    case d3cold_policy::absent: return "(absent)";
+    case d3cold_policy::allowed: return "allowed";
+    case d3cold_policy::disallowed: return "disallowed";
+    case d3cold_policy::other: return "(other)";
+  }
+  return "?";
+}
+inline const char* to_string(capability_presence p) noexcept {
+  switch (p) {
+    case capability_presence::unknown: return "unknown";
+    case capability_presence::present: return "present";
+    case capability_presence::absent: return "absent";
+  }
+  return "?";
+}
 
 /// Text of power/runtime_status to the enum.
 inline runtime_status parse_runtime_status(std::string_view t) noexcept {
@@ -485,9 +511,9 @@ struct settle_options {
 /// Returns the final reading. On failure *last (if given) holds the last reading.
 /// Errors: errc::timed_out (operation "wait_for_power_settle"); an attribute's
 /// errno other than ENOENT; errc::invalid_argument (interval_ns <= 0 or path too long).
-inline result<power_sample> wait_for_power_settle(const pci_address& bdf, const settle_options& options = {},
-                                                  syscalls& sys = default_syscalls(), const char* sysfs_root = "/sys",
-                                                  power_sample* last = nullptr) noexcept {
+inline result<power_sample> wait_for_power_settle(const pci_address& bdf, const settle_options& options,
+                                                  power_sample* last, syscalls& sys = default_syscalls(),
+                                                  const char* sysfs_root = "/sys") noexcept {
   if (options.interval_ns <= 0) return error(errc::invalid_argument, "wait_for_power_settle");
   const bool expecting = options.expect_status.has_value() || options.expect_state.has_value();
   const std::int64_t deadline = vfio::detail::deadline_after(sys.monotonic_ns(), options.timeout_ns);
@@ -518,6 +544,13 @@ inline result<power_sample> wait_for_power_settle(const pci_address& bdf, const 
     if (const int r = sys.sleep_ns(left < options.interval_ns ? left : options.interval_ns); r < 0)
       return errno_error(-r, "nanosleep");
   }
+}
+
+/// wait_for_power_settle without the last reading on failure.
+inline result<power_sample> wait_for_power_settle(const pci_address& bdf, const settle_options& options = {},
+                                                  syscalls& sys = default_syscalls(),
+                                                  const char* sysfs_root = "/sys") noexcept {
+  return wait_for_power_settle(bdf, options, nullptr, sys, sysfs_root);
 }
 
 }  // namespace vfio::host

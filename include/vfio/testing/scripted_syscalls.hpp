@@ -18,6 +18,7 @@
 
 #include "../syscalls.hpp"
 #include "call_kind.hpp"
+#include "ioctl_names.hpp"
 
 namespace vfio::testing {
 
@@ -126,7 +127,10 @@ class expectation {
 };
 
 /// The seam. Calls must arrive in script order; any other call is a mismatch:
-/// it is reported through the handler and answered with -EPROTO.
+/// it is reported through the handler and answered with -EPROTO. Reports name
+/// ioctl requests ("VFIO_DEVICE_FEATURE"); a descriptor the script opened from
+/// /dev/vfio/vfio is a container, which tells the requests whose numbers
+/// containers and devices share apart.
 /// The clock is virtual: sleep_ns and timed-out polls advance it.
 class scripted_syscalls final : public syscalls {
  public:
@@ -183,7 +187,7 @@ class scripted_syscalls final : public syscalls {
   bool verify_done() {
     std::lock_guard<std::mutex> lock(mu_);
     for (std::size_t i = next_; i < script_.size(); ++i)
-      report_locked("expected call #" + std::to_string(i) + " never made: " + describe(script_[i]));
+      report_locked("expected call #" + std::to_string(i) + " never made: " + describe(script_[i], i));
     return next_ == script_.size() && mismatches_.empty();
   }
   std::size_t remaining() const {
@@ -382,7 +386,9 @@ class scripted_syscalls final : public syscalls {
   expected_call* next_call(call_kind kind, int fd, unsigned long request = 0) {
     if (next_ >= script_.size()) {
       report_locked(std::string("unexpected call ") + to_string(kind) + "(fd " + std::to_string(fd) +
-                    (kind == call_kind::ioctl || kind == call_kind::ioctl_value ? ", request " + hex_ul(request) : "") +
+                    (kind == call_kind::ioctl || kind == call_kind::ioctl_value
+                         ? ", request " + ioctl_text(request, target_of(fd, script_.size()))
+                         : "") +
                     ") after the script ended");
       return nullptr;
     }
@@ -391,8 +397,9 @@ class scripted_syscalls final : public syscalls {
                             kind != call_kind::munmap && kind != call_kind::access && kind != call_kind::getrlimit;
     if (c.kind != kind || (fd_matters && c.fd != fd) ||
         ((kind == call_kind::ioctl || kind == call_kind::ioctl_value) && c.request != request)) {
-      report_locked("call #" + std::to_string(next_) + ": expected " + describe(c) + ", got " + to_string(kind) +
-                    "(fd " + std::to_string(fd) + (request ? ", request " + hex_ul(request) : "") + ")");
+      report_locked("call #" + std::to_string(next_) + ": expected " + describe(c, next_) + ", got " + to_string(kind) +
+                    "(fd " + std::to_string(fd) +
+                    (request ? ", request " + ioctl_text(request, target_of(fd, next_)) : "") + ")");
       return nullptr;
     }
     ++next_;
@@ -410,7 +417,7 @@ class scripted_syscalls final : public syscalls {
     return c.result_set ? c.result : static_cast<long>(n);
   }
   int mismatch(const expected_call& c, const std::string& got) {
-    report_locked("call #" + std::to_string(next_ - 1) + ": " + describe(c) + " got " + got);
+    report_locked("call #" + std::to_string(next_ - 1) + ": " + describe(c, next_ - 1) + " got " + got);
     return -EPROTO;
   }
   void report_locked(const std::string& msg) {
@@ -440,14 +447,28 @@ class scripted_syscalls final : public syscalls {
     }
     return s;
   }
-  static std::string describe(const expected_call& c) {
+  /// What fd is at script position `at`: the latest earlier expectation that
+  /// hands it out decides (an open of /dev/vfio/vfio makes a container).
+  ioctl_target target_of(int fd, std::size_t at) const {
+    for (std::size_t i = at < script_.size() ? at : script_.size(); i-- > 0;) {
+      const expected_call& c = script_[i];
+      const bool hands_out = c.kind == call_kind::open || c.kind == call_kind::eventfd || c.result_is_fd;
+      if (hands_out && c.result_set && c.result == fd)
+        return c.kind == call_kind::open && c.path == "/dev/vfio/vfio" ? ioctl_target::container
+                                                                       : ioctl_target::group_or_device;
+    }
+    return ioctl_target::unknown;
+  }
+  /// c is script_[at].
+  std::string describe(const expected_call& c, std::size_t at) const {
     std::string s = to_string(c.kind);
     s += "(";
     if (!c.path.empty())
       s += c.path;
     else
       s += "fd " + std::to_string(c.fd);
-    if (c.kind == call_kind::ioctl || c.kind == call_kind::ioctl_value) s += ", request " + hex_ul(c.request);
+    if (c.kind == call_kind::ioctl || c.kind == call_kind::ioctl_value)
+      s += ", request " + ioctl_text(c.request, target_of(c.fd, at));
     if (c.check_flags) s += ", flags " + hex_ul(static_cast<unsigned long>(c.flags));
     if (c.check_value) s += ", value " + std::to_string(c.value);
     if (c.check_offset) s += ", offset " + std::to_string(c.offset);

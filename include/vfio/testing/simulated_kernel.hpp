@@ -569,7 +569,7 @@ class simulated_kernel final : public syscalls {
     std::lock_guard<std::mutex> lock(mu_);
     sim::call_record rec = start(kind, fd, request, value, nullptr);
     long r;
-    if (auto e = faults_.check(kind, fd, request, nullptr)) {
+    if (auto e = faults_.check(kind, fd, request, nullptr, kind == call_kind::ioctl ? arg : nullptr)) {
       r = inject_result(rec, *e);
     } else if (sim::descriptor* d = k_.fds.find(fd)) {
       switch (d->kind) {

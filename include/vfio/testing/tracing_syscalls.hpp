@@ -15,6 +15,7 @@
 
 #include "../abi/vfio.hpp"
 #include "../syscalls.hpp"
+#include "ioctl_names.hpp"
 
 namespace vfio::testing {
 
@@ -331,37 +332,7 @@ class tracing_syscalls final : public syscalls {
     return it != names_.end() && it->second.rfind("container", 0) == 0;
   }
   std::string request_name(int fd, unsigned long request) const {
-    namespace r = abi::req;
-    if (is_container(fd)) {
-      switch (request) {
-        case r::get_api_version: return "VFIO_GET_API_VERSION";
-        case r::check_extension: return "VFIO_CHECK_EXTENSION";
-        case r::set_iommu: return "VFIO_SET_IOMMU";
-        case r::iommu_get_info: return "VFIO_IOMMU_GET_INFO";
-        case r::iommu_map_dma: return "VFIO_IOMMU_MAP_DMA";
-        case r::iommu_unmap_dma: return "VFIO_IOMMU_UNMAP_DMA";
-        case r::iommu_dirty_pages: return "VFIO_IOMMU_DIRTY_PAGES";
-        default: break;
-      }
-    } else {
-      switch (request) {
-        case r::group_get_status: return "VFIO_GROUP_GET_STATUS";
-        case r::group_set_container: return "VFIO_GROUP_SET_CONTAINER";
-        case r::group_unset_container: return "VFIO_GROUP_UNSET_CONTAINER";
-        case r::group_get_device_fd: return "VFIO_GROUP_GET_DEVICE_FD";
-        case r::device_get_info: return "VFIO_DEVICE_GET_INFO";
-        case r::device_get_region_info: return "VFIO_DEVICE_GET_REGION_INFO";
-        case r::device_get_irq_info: return "VFIO_DEVICE_GET_IRQ_INFO";
-        case r::device_set_irqs: return "VFIO_DEVICE_SET_IRQS";
-        case r::device_reset: return "VFIO_DEVICE_RESET";
-        case r::device_get_pci_hot_reset_info: return "VFIO_DEVICE_GET_PCI_HOT_RESET_INFO";
-        case r::device_pci_hot_reset: return "VFIO_DEVICE_PCI_HOT_RESET";
-        case r::device_ioeventfd: return "VFIO_DEVICE_IOEVENTFD";
-        case r::device_feature: return "VFIO_DEVICE_FEATURE";
-        default: break;
-      }
-    }
-    return hex(static_cast<std::uint32_t>(request));
+    return ioctl_text(request, is_container(fd) ? ioctl_target::container : ioctl_target::group_or_device);
   }
   static std::string region_offset(std::int64_t offset) {
     // vfio-pci encodes the region index above bit 40 (VFIO_PCI_OFFSET_SHIFT in

@@ -1,16 +1,23 @@
 // Inspection and fault injection for a simulated kernel: the record of each
 // seam call with its result, and rules that make chosen calls fail with a
-// chosen errno before they reach the simulation.
+// chosen errno before they reach the simulation. A rule can look into an
+// ioctl's argument: the feature id of VFIO_DEVICE_FEATURE, the region or IRQ
+// index of GET_REGION_INFO / GET_IRQ_INFO / SET_IRQS, or any test of the
+// caller's own.
 #ifndef VFIO_TESTING_SIM_FAULT_INJECTION_HPP_INCLUDED
 #define VFIO_TESTING_SIM_FAULT_INJECTION_HPP_INCLUDED
 
 #include <cerrno>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
+#include <functional>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "../../abi/vfio.hpp"
 #include "../call_kind.hpp"
 
 namespace vfio::testing::sim {
@@ -31,12 +38,28 @@ struct call_record {
   bool injected = false;      ///< the result came from a fault rule
 };
 
-/// A call to fail. Unset fields match anything.
+/// A call to fail. Unset fields match anything; the argument fields match only
+/// ioctl(2) calls (not ioctl_value) whose argument holds them, e.g.
+///   {.request = VFIO_DEVICE_FEATURE, .feature = LOW_POWER_ENTRY_WITH_WAKEUP, .feature_op = SET}
+///   {.request = VFIO_DEVICE_SET_IRQS, .index = 4}
+/// A field is read from the argument only when its argsz covers it (the kernel
+/// would refuse a shorter one with EINVAL anyway: vfio_set_irqs_validate_and_prepare,
+/// vfio_ioctl_device_feature).
 struct fault_rule {
   std::optional<call_kind> kind;
   std::optional<unsigned long> request;  ///< ioctl / ioctl_value request number
   std::optional<int> fd;
   std::optional<std::string> path;  ///< open / readlink path, exact
+  /// VFIO_DEVICE_FEATURE: the feature id, flags & abi::feature_flags::mask.
+  std::optional<std::uint32_t> feature;
+  /// VFIO_DEVICE_FEATURE: the GET / SET / PROBE bits of flags, exactly
+  /// (abi::feature_flags::set, or probe | set, ...).
+  std::optional<std::uint32_t> feature_op;
+  /// VFIO_DEVICE_GET_REGION_INFO, VFIO_DEVICE_GET_IRQ_INFO, VFIO_DEVICE_SET_IRQS: the index field.
+  std::optional<std::uint32_t> index;
+  /// Any other test of an ioctl's argument: called with the request and the
+  /// argument as passed (possibly null); the rule matches when it returns true.
+  std::function<bool(unsigned long request, const void* arg)> argument;
   /// 0: every matching call fails. n > 0: only the n-th matching call counted
   /// from when the rule was added.
   std::uint64_t nth = 0;
@@ -51,7 +74,8 @@ class fault_injector {
   bool empty() const noexcept { return rules_.empty(); }
 
   /// The errno to inject for this call, if a rule fires (counts every match).
-  std::optional<int> check(call_kind kind, int fd, unsigned long request, const char* path) {
+  /// `arg` is an ioctl(2) call's argument, null for every other call.
+  std::optional<int> check(call_kind kind, int fd, unsigned long request, const char* path, const void* arg = nullptr) {
     std::optional<int> hit;
     for (auto& r : rules_) {
       if (r.rule.kind && *r.rule.kind != kind) continue;
@@ -60,6 +84,7 @@ class fault_injector {
         continue;
       if (r.rule.fd && *r.rule.fd != fd) continue;
       if (r.rule.path && (!path || *r.rule.path != path)) continue;
+      if (!argument_matches(r.rule, kind, request, arg)) continue;
       ++r.matched;
       if (!hit && (r.rule.nth == 0 || r.rule.nth == r.matched)) hit = r.rule.error;
     }
@@ -67,6 +92,41 @@ class fault_injector {
   }
 
  private:
+  /// The u32 at `offset` of an ioctl argument that starts with argsz, when argsz covers it.
+  static std::optional<std::uint32_t> field(const void* arg, std::size_t offset) {
+    if (!arg) return std::nullopt;
+    std::uint32_t argsz = 0;
+    std::memcpy(&argsz, arg, sizeof argsz);
+    if (argsz < offset + sizeof(std::uint32_t)) return std::nullopt;
+    std::uint32_t v = 0;
+    std::memcpy(&v, static_cast<const unsigned char*>(arg) + offset, sizeof v);
+    return v;
+  }
+  static bool argument_matches(const fault_rule& rule, call_kind kind, unsigned long request, const void* arg) {
+    const bool wants_field = rule.feature || rule.feature_op || rule.index;
+    if (!wants_field && !rule.argument) return true;
+    if (kind != call_kind::ioctl) return false;
+    if (rule.feature || rule.feature_op) {
+      if (request != abi::req::device_feature) return false;
+      const auto flags = field(arg, offsetof(abi::device_feature, flags));
+      if (!flags) return false;
+      constexpr std::uint32_t op_bits = abi::feature_flags::get | abi::feature_flags::set | abi::feature_flags::probe;
+      if (rule.feature && (*flags & abi::feature_flags::mask) != *rule.feature) return false;
+      if (rule.feature_op && (*flags & op_bits) != *rule.feature_op) return false;
+    }
+    if (rule.index) {
+      std::optional<std::uint32_t> index;
+      if (request == abi::req::device_get_region_info)
+        index = field(arg, offsetof(abi::region_info, index));
+      else if (request == abi::req::device_get_irq_info)
+        index = field(arg, offsetof(abi::irq_info, index));
+      else if (request == abi::req::device_set_irqs)
+        index = field(arg, offsetof(abi::irq_set, index));
+      if (!index || *index != *rule.index) return false;
+    }
+    return !rule.argument || rule.argument(request, arg);
+  }
+
   struct entry {
     fault_rule rule;
     std::uint64_t matched;
