@@ -574,7 +574,10 @@ class device {
     constexpr const char* op = "VFIO_DEVICE_PCI_HOT_RESET";
     if (group_fds.size() > max_hot_reset_fds) return error(errc::too_many_descriptors, op);
     if (!fd_) return errno_error(EBADF, op);
-    alignas(4) unsigned char buf[sizeof(abi::pci_hot_reset) + max_hot_reset_fds * sizeof(std::int32_t)]{};
+    // Only the argsz bytes written below are sent: the rest stays uninitialised.
+    alignas(4) unsigned char
+        buf[sizeof(abi::pci_hot_reset) +
+            max_hot_reset_fds * sizeof(std::int32_t)];  // NOLINT(cppcoreguidelines-pro-type-member-init)
     abi::pci_hot_reset h{};
     h.argsz = static_cast<std::uint32_t>(sizeof h + group_fds.size() * sizeof(std::int32_t));
     h.flags = 0;  // the kernel rejects any flag
