@@ -31,6 +31,7 @@ mkdir -p "$work/blocks"
 work=$(cd "$work" && pwd)
 export HOME="$work"
 export VFIO_EXAMPLE_BUILD_DIR="$work/build-examples"
+export VFIOCTL_PCI_IDS=  # vfioctl shows IDs only, whether or not this host has pci.ids
 ln -s "$src" "$work/vfio"
 
 # Split the README: blocks/NNN.<lang> and blocks/manifest (NNN, lang, marker,
