@@ -347,7 +347,7 @@ int cmd_list(output& out, machine& m) {
 int cmd_doctor(output& out, machine& m, const vfio::host::pci_address& addr, const std::string& bdf) {
   const auto findings = vfioctl::diagnose(m, addr);
   const bool usable = std::none_of(findings.begin(), findings.end(), [](const auto& f) { return f.blocking; });
-  const bool exists = findings.empty() || findings.front().what != vfioctl::cause::no_device;
+  const bool exists = findings.empty() || findings.front().what != vfioctl::cause::device_absent;
   const vfioctl::function_info f = m.describe(bdf);
   if (out.json_mode) {
     out.j.field("bdf", bdf).field("usable", usable);
@@ -369,8 +369,8 @@ int cmd_doctor(output& out, machine& m, const vfio::host::pci_address& addr, con
     else
       std::printf("\tNot usable through VFIO yet:\n");
     for (const auto& x : findings) {
-      std::printf("\t%-14s %s\n", to_string(x.what), x.sentence.c_str());
-      if (!x.fix.empty()) std::printf("\t%-14s fix: %s\n", "", x.fix.c_str());
+      std::printf("\t%-23s %s\n", to_string(x.what), x.sentence.c_str());
+      if (!x.fix.empty()) std::printf("\t%-23s fix: %s\n", "", x.fix.c_str());
     }
   }
   if (exists) {

@@ -19,28 +19,34 @@
 
 namespace vfioctl {
 
-/// What stands between a device and VFIO, in the order doctor checks.
+/// What stands between a device and VFIO, in the order doctor checks. The
+/// names are stable (scripts match on them); group_busy is found by opening
+/// the group node, which only an open can tell.
 enum class cause {
-  no_device,      ///< no such PCI function
-  vfio_module,    ///< vfio-pci is not loaded
-  no_iommu,       ///< the device has no IOMMU group: the IOMMU is off
-  driver,         ///< the device is not bound to vfio-pci
-  group_sibling,  ///< another function of the group is bound to a DMA-owning driver
-  permission,     ///< /dev/vfio/N or /dev/vfio/vfio cannot be opened by this user
-  group_busy,     ///< another process holds the group open
-  memlock,        ///< RLIMIT_MEMLOCK limits DMA mappings (a warning, not a blocker)
+  device_absent,           ///< no such PCI function
+  vfio_pci_not_loaded,     ///< /sys/bus/pci/drivers/vfio-pci absent
+  iommu_off,               ///< the device has no IOMMU group: the IOMMU is off or absent
+  device_unbound,          ///< no driver bound to the device
+  device_bound_elsewhere,  ///< the device is bound to a driver other than vfio-pci
+  group_not_viable,        ///< another function of the group holds a DMA-owning driver (one finding each)
+  group_node_denied,       ///< /dev/vfio/N cannot be opened read-write by this user
+  container_node_denied,   ///< /dev/vfio/vfio cannot be opened read-write by this user
+  group_busy,              ///< another process holds /dev/vfio/N open
+  memlock_too_low,         ///< RLIMIT_MEMLOCK limits DMA mappings (a warning, not a blocker)
 };
 
 inline const char* to_string(cause c) {
   switch (c) {
-    case cause::no_device: return "no_device";
-    case cause::vfio_module: return "vfio_module";
-    case cause::no_iommu: return "no_iommu";
-    case cause::driver: return "driver";
-    case cause::group_sibling: return "group_sibling";
-    case cause::permission: return "permission";
+    case cause::device_absent: return "device_absent";
+    case cause::vfio_pci_not_loaded: return "vfio_pci_not_loaded";
+    case cause::iommu_off: return "iommu_off";
+    case cause::device_unbound: return "device_unbound";
+    case cause::device_bound_elsewhere: return "device_bound_elsewhere";
+    case cause::group_not_viable: return "group_not_viable";
+    case cause::group_node_denied: return "group_node_denied";
+    case cause::container_node_denied: return "container_node_denied";
     case cause::group_busy: return "group_busy";
-    case cause::memlock: return "memlock";
+    case cause::memlock_too_low: return "memlock_too_low";
   }
   return "?";
 }
@@ -64,30 +70,30 @@ inline std::vector<finding> diagnose(machine& m, const vfio::host::pci_address& 
   const std::string dev = "/sys/bus/pci/devices/" + bdf;
   char link[512];
   if (sys.readlink(dev.c_str(), link, sizeof link) < 0) {
-    out.push_back({cause::no_device, bdf, "there is no PCI device " + bdf + ".", "lspci -D"});
+    out.push_back({cause::device_absent, bdf, "there is no PCI device " + bdf + ".", "lspci -D"});
     return out;
   }
   const int drv = sys.open("/sys/bus/pci/drivers/vfio-pci", O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
   if (drv >= 0)
     sys.close(drv);
   else
-    out.push_back({cause::vfio_module, "vfio-pci", "the vfio-pci driver is not loaded.", "modprobe vfio-pci"});
+    out.push_back({cause::vfio_pci_not_loaded, "vfio-pci", "the vfio-pci driver is not loaded.", "modprobe vfio-pci"});
 
   auto group = vfio::host::iommu_group_of(addr, sys);
   if (!group) {
-    out.push_back({cause::no_iommu, bdf, "the device has no IOMMU group: the IOMMU is off or the platform has none.",
+    out.push_back({cause::iommu_off, bdf, "the device has no IOMMU group: the IOMMU is off or the platform has none.",
                    "add intel_iommu=on (Intel) or amd_iommu=on (AMD) to the kernel command line, then reboot"});
     return out;
   }
   const function_info self = m.describe(bdf);
   if (self.driver != "vfio-pci")
-    out.push_back({cause::driver, bdf,
+    out.push_back({self.driver.empty() ? cause::device_unbound : cause::device_bound_elsewhere, bdf,
                    self.driver.empty() ? "the device is bound to no driver."
                                        : "the device is bound to " + self.driver + ", not vfio-pci.",
                    "vfioctl bind " + bdf});
   for (const auto& f : m.group_members(*group)) {
     if (f.bdf == bdf || keeps_group_viable(f.driver)) continue;
-    out.push_back({cause::group_sibling, f.bdf,
+    out.push_back({cause::group_not_viable, f.bdf,
                    "IOMMU group " + std::to_string(*group) + " also holds " + f.bdf + " (" + f.driver +
                        "): the group is not viable.",
                    "vfioctl bind " + bdf + " --group"});
@@ -99,7 +105,7 @@ inline std::vector<finding> diagnose(machine& m, const vfio::host::pci_address& 
   if (g >= 0) {
     sys.close(g);
   } else if (g == -EACCES || g == -EPERM) {
-    out.push_back({cause::permission, node, "this user may not open " + node + ".",
+    out.push_back({cause::group_node_denied, node, "this user may not open " + node + ".",
                    "sudo chown $(id -un) " + node + "   (or a udev rule: SUBSYSTEM==\"vfio\", OWNER=\"<user>\")"});
   } else if (g == -EBUSY) {
     out.push_back({cause::group_busy, node, node + " is open in another process (a running VM?).", "fuser -v " + node});
@@ -108,14 +114,14 @@ inline std::vector<finding> diagnose(machine& m, const vfio::host::pci_address& 
   if (c >= 0)
     sys.close(c);
   else if (c == -EACCES || c == -EPERM)
-    out.push_back({cause::permission, "/dev/vfio/vfio", "this user may not open /dev/vfio/vfio.",
+    out.push_back({cause::container_node_denied, "/dev/vfio/vfio", "this user may not open /dev/vfio/vfio.",
                    "sudo chmod 0666 /dev/vfio/vfio"});
 
   // vfio_iommu_type1.c vfio_lock_acct: pinned pages count against
   // RLIMIT_MEMLOCK unless the process has CAP_IPC_LOCK.
   struct rlimit lim {};
   if (!m.simulated() && geteuid() != 0 && getrlimit(RLIMIT_MEMLOCK, &lim) == 0 && lim.rlim_cur != RLIM_INFINITY) {
-    out.push_back({cause::memlock, "RLIMIT_MEMLOCK",
+    out.push_back({cause::memlock_too_low, "RLIMIT_MEMLOCK",
                    "locked memory is limited to " + std::to_string(lim.rlim_cur / 1024) +
                        " KiB: DMA mappings beyond that fail with ENOMEM.",
                    "ulimit -l unlimited   (or memlock in /etc/security/limits.conf)", false});

@@ -220,19 +220,24 @@ inline const char* class_name(std::uint32_t class_code) {
   return "";
 }
 
-/// Vendor and device names from pci.ids (the pciutils database: VFIOCTL_PCI_IDS,
+/// Vendor and device names from pci.ids (the pciutils database:
 /// /usr/share/misc/pci.ids, /usr/share/hwdata/pci.ids), "" when unknown.
 struct pci_names {
   std::string vendor, device;
 };
 
+/// VFIOCTL_PCI_IDS, when set, is the only file tried; set empty, no names are looked up.
 inline pci_names lookup_names(unsigned vendor, unsigned device) {
   pci_names out;
-  const char* candidates[] = {std::getenv("VFIOCTL_PCI_IDS"), "/usr/share/misc/pci.ids", "/usr/share/hwdata/pci.ids",
-                              "/usr/share/pci.ids"};
+  const char* chosen = std::getenv("VFIOCTL_PCI_IDS");
+  const char* candidates[] = {"/usr/share/misc/pci.ids", "/usr/share/hwdata/pci.ids", "/usr/share/pci.ids"};
   std::FILE* f = nullptr;
-  for (const char* path : candidates)
-    if (path && *path && (f = std::fopen(path, "re"))) break;
+  if (chosen != nullptr) {
+    if (*chosen) f = std::fopen(chosen, "re");
+  } else {
+    for (const char* path : candidates)
+      if ((f = std::fopen(path, "re"))) break;
+  }
   if (!f) return out;
   char line[512];
   char want_vendor[8], want_device[8];

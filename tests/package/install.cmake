@@ -1,16 +1,15 @@
-# Configures vfio as a top-level project (tests and examples off, install
-# rules on by default), installs it into a scratch prefix with
-# `cmake --install --prefix`, and checks the installed layout.
+# Configures vfio as a top-level project, installs it into a scratch prefix
+# with `cmake --install --prefix`, and checks the installed layout.
 #   cmake -DVFIO_SOURCE_DIR=... -DLIB_BINARY_DIR=... -DPREFIX=... -DGENERATOR=... -DCXX_COMPILER=...
 #         -DEXPECTED_VERSION=... [-DINCLUDEDIR=<absolute include dir>] [-DTOOLS=ON|OFF] -P install.cmake
-# TOOLS=ON (the default route): build, then install, vfioctl included, and run
-# the installed vfioctl. TOOLS=OFF: -DVFIO_INSTALL_TOOLS=OFF, install without a build.
+# TOOLS=ON: configured with no options and Catch2 hidden (the tests must turn
+# themselves off), built (vfioctl and the examples), installed with vfioctl,
+# which is run. TOOLS=OFF: tests, examples and tools off, installed without a build.
 cmake_minimum_required(VERSION 3.23)
 include("${CMAKE_CURRENT_LIST_DIR}/package_helpers.cmake")
 
 file(REMOVE_RECURSE "${LIB_BINARY_DIR}" "${PREFIX}")
 set(args -S "${VFIO_SOURCE_DIR}" -B "${LIB_BINARY_DIR}" -G "${GENERATOR}" "-DCMAKE_CXX_COMPILER=${CXX_COMPILER}"
-         -DVFIO_BUILD_TESTS=OFF -DVFIO_BUILD_EXAMPLES=OFF
          # A prefix different from the one given to --install below: the
          # installed files must not depend on the configure-time prefix.
          "-DCMAKE_INSTALL_PREFIX=${LIB_BINARY_DIR}/configure-time-prefix")
@@ -24,10 +23,18 @@ endif()
 if(NOT DEFINED TOOLS)
   set(TOOLS ON)
 endif()
-if(NOT TOOLS)
-  list(APPEND args -DVFIO_INSTALL_TOOLS=OFF)
+if(TOOLS)
+  # What a new user types on a machine without Catch2: no options at all. The
+  # tests must turn themselves off, and the build must still work.
+  list(APPEND args -DCMAKE_DISABLE_FIND_PACKAGE_Catch2=ON)
+  capture(configured "${CMAKE_COMMAND}" ${args})
+  if(NOT configured MATCHES "Catch2 not found, tests off")
+    message(FATAL_ERROR "configuring without Catch2 did not say that the tests are off:\n${configured}")
+  endif()
+else()
+  list(APPEND args -DVFIO_BUILD_TESTS=OFF -DVFIO_BUILD_EXAMPLES=OFF -DVFIO_INSTALL_TOOLS=OFF)
+  run_step("configure vfio" "${CMAKE_COMMAND}" ${args})
 endif()
-run_step("configure vfio" "${CMAKE_COMMAND}" ${args})
 if(TOOLS)
   run_step("build vfio" "${CMAKE_COMMAND}" --build "${LIB_BINARY_DIR}")
 endif()

@@ -31,15 +31,17 @@ mkdir -p "$work/blocks"
 work=$(cd "$work" && pwd)
 export HOME="$work"
 export VFIO_EXAMPLE_BUILD_DIR="$work/build-examples"
+export VFIOCTL_PCI_IDS=  # vfioctl shows IDs only, whether or not this host has pci.ids
 ln -s "$src" "$work/vfio"
 
-# Split the README: blocks/NNN.<lang> and blocks/manifest (NNN <tab> lang <tab> marker <tab> line).
+# Split the README: blocks/NNN.<lang> and blocks/manifest (NNN, lang, marker,
+# line, separated by \037: a tab would merge an empty marker with its neighbours).
 awk -v dir="$work/blocks" '
   /^<!-- readme-test:.*-->$/ { m = $0; sub(/^<!-- readme-test: */, "", m); sub(/ *-->$/, "", m); marker = m; next }
   !inblock && /^```[a-z]+$/ {
     inblock = 1; n++; lang = substr($0, 4); file = sprintf("%s/%03d.%s", dir, n, lang)
     printf "" > file
-    printf "%03d\t%s\t%s\t%d\n", n, lang, marker, NR >> (dir "/manifest")
+    printf "%03d\037%s\037%s\037%d\n", n, lang, marker, NR >> (dir "/manifest")
     marker = ""; next
   }
   inblock && /^```$/ { inblock = 0; close(file); next }
@@ -68,7 +70,7 @@ check_pending() {
 
 compile_flags=(-std=c++17 -Wall -Wextra -Wpedantic -Werror -I"$src/include")
 
-while IFS=$'\t' read -r n lang marker line; do
+while IFS=$'\037' read -r n lang marker line; do
   f="$work/blocks/$n.$lang"
   read -r -a words <<<"$marker"
   kind=${words[0]:-}

@@ -35,7 +35,7 @@ std::string attribute_path(const ktest::context& ctx, const char* leaf) {
   return "/sys/bus/pci/devices/" + ctx.dut().bdf + "/" + leaf;
 }
 
-/// PM capability offset and NoSoftRst of the QEMU device models (DESIGN.md);
+/// PM capability offset and NoSoftRst of the QEMU device models (sim::profiles);
 /// nullopt for edu, which has none.
 struct expected_pm {
   std::uint16_t offset;
