@@ -646,9 +646,9 @@ class simulated_kernel final : public syscalls {
   // kernel_options::user_memory, by default the real /proc/self/maps.
 
   struct sim_mmap {
-    std::uintptr_t addr;
-    std::size_t length;
-    int prot;
+    std::uintptr_t addr = 0;
+    std::size_t length = 0;
+    int prot = 0;
   };
 
   void forget_unmapped() {
@@ -748,9 +748,9 @@ class simulated_kernel final : public syscalls {
   // suspends come due for everyone as they would in the kernel.
 
   struct timed_wait {
-    std::int64_t start_virtual;
-    std::chrono::steady_clock::time_point start_real;
-    std::int64_t limit_ns;
+    std::int64_t start_virtual = 0;
+    std::chrono::steady_clock::time_point start_real{};
+    std::int64_t limit_ns = 0;
   };
 
   static std::int64_t real_elapsed(const timed_wait& w) {
