@@ -104,8 +104,12 @@ int run(const vfio::host::pci_address& bdf, vfio::syscalls& sys, bool simulated)
       std::uint64_t count = 0;
       if (read(events[i].data.fd, &count, sizeof count) != sizeof count) continue;
       if (events[i].data.fd == wake_seen) {
-        // The device woke: tell the guest with a virtual PME (PME_Status in the
-        // emulated PMCSR and an SCI / PCIe PME interrupt), then let it run _ON.
+        // The device woke: the kernel has ended low power. Tell the library what the
+        // loop saw (its mapping state follows), then tell the guest with a virtual PME
+        // (PME_Status in the emulated PMCSR and an SCI / PCIe PME interrupt), then let
+        // it run _ON.
+        if (auto ack = pm.acknowledge_wakeup(count); !ack)
+          std::fprintf(stderr, "acknowledge_wakeup: %s\n", ack.error().message().c_str());
         ++pmes;
         show("wake-up eventfd -> virtual PME to the guest", bdf, sys);
         signal(guest);
