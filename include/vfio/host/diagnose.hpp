@@ -81,8 +81,8 @@ struct finding {
   cause what = cause::check_failed;
   subject about;          ///< the module path, device, sysfs attribute, group node or limit concerned
   char driver[64] = {};   ///< the driver involved (bound elsewhere, the blocking sibling's), "" if none
-  char sentence[256] = {};  ///< what is wrong, for a person
-  char fix[384] = {};       ///< a shell command (or "; "-joined commands) that fixes it, "" when none applies
+  char sentence[384] = {};  ///< what is wrong, for a person
+  char fix[384] = {};       ///< the shell command ("; "-joined commands) that fixes it, or the step when no command can
 };
 
 /// What diagnose() should also check.
@@ -450,9 +450,9 @@ inline result<diagnosis> diagnose(const pci_address& bdf, const diagnose_options
       } else if (a == -EACCES || a == -EPERM) {
         if (finding* f = w.add(cause::group_node_denied, subject::group_node(d.group))) {
           text_sink s(f->sentence, sizeof f->sentence);
-          s.put(node).put(" cannot be opened read-write by this process (it is root's, mode 0600, without a udev rule).");
-          text_sink fix(f->fix, sizeof f->fix);
-          fix.put("sudo chown $(id -u) ").put(node).put(" (lasting: a udev rule SUBSYSTEM==\"vfio\", OWNER=\"<user>\")");
+          s.put(node).put(" cannot be opened read-write by this process. Without a udev rule vfio's group nodes are ");
+          s.put("root's with mode 0600; a lasting fix is a rule such as SUBSYSTEM==\"vfio\", OWNER=\"<user>\".");
+          text_sink(f->fix, sizeof f->fix).put("sudo chown $(id -u) ").put(node);
         }
       } else if (a < 0) {
         detail::check_failed(w, subject::group_node(d.group), node, a);
@@ -477,11 +477,11 @@ inline result<diagnosis> diagnose(const pci_address& bdf, const diagnose_options
         detail::put_bytes(s, static_cast<std::uint64_t>(limit.rlim_cur));
         s.put(", less than the ");
         detail::put_bytes(s, options.dma_bytes);
-        s.put(" to map: VFIO_IOMMU_MAP_DMA will fail with ENOMEM (memory already locked counts too).");
+        s.put(" to map: VFIO_IOMMU_MAP_DMA will fail with ENOMEM (memory already locked counts too). Raise it ");
+        s.put("where the program starts: ulimit -l in its shell, LimitMEMLOCK= in its systemd unit, or memlock in ");
+        s.put("/etc/security/limits.conf.");
         const std::uint64_t kib = (options.dma_bytes + 1023) / 1024;
-        text_sink fix(f->fix, sizeof f->fix);
-        fix.put("ulimit -l ").put_unsigned(kib).put(" (as root, before starting the program; or prlimit --memlock=");
-        fix.put_unsigned(options.dma_bytes).put(" --pid <pid>, or LimitMEMLOCK= in its systemd unit)");
+        text_sink(f->fix, sizeof f->fix).put("ulimit -l ").put_unsigned(kib);
       }
     }
   }
