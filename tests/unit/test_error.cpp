@@ -16,8 +16,8 @@
 namespace {
 
 namespace sim = vfio::testing::sim;
-using vfio::error;
 using vfio::errc;
+using vfio::error;
 using vfio::subject;
 using vfio::testing::simulated_kernel;
 
@@ -50,8 +50,9 @@ TEST_CASE("error: subjects render as paths or tags", "[error]") {
         "VFIO_DEVICE_FEATURE (feature 40): Invalid argument");
   CHECK(vfio::errno_error(EINVAL, "VFIO_DEVICE_SET_IRQS", subject::irq(2)).message() ==
         "VFIO_DEVICE_SET_IRQS (IRQ 2): Invalid argument");
-  CHECK(vfio::errno_error(ENODEV, "VFIO_GROUP_GET_DEVICE_FD", vfio::host::subject_of({0x10, 0xab, 0x1f, 7}))
-            .message() == "VFIO_GROUP_GET_DEVICE_FD (device 0010:ab:1f.7): No such device");
+  CHECK(
+      vfio::errno_error(ENODEV, "VFIO_GROUP_GET_DEVICE_FD", vfio::host::subject_of({0x10, 0xab, 0x1f, 7})).message() ==
+      "VFIO_GROUP_GET_DEVICE_FD (device 0010:ab:1f.7): No such device");
   CHECK(error(errc::group_not_viable, "VFIO_GROUP_GET_STATUS", subject::group(4)).message() ==
         "VFIO_GROUP_GET_STATUS (group 4): group not viable (a device is bound to another driver)");
   CHECK(subject::host(subject::host_object::container_node).to_string() == "/dev/vfio/vfio");
