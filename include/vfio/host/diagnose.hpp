@@ -458,7 +458,7 @@ inline result<diagnosis> diagnose(const pci_address& bdf, const diagnose_options
         if (finding* f = w.add(cause::group_node_denied, subject::group_node(d.group))) {
           text_sink s(f->sentence, sizeof f->sentence);
           s.put(node).put(" cannot be opened read-write by this process. Without a udev rule vfio's group nodes are ");
-          s.put("root's with mode 0600; a lasting fix is a rule such as SUBSYSTEM==\"vfio\", OWNER=\"<user>\".");
+          s.put(R"(root's with mode 0600; a lasting fix is a rule such as SUBSYSTEM=="vfio", OWNER="<user>".)");
           text_sink(f->fix, sizeof f->fix).put("sudo chown $(id -u) ").put(node);
         }
       } else if (a < 0) {
