@@ -451,7 +451,8 @@ class device {
   /// EBADF (an entry is not an open descriptor), EFAULT, ENOMEM, EIO.
   result<void> set_irq_eventfds(std::uint32_t index, std::uint32_t start, span<const int> eventfds) noexcept {
     constexpr const char* op = "VFIO_DEVICE_SET_IRQS";
-    if (eventfds.size() > max_irq_eventfds) return error(errc::too_many_descriptors, "eventfd count check", subject::irq(index));
+    if (eventfds.size() > max_irq_eventfds)
+      return error(errc::too_many_descriptors, "eventfd count check", subject::irq(index));
     if (eventfds.empty()) return error(errc::invalid_argument, "eventfd count check", subject::irq(index));
     if (!fd_) return errno_error(EBADF, op);
     detail::irq_set_buffer<max_irq_eventfds * sizeof(std::int32_t)> buf;

@@ -101,29 +101,29 @@ inline std::error_code make_error_code(errc e) noexcept { return {static_cast<in
 class subject {
  public:
   enum class kind : std::uint8_t {
-    none,            ///< nothing recorded
-    host_path,       ///< a fixed host path or limit: value is a subject::host_object
-    group_node,      ///< /dev/vfio/<value>
-    group,           ///< an open group: value is the group number
-    device,          ///< a PCI function: value is the packed BDF (see pack_bdf)
-    sysfs_attribute, ///< <sysfs>/bus/pci/devices/<BDF>/<attribute>: value is the packed BDF, aux the attribute
-    region,          ///< a device region: value is the region index
-    irq,             ///< a device IRQ: value is the IRQ index
-    feature,         ///< a VFIO_DEVICE_FEATURE: value is the feature id
+    none,             ///< nothing recorded
+    host_path,        ///< a fixed host path or limit: value is a subject::host_object
+    group_node,       ///< /dev/vfio/<value>
+    group,            ///< an open group: value is the group number
+    device,           ///< a PCI function: value is the packed BDF (see pack_bdf)
+    sysfs_attribute,  ///< <sysfs>/bus/pci/devices/<BDF>/<attribute>: value is the packed BDF, aux the attribute
+    region,           ///< a device region: value is the region index
+    irq,              ///< a device IRQ: value is the IRQ index
+    feature,          ///< a VFIO_DEVICE_FEATURE: value is the feature id
   };
 
   /// The fixed objects a subject of kind host_path names (stable numbering).
   enum class host_object : std::uint8_t {
-    dev_vfio,            ///< /dev/vfio
-    container_node,      ///< /dev/vfio/vfio
-    iommu_groups,        ///< /sys/kernel/iommu_groups
-    module_vfio,         ///< /sys/module/vfio
-    module_vfio_pci,     ///< /sys/module/vfio_pci
-    vfio_pci_driver,     ///< /sys/bus/pci/drivers/vfio-pci
-    drivers_probe,       ///< /sys/bus/pci/drivers_probe
-    rlimit_memlock,      ///< the RLIMIT_MEMLOCK resource limit of the process
-    proc_self_status,    ///< /proc/self/status
-    count_               ///< number of objects (not an object)
+    dev_vfio,          ///< /dev/vfio
+    container_node,    ///< /dev/vfio/vfio
+    iommu_groups,      ///< /sys/kernel/iommu_groups
+    module_vfio,       ///< /sys/module/vfio
+    module_vfio_pci,   ///< /sys/module/vfio_pci
+    vfio_pci_driver,   ///< /sys/bus/pci/drivers/vfio-pci
+    drivers_probe,     ///< /sys/bus/pci/drivers_probe
+    rlimit_memlock,    ///< the RLIMIT_MEMLOCK resource limit of the process
+    proc_self_status,  ///< /proc/self/status
+    count_             ///< number of objects (not an object)
   };
 
   /// The PCI function attributes a subject of kind sysfs_attribute names
@@ -338,8 +338,9 @@ inline std::size_t subject::to_chars(char* buf, std::size_t size) const noexcept
   switch (kind_) {
     case kind::none: break;
     case kind::host_path:
-      out.put(value_ < static_cast<std::uint32_t>(host_object::count_) ? vfio::to_string(static_cast<host_object>(value_))
-                                                                        : "?");
+      out.put(value_ < static_cast<std::uint32_t>(host_object::count_)
+                  ? vfio::to_string(static_cast<host_object>(value_))
+                  : "?");
       break;
     case kind::group_node: out.put("/dev/vfio/").put_unsigned(value_); break;
     case kind::group: out.put("(group ").put_unsigned(value_).put(')'); break;

@@ -292,7 +292,8 @@ inline result<void> probe(const device& dev, std::uint32_t id, direction dir = d
   if (dir == direction::none) return error(errc::feature_unsupported, detail::operation, subject::feature(id));
   const int bare = detail::probe_raw(dev.fd(), dev.sys(), id, 0);
   if (bare >= 0) return error(errc::feature_direction_invalid, detail::operation, subject::feature(id));
-  if (bare == -ENOTTY || bare == -EINVAL) return error(errc::feature_unsupported, detail::operation, subject::feature(id));
+  if (bare == -ENOTTY || bare == -EINVAL)
+    return error(errc::feature_unsupported, detail::operation, subject::feature(id));
   return errno_error(-bare, detail::operation, subject::feature(id));
 }
 

@@ -166,7 +166,8 @@ TEST_CASE("diagnose: a sibling bound to a DMA driver makes the group not viable"
   auto g = vfio::group::open_for_device(e1000e_bdf, k);
   REQUIRE_FALSE(g);
   CHECK(g.error() == vfio::errc::group_not_viable);
-  CHECK(g.error().message() == "VFIO_GROUP_GET_STATUS (group 3): group not viable (a device is bound to another driver)");
+  CHECK(g.error().message() ==
+        "VFIO_GROUP_GET_STATUS (group 3): group not viable (a device is bound to another driver)");
 }
 
 TEST_CASE("diagnose: permissions on /dev/vfio/N", "[diagnose]") {
@@ -180,7 +181,7 @@ TEST_CASE("diagnose: permissions on /dev/vfio/N", "[diagnose]") {
   const auto* f = d.find(cause::group_node_denied);
   REQUIRE(f);
   CHECK(f->about == subject::group_node(3));
-  CHECK(std::string(f->fix).rfind("sudo chown $(id -u) /dev/vfio/3", 0) == 0);
+  CHECK(std::string(f->fix) == "sudo chown $(id -u) /dev/vfio/3");
   // The group's open fails the same way.
   auto g = vfio::group::open(3, k);
   REQUIRE_FALSE(g);
@@ -209,9 +210,9 @@ TEST_CASE("diagnose: RLIMIT_MEMLOCK below the DMA bytes asked", "[diagnose]") {
   const auto* f = d.find(cause::memlock_too_low);
   REQUIRE(f);
   CHECK(f->about.to_string() == "RLIMIT_MEMLOCK");
-  CHECK(std::string(f->sentence).find("RLIMIT_MEMLOCK is 8388608 bytes (8 MiB), less than the 1073741824 bytes (1 GiB)") ==
-        0);
-  CHECK(std::string(f->fix).rfind("ulimit -l 1048576", 0) == 0);
+  CHECK(std::string(f->sentence)
+            .find("RLIMIT_MEMLOCK is 8388608 bytes (8 MiB), less than the 1073741824 bytes (1 GiB)") == 0);
+  CHECK(std::string(f->fix) == "ulimit -l 1048576");
   // Without a DMA size the limit is not looked at.
   CHECK(run(k).ok());
 }
@@ -232,8 +233,8 @@ TEST_CASE("diagnose: CAP_IPC_LOCK lifts the memlock limit", "[diagnose]") {
   s.expect_readlink("/sys/bus/pci/devices/0000:00:03.0/iommu_group").fills_text("../../../kernel/iommu_groups/3");
   s.expect_readlink("/sys/bus/pci/devices/0000:00:03.0/driver").fills_text("../../../bus/pci/drivers/vfio-pci");
   s.expect_open("/sys/kernel/iommu_groups/3/devices").returns(31);
-  const char self[32] = {1, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 32, 0, 10,
-                         '0', '0', '0', '0', ':', '0', '0', ':', '0', '3', '.', '0', 0};
+  const char self[32] = {1,  0, 0,  0,   0,   0,   0,   0,   1,   0,   0,   0,   0,   0,   0,   0,
+                         32, 0, 10, '0', '0', '0', '0', ':', '0', '0', ':', '0', '3', '.', '0', 0};
   s.expect_getdents64(31).fills_bytes(self, sizeof self);
   s.expect_getdents64(31).returns(0);
   s.expect_close(31).returns(0);

@@ -38,21 +38,21 @@ namespace vfio::host {
 /// Why a device cannot be used through VFIO. The names (to_string) are stable:
 /// tools print them and match on them.
 enum class cause : std::uint8_t {
-  vfio_not_loaded,          ///< /sys/module/vfio and /dev/vfio/vfio absent
-  dev_vfio_missing,         ///< vfio loaded, /dev/vfio absent (no devtmpfs, or a container without it)
-  container_node_missing,   ///< /dev/vfio exists, /dev/vfio/vfio does not (e.g. iommufd-only kernel)
-  container_node_denied,    ///< /dev/vfio/vfio not readable and writable by this process
-  vfio_pci_not_loaded,      ///< /sys/bus/pci/drivers/vfio-pci absent
-  iommu_off,                ///< no IOMMU group exists: the IOMMU is off or absent
-  device_absent,            ///< no such PCI device
-  device_without_group,     ///< the IOMMU is on but the device is in no IOMMU group
-  device_unbound,           ///< no driver bound to the device
-  device_bound_elsewhere,   ///< the device is bound to a driver other than a VFIO one
-  group_not_viable,         ///< another device of the group is bound to a non-VFIO driver (one finding each)
-  group_node_missing,       ///< the device is bound to vfio-pci but /dev/vfio/N does not exist
-  group_node_denied,        ///< /dev/vfio/N not readable and writable by this process
-  memlock_too_low,          ///< RLIMIT_MEMLOCK below the DMA bytes to map, without CAP_IPC_LOCK
-  check_failed,             ///< a check could not be made; the sentence says which and why
+  vfio_not_loaded,         ///< /sys/module/vfio and /dev/vfio/vfio absent
+  dev_vfio_missing,        ///< vfio loaded, /dev/vfio absent (no devtmpfs, or a container without it)
+  container_node_missing,  ///< /dev/vfio exists, /dev/vfio/vfio does not (e.g. iommufd-only kernel)
+  container_node_denied,   ///< /dev/vfio/vfio not readable and writable by this process
+  vfio_pci_not_loaded,     ///< /sys/bus/pci/drivers/vfio-pci absent
+  iommu_off,               ///< no IOMMU group exists: the IOMMU is off or absent
+  device_absent,           ///< no such PCI device
+  device_without_group,    ///< the IOMMU is on but the device is in no IOMMU group
+  device_unbound,          ///< no driver bound to the device
+  device_bound_elsewhere,  ///< the device is bound to a driver other than a VFIO one
+  group_not_viable,        ///< another device of the group is bound to a non-VFIO driver (one finding each)
+  group_node_missing,      ///< the device is bound to vfio-pci but /dev/vfio/N does not exist
+  group_node_denied,       ///< /dev/vfio/N not readable and writable by this process
+  memlock_too_low,         ///< RLIMIT_MEMLOCK below the DMA bytes to map, without CAP_IPC_LOCK
+  check_failed,            ///< a check could not be made; the sentence says which and why
 };
 
 inline const char* to_string(cause c) noexcept {
@@ -79,10 +79,10 @@ inline const char* to_string(cause c) noexcept {
 /// One reason. Text lives in fixed buffers: a diagnosis never allocates.
 struct finding {
   cause what = cause::check_failed;
-  subject about;          ///< the module path, device, sysfs attribute, group node or limit concerned
-  char driver[64] = {};   ///< the driver involved (bound elsewhere, the blocking sibling's), "" if none
-  char sentence[256] = {};  ///< what is wrong, for a person
-  char fix[384] = {};       ///< a shell command (or "; "-joined commands) that fixes it, "" when none applies
+  subject about;            ///< the module path, device, sysfs attribute, group node or limit concerned
+  char driver[64] = {};     ///< the driver involved (bound elsewhere, the blocking sibling's), "" if none
+  char sentence[384] = {};  ///< what is wrong, for a person
+  char fix[384] = {};       ///< the shell command ("; "-joined commands) that fixes it, or the step when no command can
 };
 
 /// What diagnose() should also check.
@@ -301,15 +301,18 @@ inline result<diagnosis> diagnose(const pci_address& bdf, const diagnose_options
     } else if (dev_dir == -ENOENT) {
       if (finding* f = w.add(cause::dev_vfio_missing, subject::host(host_object::dev_vfio))) {
         text_sink(f->sentence, sizeof f->sentence)
-            .put("vfio is loaded but /dev/vfio does not exist: /dev is not a devtmpfs, or this container was "
-                 "started without it.");
-        text_sink(f->fix, sizeof f->fix).put("sudo mount -t devtmpfs devtmpfs /dev (in a container: pass /dev/vfio in)");
+            .put(
+                "vfio is loaded but /dev/vfio does not exist: /dev is not a devtmpfs, or this container was "
+                "started without it.");
+        text_sink(f->fix, sizeof f->fix)
+            .put("sudo mount -t devtmpfs devtmpfs /dev (in a container: pass /dev/vfio in)");
       }
     } else {
       if (finding* f = w.add(cause::container_node_missing, subject::host(host_object::container_node))) {
         text_sink(f->sentence, sizeof f->sentence)
-            .put("vfio is loaded but /dev/vfio/vfio does not exist: the kernel may be built without the legacy "
-                 "container (CONFIG_VFIO_CONTAINER=n, iommufd only).");
+            .put(
+                "vfio is loaded but /dev/vfio/vfio does not exist: the kernel may be built without the legacy "
+                "container (CONFIG_VFIO_CONTAINER=n, iommufd only).");
         text_sink(f->fix, sizeof f->fix).put("sudo mknod -m 0666 /dev/vfio/vfio c 10 196");
       }
     }
@@ -342,11 +345,13 @@ inline result<diagnosis> diagnose(const pci_address& bdf, const diagnose_options
   if (iommu_off) {
     if (finding* f = w.add(cause::iommu_off, subject::host(host_object::iommu_groups))) {
       text_sink(f->sentence, sizeof f->sentence)
-          .put("No IOMMU group exists (/sys/kernel/iommu_groups is empty): the IOMMU is off or absent, and "
-               "vfio-pci refuses devices without one.");
+          .put(
+              "No IOMMU group exists (/sys/kernel/iommu_groups is empty): the IOMMU is off or absent, and "
+              "vfio-pci refuses devices without one.");
       text_sink(f->fix, sizeof f->fix)
-          .put("enable VT-d / AMD-Vi in the firmware, add intel_iommu=on (Intel) or amd_iommu=on (AMD) to the "
-               "kernel command line, reboot");
+          .put(
+              "enable VT-d / AMD-Vi in the firmware, add intel_iommu=on (Intel) or amd_iommu=on (AMD) to the "
+              "kernel command line, reboot");
     }
   } else if (listed < 0) {
     detail::check_failed(w, subject::host(host_object::iommu_groups), "the IOMMU groups", listed);
@@ -361,7 +366,8 @@ inline result<diagnosis> diagnose(const pci_address& bdf, const diagnose_options
       s.put("No PCI device ");
       detail::put_address(s, bdf).put(" exists (/sys/bus/pci/devices/");
       detail::put_address(s, bdf).put(" is missing).");
-      text_sink(f->fix, sizeof f->fix).put("lspci -D (the addresses that exist); echo 1 | sudo tee /sys/bus/pci/rescan");
+      text_sink(f->fix, sizeof f->fix)
+          .put("lspci -D (the addresses that exist); echo 1 | sudo tee /sys/bus/pci/rescan");
     }
   } else if (exists < 0) {
     detail::check_failed(w, subject_of(bdf), "the device", static_cast<int>(exists));
@@ -417,8 +423,7 @@ inline result<diagnosis> diagnose(const pci_address& bdf, const diagnose_options
         char driver[64];
         const auto n = driver_of(*other, driver, sizeof driver, sys, root);
         if (!n) {
-          detail::check_failed(w, subject_of(*other, subject::attribute::driver), "a group member's driver",
-                               n.error());
+          detail::check_failed(w, subject_of(*other, subject::attribute::driver), "a group member's driver", n.error());
           return;
         }
         if (detail::keeps_group_viable(std::string_view(driver, *n))) return;
@@ -426,7 +431,9 @@ inline result<diagnosis> diagnose(const pci_address& bdf, const diagnose_options
                                std::string_view(driver, *n))) {
           text_sink s(f->sentence, sizeof f->sentence);
           detail::put_address(s, *other).put(", in the same IOMMU group ").put_unsigned(d.group);
-          s.put(", is bound to ").put(driver).put(": the group is not viable until it is bound to vfio-pci or unbound.");
+          s.put(", is bound to ")
+              .put(driver)
+              .put(": the group is not viable until it is bound to vfio-pci or unbound.");
           text_sink fix(f->fix, sizeof f->fix);
           detail::put_bind_fix(fix, *other, true);
         }
@@ -450,9 +457,9 @@ inline result<diagnosis> diagnose(const pci_address& bdf, const diagnose_options
       } else if (a == -EACCES || a == -EPERM) {
         if (finding* f = w.add(cause::group_node_denied, subject::group_node(d.group))) {
           text_sink s(f->sentence, sizeof f->sentence);
-          s.put(node).put(" cannot be opened read-write by this process (it is root's, mode 0600, without a udev rule).");
-          text_sink fix(f->fix, sizeof f->fix);
-          fix.put("sudo chown $(id -u) ").put(node).put(" (lasting: a udev rule SUBSYSTEM==\"vfio\", OWNER=\"<user>\")");
+          s.put(node).put(" cannot be opened read-write by this process. Without a udev rule vfio's group nodes are ");
+          s.put(R"(root's with mode 0600; a lasting fix is a rule such as SUBSYSTEM=="vfio", OWNER="<user>".)");
+          text_sink(f->fix, sizeof f->fix).put("sudo chown $(id -u) ").put(node);
         }
       } else if (a < 0) {
         detail::check_failed(w, subject::group_node(d.group), node, a);
@@ -477,11 +484,11 @@ inline result<diagnosis> diagnose(const pci_address& bdf, const diagnose_options
         detail::put_bytes(s, static_cast<std::uint64_t>(limit.rlim_cur));
         s.put(", less than the ");
         detail::put_bytes(s, options.dma_bytes);
-        s.put(" to map: VFIO_IOMMU_MAP_DMA will fail with ENOMEM (memory already locked counts too).");
+        s.put(" to map: VFIO_IOMMU_MAP_DMA will fail with ENOMEM (memory already locked counts too). Raise it ");
+        s.put("where the program starts: ulimit -l in its shell, LimitMEMLOCK= in its systemd unit, or memlock in ");
+        s.put("/etc/security/limits.conf.");
         const std::uint64_t kib = (options.dma_bytes + 1023) / 1024;
-        text_sink fix(f->fix, sizeof f->fix);
-        fix.put("ulimit -l ").put_unsigned(kib).put(" (as root, before starting the program; or prlimit --memlock=");
-        fix.put_unsigned(options.dma_bytes).put(" --pid <pid>, or LimitMEMLOCK= in its systemd unit)");
+        text_sink(f->fix, sizeof f->fix).put("ulimit -l ").put_unsigned(kib);
       }
     }
   }

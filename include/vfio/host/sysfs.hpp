@@ -302,7 +302,8 @@ inline result<void> bind_to_driver(const pci_address& bdf, const char* driver, s
 
   const auto bound_len = driver_of(bdf, current, sizeof current, sys, sysfs_root);
   if (!bound_len) return bound_len.error();
-  if (std::string_view(current, *bound_len) != target_driver) return errno_error(ENODEV, "drivers_probe", subject_of(bdf));
+  if (std::string_view(current, *bound_len) != target_driver)
+    return errno_error(ENODEV, "drivers_probe", subject_of(bdf));
   return {};
 }
 

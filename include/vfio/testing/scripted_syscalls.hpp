@@ -332,7 +332,8 @@ class scripted_syscalls final : public syscalls {
     expected_call* c = next_call(call_kind::access, -1);
     if (!c) return -EPROTO;
     if (c->path != path) return mismatch(*c, std::string("path ") + path);
-    if (c->check_value && c->value != static_cast<unsigned long>(mode)) return mismatch(*c, "mode " + std::to_string(mode));
+    if (c->check_value && c->value != static_cast<unsigned long>(mode))
+      return mismatch(*c, "mode " + std::to_string(mode));
     return static_cast<int>(c->result);
   }
   long getdents64(int fd, void* buf, std::size_t size) noexcept override {

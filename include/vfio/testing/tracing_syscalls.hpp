@@ -271,7 +271,8 @@ class tracing_syscalls final : public syscalls {
   int getrlimit(int resource, struct rlimit* limit) noexcept override {
     const int r = inner_->getrlimit(resource, limit);
     std::lock_guard<std::mutex> lock(mu_);
-    std::string line = "getrlimit " + std::string(resource == RLIMIT_MEMLOCK ? "RLIMIT_MEMLOCK" : std::to_string(resource));
+    std::string line =
+        "getrlimit " + std::string(resource == RLIMIT_MEMLOCK ? "RLIMIT_MEMLOCK" : std::to_string(resource));
     line += " -> " + result_text(r);
     if (r == 0 && limit)
       line += " cur=" + (limit->rlim_cur == RLIM_INFINITY ? std::string("unlimited") : std::to_string(limit->rlim_cur));

@@ -28,14 +28,14 @@ struct sysfs_ref {
     drivers_probe,  ///< /sys/bus/pci/drivers_probe
     module_dir,     ///< /sys/module/<attr>
     iommu_group,    ///< /sys/kernel/iommu_groups/<group>
-    iommu_group_devices,  ///< /sys/kernel/iommu_groups/<group>/devices
-    iommu_group_device,   ///< /sys/kernel/iommu_groups/<group>/devices/<bdf> (a link to the function)
+    group_members,  ///< /sys/kernel/iommu_groups/<group>/devices
+    group_member,   ///< /sys/kernel/iommu_groups/<group>/devices/<bdf> (a link to the function)
   };
   kind k = kind::none;
   std::string bdf;     ///< the function (device, device_link, device_attr)
   std::string attr;    ///< e.g. "power/control", "firmware_node/power_resources_D3hot"
   std::string driver;  ///< driver_* kinds
-  unsigned group = 0;  ///< iommu_group* kinds
+  unsigned group = 0;  ///< iommu_group, group_members, group_member
 };
 
 /// The names sysfs_ref::device_attr may carry for a PCI function.
@@ -130,9 +130,9 @@ inline sysfs_ref parse_sysfs_path(const std::string& path, const std::vector<std
     if (tail.empty()) {
       r.k = sysfs_ref::kind::iommu_group;
     } else if (tail == "/devices") {
-      r.k = sysfs_ref::kind::iommu_group_devices;
+      r.k = sysfs_ref::kind::group_members;
     } else if (tail.compare(0, 9, "/devices/") == 0 && tail.find('/', 9) == std::string::npos) {
-      r.k = sysfs_ref::kind::iommu_group_device;
+      r.k = sysfs_ref::kind::group_member;
       r.bdf = tail.substr(9);
     }
     return r;

@@ -57,11 +57,11 @@ inline bool host_path_exists(const kernel_state& k, const sysfs_ref& r) {
   if (r.k == K::module_dir)
     return (h.vfio_loaded && (r.attr == "vfio" || r.attr == "vfio_iommu_type1")) ||
            (h.vfio_pci_loaded && (r.attr == "vfio_pci" || r.attr == "vfio_pci_core"));
-  if (r.k == K::iommu_group || r.k == K::iommu_group_devices) {
+  if (r.k == K::iommu_group || r.k == K::group_members) {
     const auto g = iommu_groups(k);
     return std::find(g.begin(), g.end(), r.group) != g.end();
   }
-  if (r.k == K::iommu_group_device) {
+  if (r.k == K::group_member) {
     const auto m = iommu_group_members(k, r.group);
     return std::find(m.begin(), m.end(), r.bdf) != m.end();
   }
@@ -80,7 +80,7 @@ inline sysfs_ref resolve(kernel_state& k, const std::string& path) {
 inline std::vector<std::string> list(const kernel_state& k, const sysfs_ref& r) {
   using K = sysfs_ref::kind;
   std::vector<std::string> v;
-  if (r.k == K::iommu_group_devices) return iommu_group_members(k, r.group);
+  if (r.k == K::group_members) return iommu_group_members(k, r.group);
   if (r.k == K::iommu_group) return {"devices"};
   if (r.k != K::directory) return v;
   if (r.attr == "/sys/kernel/iommu_groups")
@@ -182,8 +182,7 @@ inline int open(kernel_state& k, const char* path, int flags) {
   if (r.k == K::device_attr && !attr_exists(k, r)) return -ENOENT;
   const int acc = flags & O_ACCMODE;
   bool dir = r.k == K::directory || r.k == K::device || r.k == K::device_link || r.k == K::driver_dir ||
-             r.k == K::module_dir || r.k == K::iommu_group || r.k == K::iommu_group_devices ||
-             r.k == K::iommu_group_device;
+             r.k == K::module_dir || r.k == K::iommu_group || r.k == K::group_members || r.k == K::group_member;
   bool readable = true, writable = false;
   if (r.k == K::device_attr) {
     const attr_type t = find_attribute(r.attr)->type;
@@ -410,7 +409,7 @@ inline long readlink(kernel_state& k, const char* path, char* buf, std::size_t s
   const std::string chain = k.chain_of(r.bdf);
   if (r.k == K::device_link) {
     target = bus_link_target(chain);
-  } else if (r.k == K::iommu_group_device) {
+  } else if (r.k == K::group_member) {
     target = "../../../../devices/" + chain;  // iommu_group_add_device: sysfs_create_link to the device
   } else if (r.k == K::device_attr) {
     if (!attr_exists(k, r)) return -ENOENT;
