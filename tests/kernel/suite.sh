@@ -106,7 +106,7 @@ boot)
             echo "---- console log tail ($LOG) ----"
             tail -n 40 "$LOG" || true
         fi
-        ktest_die "kernel $TAG, platform $PLATFORM: $(sed -n 's/^RESULT FAIL .*reason="\(.*\)"$/\1/p' "$OUT/boot.result")"
+        ktest_die "kernel $TAG, platform $PLATFORM: $(sed -n 's/^RESULT FAIL .* reason="\([^"]*\)".*$/\1/p' "$OUT/boot.result")"
     fi
     ;;
 diff)

@@ -337,6 +337,11 @@ class kernel_state final : public vfio_pci_env {
     abi::pci_hot_reset hdr{};
     std::memcpy(&hdr, arg, sizeof hdr);
     if (hdr.argsz < sizeof hdr || hdr.flags) return -EINVAL;
+    // Since the device cdev work ("zero-length array is only for cdev opened
+    // devices", absent from 6.1, present in 6.12 and 7.x), an empty list on a
+    // group-opened device is refused before the slot/bus probe; the model's
+    // devices are all group-opened.
+    if (!hdr.count && opt.version != kernel_version::v6_1) return -EINVAL;
     const std::string& bus = dev.hw().desc().upstream_bridge;
     if (bus.empty()) return -ENODEV;
     const std::vector<sim_function*> affected = functions_below(bus);
