@@ -172,6 +172,9 @@ class device_view {
  public:
   device_view(const device_view& o) noexcept;
   device_view& operator=(const device_view& o) noexcept;
+  /// A move is a copy: both objects view the device (a view owns nothing).
+  device_view(device_view&& o) noexcept { attach(o.dev_); }
+  device_view& operator=(device_view&& o) noexcept { return *this = static_cast<const device_view&>(o); }
   ~device_view();
 
  protected:

@@ -48,6 +48,8 @@ namespace detail {
 template <std::size_t MaxData>
 class irq_set_buffer {
  public:
+  // NOLINTNEXTLINE(cppcoreguidelines-pro-type-member-init,modernize-use-equals-default): see bytes_
+  irq_set_buffer() noexcept {}
   /// Writes the header for `data_size` bytes of data; the data must follow via data().
   void set_header(std::uint32_t flags, std::uint32_t index, std::uint32_t start, std::uint32_t count,
                   std::size_t data_size) noexcept {

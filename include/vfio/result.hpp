@@ -271,14 +271,15 @@ class [[nodiscard]] result {
     static_assert(std::is_convertible<std::invoke_result_t<F, const vfio::error&>, vfio::error>::value,
                   "transform_error: the callable must return a vfio::error");
     if (has_) return *this;
-    return result(vfio::error(std::invoke(std::forward<F>(f), error_)));
+    const vfio::error transformed = std::invoke(std::forward<F>(f), error_);
+    return transformed;
   }
   template <class F>
   result transform_error(F&& f) && noexcept(std::is_nothrow_invocable<F, const vfio::error&>::value) {
     static_assert(std::is_convertible<std::invoke_result_t<F, const vfio::error&>, vfio::error>::value,
                   "transform_error: the callable must return a vfio::error");
     if (has_) return std::move(*this);
-    return result(vfio::error(std::invoke(std::forward<F>(f), error_)));
+    return result(static_cast<vfio::error>(std::invoke(std::forward<F>(f), error_)));
   }
 
  private:
@@ -356,7 +357,8 @@ class [[nodiscard]] result<void> {
     static_assert(std::is_convertible<std::invoke_result_t<F, const vfio::error&>, vfio::error>::value,
                   "transform_error: the callable must return a vfio::error");
     if (has_) return *this;
-    return result(vfio::error(std::invoke(std::forward<F>(f), error_)));
+    const vfio::error transformed = std::invoke(std::forward<F>(f), error_);
+    return transformed;
   }
 
  private:

@@ -94,7 +94,7 @@ class config : private detail::device_view {
   /// kernel loops over its aligned chunks internally, vfio_pci_config_rw); should a pread
   /// return short, the rest is read with further preads.
   /// Errors: errc::short_transfer; EIO, EFAULT; errors of device::read and device::region.
-  result<config_snapshot> snapshot() noexcept {
+  result<config_snapshot> snapshot() const noexcept {
     auto ri = dev().region(abi::pci_region::config);
     if (!ri) return ri.error();
     const std::uint64_t region_size = (*ri)->size;
@@ -108,11 +108,11 @@ class config : private detail::device_view {
   }
 
  private:
-  result<void> read_bytes(std::uint16_t offset, std::uint8_t* out, std::size_t width) noexcept {
+  result<void> read_bytes(std::uint16_t offset, std::uint8_t* out, std::size_t width) const noexcept {
     if (offset % width != 0) return error(errc::invalid_argument, "pread");
     return dev().read(abi::pci_region::config, offset, out, width);
   }
-  result<void> write_bytes(std::uint16_t offset, const std::uint8_t* in, std::size_t width) noexcept {
+  result<void> write_bytes(std::uint16_t offset, const std::uint8_t* in, std::size_t width) const noexcept {
     if (offset % width != 0) return error(errc::invalid_argument, "pwrite");
     return dev().write(abi::pci_region::config, offset, in, width);
   }

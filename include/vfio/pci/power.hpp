@@ -548,14 +548,14 @@ class power : private detail::device_view {
   }
 
   // The PM capability's location; errc::no_pm_capability when the device has none.
-  result<pm_location> location() noexcept {
+  result<pm_location> location() const noexcept {
     auto at = dev().pm_capability_location();
     if (!at) return at.error();
     if (at->offset == 0) return error(errc::no_pm_capability, "PCI_CAPABILITY_LIST");
     return at;
   }
 
-  result<std::uint16_t> read_pmcsr(std::uint16_t pm_offset) noexcept {
+  result<std::uint16_t> read_pmcsr(std::uint16_t pm_offset) const noexcept {
     return config(dev()).read16(static_cast<std::uint16_t>(pm_offset + abi::pci::pm_ctrl));
   }
 
@@ -593,7 +593,7 @@ class power : private detail::device_view {
     (void)transition(d_state::d0, true, nullptr, wrote);
   }
 
-  void refresh_if_unknown() noexcept {
+  void refresh_if_unknown() const noexcept {
     if (dev().mapping_state().unknown()) (void)dev().refresh_mapping_state();
   }
 
