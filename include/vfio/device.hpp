@@ -1,8 +1,31 @@
 // vfio::device: the owner of one VFIO device descriptor. Device and region info,
-// region read/write and mmap, IRQ eventfds, reset and PCI hot reset.
+// region read/write and mmap, IRQ eventfds, reset and PCI hot reset, and what the
+// library knows about whether the device's BAR mappings are safe to touch.
+//
+// Mapping safety. The kernel makes a BAR mapping fault with SIGBUS while
+// vfio_pci_mmap_fault (drivers/vfio/pci/vfio_pci_core.c) finds low power engaged
+// (vdev->pm_runtime_engaged) or memory disabled (__vfio_pci_memory_enabled: PowerState
+// >= D3hot, or MEMORY clear in the virtual COMMAND register). The device tracks each
+// cause from everything that reaches it:
+// - every write of the config region that covers COMMAND's low byte (the MEMORY bit
+//   written is the one the kernel keeps in vconfig: vfio_basic_config_write);
+// - every write that covers PMCSR's low byte (vfio_pm_config_write acts on the chunk
+//   at cap + 4, which every covering write produces, since vfio_pci_config_rw splits
+//   accesses into naturally aligned chunks): PowerState D3hot is assumed at once (the
+//   kernel zaps the mappings before changing state), then PMCSR is read back (one
+//   2-byte pread) and the state read is recorded;
+// - every read that covers COMMAND or PMCSR (both read back the values above);
+// - VFIO_DEVICE_RESET and VFIO_DEVICE_PCI_HOT_RESET (the kernel sets D0 first:
+//   vfio_pci_ioctl_reset, vfio_pci_dev_set_hot_reset);
+// - low-power entry, exit and observed wake-ups (vfio::pci::power).
+// Where the library cannot know (the kernel's runtime suspend may have undone a
+// PM_CTRL D3hot while low power was engaged: vfio_pci_core_runtime_suspend sets D0
+// first), it says "unknown" until PMCSR is read again (refresh_mapping_state()), and
+// mappings_accessible() is false: never "safe" when it may not be.
 #ifndef VFIO_DEVICE_HPP_INCLUDED
 #define VFIO_DEVICE_HPP_INCLUDED
 
+#include <atomic>
 #include <cerrno>
 #include <cstddef>
 #include <cstdint>
@@ -22,6 +45,7 @@
 #include "error.hpp"
 #include "heap_array.hpp"
 #include "irq.hpp"
+#include "pci/config_snapshot.hpp"
 #include "region.hpp"
 #include "result.hpp"
 #include "span.hpp"
@@ -29,6 +53,10 @@
 #include "unique_fd.hpp"
 
 namespace vfio {
+
+namespace pci {
+class power;
+}
 
 /// The fixed part of a VFIO_DEVICE_GET_INFO reply.
 struct device_info {
@@ -76,12 +104,108 @@ inline result<std::int64_t> region_file_offset(const region_info& r, std::uint64
 }
 }  // namespace detail
 
+/// Why touching a BAR mapping of the device would fault, as far as the library knows
+/// (device::mapping_state()). A value type; no bit set means accessible.
+class mapping_state {
+ public:
+  static constexpr std::uint8_t d3hot_bit = 1;            ///< PMCSR PowerState is D3hot
+  static constexpr std::uint8_t memory_disabled_bit = 2;  ///< COMMAND.MEMORY is clear
+  static constexpr std::uint8_t low_power_bit = 4;        ///< low power engaged (entry seen, exit or wake-up not yet)
+  static constexpr std::uint8_t unknown_bit = 8;          ///< PMCSR may have changed unseen: read it again
+
+  constexpr mapping_state() noexcept = default;
+  constexpr explicit mapping_state(std::uint8_t bits) noexcept : bits_(bits) {}
+
+  /// Touching a mapping is safe: no cause is known and nothing is unknown.
+  constexpr bool accessible() const noexcept { return bits_ == 0; }
+  constexpr bool d3hot() const noexcept { return (bits_ & d3hot_bit) != 0; }
+  constexpr bool memory_disabled() const noexcept { return (bits_ & memory_disabled_bit) != 0; }
+  constexpr bool low_power() const noexcept { return (bits_ & low_power_bit) != 0; }
+  constexpr bool unknown() const noexcept { return (bits_ & unknown_bit) != 0; }
+  constexpr std::uint8_t bits() const noexcept { return bits_; }
+
+ private:
+  std::uint8_t bits_ = 0;
+};
+
+/// "accessible", or the causes joined by '+': "D3hot", "memory-disabled", "low-power", "unknown".
+/// Writes into a static table entry: no allocation.
+inline const char* to_string(mapping_state s) noexcept {
+  static constexpr const char* names[16] = {"accessible",
+                                            "D3hot",
+                                            "memory-disabled",
+                                            "D3hot+memory-disabled",
+                                            "low-power",
+                                            "D3hot+low-power",
+                                            "memory-disabled+low-power",
+                                            "D3hot+memory-disabled+low-power",
+                                            "unknown",
+                                            "D3hot+unknown",
+                                            "memory-disabled+unknown",
+                                            "D3hot+memory-disabled+unknown",
+                                            "low-power+unknown",
+                                            "D3hot+low-power+unknown",
+                                            "memory-disabled+low-power+unknown",
+                                            "D3hot+memory-disabled+low-power+unknown"};
+  return names[s.bits() & 15];
+}
+
+/// Where a device's PCI power management capability is (device::pm_capability_location()).
+struct pm_location {
+  std::uint16_t offset = 0;  ///< config offset of the capability header; 0: the device has none
+  std::uint16_t pmc = 0;     ///< PMC (cap + 2) as read by the lookup
+  std::uint16_t pmcsr = 0;   ///< PMCSR (cap + 4) as last read or read back
+};
+
+class device;
+
+namespace detail {
+
+/// The base of objects that act on a device (vfio::pci::config, vfio::pci::power):
+/// it registers with the device, which keeps it pointed at itself across moves (a
+/// device moved into a vector, out of a function, or reallocated with the vector
+/// keeps every view working) and detaches it when destroyed or move-assigned over
+/// (the view then fails every call with EBADF instead of dangling). Registration is
+/// an intrusive list: no allocation. Views of one device are created and destroyed
+/// on one thread at a time (see device's threading notes).
+class device_view {
+ public:
+  device_view(const device_view& o) noexcept;
+  device_view& operator=(const device_view& o) noexcept;
+  ~device_view();
+
+ protected:
+  explicit device_view(device& d) noexcept;
+  /// The device viewed, or an empty device (every call EBADF) once it is gone.
+  device& viewed() const noexcept;
+
+ private:
+  friend class vfio::device;
+  void attach(device* d) noexcept;
+  void detach() noexcept;
+
+  device* dev_ = nullptr;
+  device_view* prev_ = nullptr;
+  device_view* next_ = nullptr;
+};
+
+}  // namespace detail
+
 /// An open VFIO device: the descriptor from VFIO_GROUP_GET_DEVICE_FD (or a cdev open).
 /// Move-only; closes the descriptor through its seam on destruction.
 ///
 /// Device info and region info are read once and cached (neither changes while the
-/// descriptor is open). A device is not thread-safe: use it from one thread at a time
-/// or synchronise externally (the const accessors excepted).
+/// descriptor is open).
+///
+/// Threading: a device and its views (pci::config, pci::power) are used from one
+/// thread at a time, with two exceptions that need no lock:
+/// - mappings_accessible() and mapping_state() may be read from any thread at any time
+///   (a vCPU thread deciding whether to touch a BAR): the state is one atomic byte;
+/// - one thread may block in pci::power::wait_for_wakeup() (or poll the wake-up eventfd
+///   itself) while one other thread reads and writes the device (config space, region
+///   read/write, ioctls), provided the config region's info is cached first (any
+///   config access, or region(abi::pci_region::config), does that) and no view is
+///   created or destroyed during the wait.
 class device {
  public:
   /// An empty device: every call fails with EBADF without a syscall.
@@ -90,32 +214,22 @@ class device {
   /// device name it was opened by, e.g. "0000:03:00.0"; it is informational only.
   explicit device(unique_fd fd, std::string_view name = {}) noexcept : fd_(std::move(fd)), name_(name) {}
 
-  device(device&& o) noexcept
-      : fd_(std::move(o.fd_)),
-        name_(std::move(o.name_)),
-        info_(o.info_),
-        info_cached_(std::exchange(o.info_cached_, false)),
-        regions_(std::move(o.regions_)),
-        mmap_access_blocked_(std::exchange(o.mmap_access_blocked_, false)) {
-    o.name_.clear();
-    o.regions_.clear();
-  }
+  /// Moves the descriptor, the caches, the mapping state and every view: views of `o`
+  /// act on this device from now on; `o` is left empty.
+  device(device&& o) noexcept { take(o); }
+  /// Views of this device are detached (they fail with EBADF from now on) and the
+  /// descriptor closed; then as the move constructor.
   device& operator=(device&& o) noexcept {
     if (this != &o) {
-      fd_ = std::move(o.fd_);
-      name_ = std::move(o.name_);
-      info_ = o.info_;
-      info_cached_ = std::exchange(o.info_cached_, false);
-      regions_ = std::move(o.regions_);
-      mmap_access_blocked_ = std::exchange(o.mmap_access_blocked_, false);
-      o.name_.clear();
-      o.regions_.clear();
+      detach_views();
+      take(o);
     }
     return *this;
   }
   device(const device&) = delete;
   device& operator=(const device&) = delete;
-  ~device() = default;
+  /// Closes the descriptor; views of the device fail with EBADF from now on.
+  ~device() { detach_views(); }
 
   /// The descriptor, or -1.
   int fd() const noexcept { return fd_.get(); }
@@ -129,9 +243,12 @@ class device {
   /// made earlier stay valid until destroyed (a mapping holds its own reference to the
   /// device file in the kernel).
   /// Errors: close errno (EIO).
+  /// mapping_state() is kept: a live mapping holds the device file open, so the kernel
+  /// keeps the state it had (vfio_pci_core_close_device runs only at the last release).
   result<void> close() noexcept {
     info_cached_ = false;
     regions_.clear();
+    pm_ = pm_lookup::unknown;
     return fd_.close();
   }
 
@@ -199,9 +316,11 @@ class device {
     if (!(*ri)->readable()) return error(errc::invalid_argument, op);
     auto at = detail::region_file_offset(**ri, offset, size, op);
     if (!at) return at.error();
-    return transfer_all(
+    auto r = transfer_all(
         static_cast<unsigned char*>(buf), size, *at, op,
         [this](unsigned char* p, std::size_t n, std::int64_t pos) { return sys().pread(fd_.get(), p, n, pos); });
+    if (r && is_config(region_index)) note_config_read(offset, static_cast<const unsigned char*>(buf), size);
+    return r;
   }
 
   /// pwrite(2) of buf to region bytes [offset, offset + size), repeated until all are
@@ -211,6 +330,11 @@ class device {
   /// errc::short_transfer (a pwrite returned 0); pwrite errno: EIO (memory decode off, or
   /// the device is in D3hot; not inside the MSI-X vector table, where vfio-pci drops
   /// writes, see read()), EINVAL, EFAULT; errors of region().
+  /// Config region of a PCI device: the mapping state is updated (see the top of this
+  /// header). A write reaching the capability area [0x40, 0x100) before the PM
+  /// capability is known looks it up first (pm_capability_location(): one 256-byte
+  /// pread, once per open); a write covering PMCSR is followed by one 2-byte pread that
+  /// reads PowerState back. Neither extra read changes this call's result.
   result<void> write(std::uint32_t region_index, std::uint64_t offset, const void* buf, std::size_t size) noexcept {
     constexpr const char* op = "pwrite";
     auto ri = region(region_index);
@@ -218,9 +342,13 @@ class device {
     if (!(*ri)->writable()) return error(errc::invalid_argument, op);
     auto at = detail::region_file_offset(**ri, offset, size, op);
     if (!at) return at.error();
-    return transfer_all(
+    const bool config_write = is_config(region_index);
+    auto r = transfer_all(
         static_cast<const unsigned char*>(buf), size, *at, op,
         [this](const unsigned char* p, std::size_t n, std::int64_t pos) { return sys().pwrite(fd_.get(), p, n, pos); });
+    // A failed or partial write may still have reached the kernel: track what could have.
+    if (config_write) note_config_write(offset, static_cast<const unsigned char*>(buf), size, r.has_value());
+    return r;
   }
 
   /// mmap(2)s a region (MAP_SHARED, `prot`): the whole region, or each sparse area when
@@ -235,15 +363,65 @@ class device {
     return region_mapping::map(sys(), fd_.get(), **ri, prot);
   }
 
-  /// False while the device is in a state where touching a region_mapping faults with
-  /// SIGBUS. Set by the power-management layer: after D3hot or low-power entry, mapped
-  /// BARs fault with SIGBUS until exit (the kernel zaps the mappings and its fault
-  /// handler refuses them; vfio_pci_mmap_fault in drivers/vfio/pci/vfio_pci_core.c).
-  /// The device never changes it by itself.
-  bool mappings_accessible() const noexcept { return !mmap_access_blocked_; }
-  /// Set by the power-management layer: after D3hot or low-power entry, mapped BARs fault
-  /// with SIGBUS until exit. Pass false on entry and true on exit.
-  void set_mappings_accessible(bool accessible) noexcept { mmap_access_blocked_ = !accessible; }
+  /// True only when touching a region_mapping of this device is known to be safe; false
+  /// while it would fault with SIGBUS (D3hot, memory decode off, low power engaged) or
+  /// while the library cannot know (see the top of this header). Safe to call from any
+  /// thread. No syscall.
+  bool mappings_accessible() const noexcept { return mapping_state().accessible(); }
+  /// The causes behind mappings_accessible(). Safe to call from any thread. No syscall.
+  vfio::mapping_state mapping_state() const noexcept {
+    return vfio::mapping_state(blockers_.load(std::memory_order_acquire));
+  }
+
+  /// Reads PMCSR again (one 2-byte pread of the config region, after the PM capability
+  /// lookup on first use) and records it, clearing "unknown". COMMAND needs no refresh:
+  /// only writes through this device change its MEMORY bit, and they are tracked. Low
+  /// power stays as the library last saw it: the kernel offers no way to read it.
+  /// Errors: errc::invalid_argument (not a PCI device); errors of read() and
+  /// pm_capability_location().
+  result<vfio::mapping_state> refresh_mapping_state() noexcept {
+    auto pm = pm_capability_location();
+    if (!pm) return pm.error();
+    if (pm->offset == 0) {  // no PM capability: PM_CTRL cannot hold D3hot
+      update_blockers(mapping_state::unknown_bit | mapping_state::d3hot_bit, 0);
+      return mapping_state();
+    }
+    std::uint8_t b[2];
+    if (auto r = read(abi::pci_region::config, pm->offset + std::uint64_t{pmcsr_offset}, b, 2); !r) return r.error();
+    return mapping_state();
+  }
+
+  /// The PCI power management capability: found once by one pread of the first 256
+  /// bytes of config space (the standard capability list lies there; PM is never an
+  /// extended capability) and cached until close(). offset 0: the device has none.
+  /// Errors: errc::invalid_argument (not a PCI device: no info flag PCI);
+  /// errc::malformed_capability_chain; errors of read() and region().
+  result<pm_location> pm_capability_location() noexcept {
+    constexpr const char* op = "PCI_CAPABILITY_LIST";
+    if (pm_ != pm_lookup::unknown) return pm_at_;
+    auto di = info();
+    if (!di) return di.error();
+    if (!di->is_pci()) return error(errc::invalid_argument, op);
+    auto ri = region(abi::pci_region::config);
+    if (!ri) return ri.error();
+    const std::uint64_t n64 = (*ri)->size < abi::pci::cfg_space_size ? (*ri)->size : abi::pci::cfg_space_size;
+    std::uint8_t bytes[abi::pci::cfg_space_size];
+    const auto n = static_cast<std::size_t>(n64);
+    if (auto r = read(abi::pci_region::config, 0, bytes, n); !r) return r.error();
+    const auto snap = pci::config_snapshot::from_bytes(bytes, n);
+    auto found = snap.find_capability(abi::pci::cap::pm);
+    if (!found) return found.error();
+    pm_location at;
+    if (*found) {
+      at.offset = **found;
+      at.pmc = snap.u16(static_cast<std::uint16_t>(at.offset + abi::pci::pm_pmc));
+      at.pmcsr = snap.u16(static_cast<std::uint16_t>(at.offset + pmcsr_offset));
+    }
+    pm_at_ = at;
+    pm_ = at.offset ? pm_lookup::present : pm_lookup::absent;
+    if (at.offset) record_power_state(at.pmcsr);
+    return pm_at_;
+  }
 
   /// VFIO_DEVICE_GET_IRQ_INFO for `index` (argsz 16). Calls info() first if needed.
   /// Errors: errc::index_out_of_range (index >= num_irqs, no ioctl made); EINVAL (e.g.
@@ -326,10 +504,13 @@ class device {
   /// drivers/vfio/pci/vfio_pci_core.c); region info and mappings stay valid.
   /// Errors: EINVAL (no reset method: device_info::can_reset() is false), EAGAIN (a
   /// device lock is contended; retry), EBADF, EIO, ENOTTY (a slot/bus reset is needed).
+  /// Afterwards mapping_state() no longer says D3hot (the kernel set D0); on failure a
+  /// D3hot becomes "unknown" (the kernel sets D0 before it tries the reset).
   result<void> reset() noexcept {
     constexpr const char* op = "VFIO_DEVICE_RESET";
     if (!fd_) return errno_error(EBADF, op);
     const int r = sys().ioctl(fd_.get(), abi::req::device_reset, nullptr);
+    note_reset(r == 0);
     if (r < 0) return errno_error(-r, op);
     return {};
   }
@@ -387,11 +568,16 @@ class device {
   /// devices affected, an fd that is not a VFIO group, a group of the set missing, or
   /// an empty list on a group-opened device); EBADF; ENODEV (no slot or bus reset
   /// possible); EAGAIN (a device lock is contended); ENOMEM; EIO.
+  /// Afterwards mapping_state() of this device no longer says D3hot (the kernel sets
+  /// every device of the set to D0: vfio_pci_dev_set_hot_reset).
   result<void> pci_hot_reset(span<const int> group_fds) noexcept {
     constexpr const char* op = "VFIO_DEVICE_PCI_HOT_RESET";
     if (group_fds.size() > max_hot_reset_fds) return error(errc::too_many_descriptors, op);
     if (!fd_) return errno_error(EBADF, op);
-    alignas(4) unsigned char buf[sizeof(abi::pci_hot_reset) + max_hot_reset_fds * sizeof(std::int32_t)]{};
+    // Only the argsz bytes written below are sent: the rest stays uninitialised.
+    alignas(4) unsigned char
+        buf[sizeof(abi::pci_hot_reset) +
+            max_hot_reset_fds * sizeof(std::int32_t)];  // NOLINT(cppcoreguidelines-pro-type-member-init)
     abi::pci_hot_reset h{};
     h.argsz = static_cast<std::uint32_t>(sizeof h + group_fds.size() * sizeof(std::int32_t));
     h.flags = 0;  // the kernel rejects any flag
@@ -402,11 +588,136 @@ class device {
       std::memcpy(buf + sizeof h + i * sizeof fd, &fd, sizeof fd);
     }
     const int r = sys().ioctl(fd_.get(), abi::req::device_pci_hot_reset, buf);
+    note_reset(r == 0);  // other devices of the set keep their (conservative) state
     if (r < 0) return errno_error(-r, op);
     return {};
   }
 
  private:
+  friend class detail::device_view;
+  friend class pci::power;  // records low-power entry, exit and wake-ups
+
+  static constexpr std::uint16_t command_offset = abi::pci::command;
+  static constexpr std::uint16_t pmcsr_offset = abi::pci::pm_ctrl;
+  enum class pm_lookup : std::uint8_t { unknown, present, absent };
+
+  void take(device& o) noexcept {
+    fd_ = std::move(o.fd_);
+    name_ = std::move(o.name_);
+    info_ = o.info_;
+    info_cached_ = std::exchange(o.info_cached_, false);
+    regions_ = std::move(o.regions_);
+    pm_ = std::exchange(o.pm_, pm_lookup::unknown);
+    pm_at_ = o.pm_at_;
+    blockers_.store(o.blockers_.exchange(0, std::memory_order_acq_rel), std::memory_order_release);
+    views_ = std::exchange(o.views_, nullptr);
+    for (detail::device_view* v = views_; v; v = v->next_) v->dev_ = this;
+    o.name_.clear();
+    o.regions_.clear();
+  }
+  void detach_views() noexcept {
+    while (views_) views_->detach();
+  }
+
+  bool is_config(std::uint32_t region_index) const noexcept {
+    return region_index == abi::pci_region::config && info_cached_ && info_.is_pci();
+  }
+
+  // Sets the bits in `set` and clears those in `clear` (set wins), atomically.
+  void update_blockers(std::uint8_t clear, std::uint8_t set) noexcept {
+    std::uint8_t old = blockers_.load(std::memory_order_relaxed);
+    while (!blockers_.compare_exchange_weak(old, static_cast<std::uint8_t>((old & ~clear) | set),
+                                            std::memory_order_acq_rel, std::memory_order_relaxed)) {
+    }
+  }
+  void record_power_state(std::uint16_t pmcsr) noexcept {
+    pm_at_.pmcsr = pmcsr;
+    const bool d3 = (pmcsr & abi::pci::pm::ctrl_state_mask) == abi::pci::pm::d3hot;
+    update_blockers(mapping_state::unknown_bit | mapping_state::d3hot_bit, d3 ? mapping_state::d3hot_bit : 0);
+  }
+  void record_command(std::uint8_t low_byte) noexcept {
+    const bool off = (low_byte & abi::pci::command_bits::memory) == 0;
+    update_blockers(mapping_state::memory_disabled_bit, off ? mapping_state::memory_disabled_bit : 0);
+  }
+  // Whether [offset, offset + size) covers byte `at`.
+  static bool covers(std::uint64_t offset, std::size_t size, std::uint64_t at) noexcept {
+    return at >= offset && at - offset < size;
+  }
+
+  void note_config_read(std::uint64_t offset, const unsigned char* bytes, std::size_t size) noexcept {
+    if (covers(offset, size, command_offset)) record_command(bytes[command_offset - offset]);
+    if (pm_ == pm_lookup::present) {
+      const std::uint64_t at = pm_at_.offset + std::uint64_t{pmcsr_offset};
+      if (covers(offset, size, at) && covers(offset, size, at + 1))
+        record_power_state(static_cast<std::uint16_t>(bytes[at - offset] | (bytes[at + 1 - offset] << 8)));
+    }
+  }
+
+  void note_config_write(std::uint64_t offset, const unsigned char* bytes, std::size_t size, bool completed) noexcept {
+    if (covers(offset, size, command_offset)) {
+      if (completed)
+        record_command(bytes[command_offset - offset]);
+      else if ((bytes[command_offset - offset] & abi::pci::command_bits::memory) == 0)
+        update_blockers(0, mapping_state::memory_disabled_bit);  // may have landed: assume the unsafe side
+    }
+    // PMCSR lies inside the standard capability area.
+    if (offset + size <= abi::pci::std_header_sizeof || offset >= abi::pci::cfg_space_size) return;
+    if (pm_ == pm_lookup::unknown) {
+      if (!completed || !pm_capability_location()) {
+        update_blockers(0, mapping_state::unknown_bit);
+        return;
+      }
+    }
+    if (pm_ != pm_lookup::present) return;
+    const std::uint64_t at = pm_at_.offset + std::uint64_t{pmcsr_offset};
+    if (!covers(offset, size, at)) return;
+    // The kernel zaps the mappings before it changes state (vfio_pci_set_power_state).
+    if ((bytes[at - offset] & abi::pci::pm::ctrl_state_mask) == abi::pci::pm::d3hot)
+      update_blockers(0, mapping_state::d3hot_bit);
+    pm_readback_ok_ = false;
+    if (!completed) {  // it may or may not have landed: unknown until read again
+      pm_readback_error_ = error(errc::invalid_argument, "PMCSR read-back");
+      update_blockers(0, mapping_state::unknown_bit);
+      return;
+    }
+    std::uint8_t b[2];
+    const long n = sys().pread(fd_.get(), b, 2, pmcsr_file_offset());
+    if (n != 2) {
+      pm_readback_error_ = n < 0 ? errno_error(static_cast<int>(-n), "pread") : error(errc::short_transfer, "pread");
+      update_blockers(0, mapping_state::unknown_bit);
+      return;
+    }
+    pm_readback_ok_ = true;
+    record_power_state(static_cast<std::uint16_t>(b[0] | (b[1] << 8)));
+  }
+
+  std::int64_t pmcsr_file_offset() const noexcept {
+    for (const auto& r : regions_)
+      if (r->index == abi::pci_region::config)
+        return static_cast<std::int64_t>(r->offset + pm_at_.offset + pmcsr_offset);
+    return -1;
+  }
+
+  void note_reset(bool succeeded) noexcept {
+    if (succeeded)
+      update_blockers(mapping_state::d3hot_bit | mapping_state::unknown_bit, 0);
+    else if (mapping_state().d3hot())
+      update_blockers(mapping_state::d3hot_bit, mapping_state::unknown_bit);
+  }
+
+  // Used by pci::power.
+  void note_low_power(bool engaged, bool runtime_suspend_may_reset_state) noexcept {
+    if (!engaged) {
+      update_blockers(mapping_state::low_power_bit, 0);
+      return;
+    }
+    // vfio_pci_core_runtime_suspend moves the device to D0 before the PCI core suspends
+    // it, so a PM_CTRL D3hot written before entry may or may not survive.
+    const bool d3 = mapping_state().d3hot() && runtime_suspend_may_reset_state;
+    update_blockers(d3 ? mapping_state::d3hot_bit : 0,
+                    static_cast<std::uint8_t>(mapping_state::low_power_bit | (d3 ? mapping_state::unknown_bit : 0)));
+  }
+
   // Repeats a pread/pwrite until all `size` bytes moved: region handlers may
   // return short counts. A transfer of 0 bytes makes no progress.
   template <class Byte, class Call>
@@ -468,8 +779,54 @@ class device {
   bool info_cached_ = false;
   // Heap-allocated entries so the pointers region() hands out survive growth and moves.
   std::vector<std::unique_ptr<region_info>> regions_;
-  bool mmap_access_blocked_ = false;
+  pm_lookup pm_ = pm_lookup::unknown;
+  pm_location pm_at_{};
+  // The read-back of the last PMCSR write (for pci::power, which reports its failure).
+  bool pm_readback_ok_ = false;
+  error pm_readback_error_{};
+  std::atomic<std::uint8_t> blockers_{0};
+  detail::device_view* views_ = nullptr;
 };
+
+namespace detail {
+
+/// The device a view sees once its own is gone: empty, so every call fails with EBADF
+/// without a syscall and without changing it.
+inline device& detached_device() noexcept {
+  static device empty;
+  return empty;
+}
+
+inline device_view::device_view(device& d) noexcept { attach(&d); }
+inline device_view::device_view(const device_view& o) noexcept { attach(o.dev_); }
+inline device_view& device_view::operator=(const device_view& o) noexcept {
+  if (this != &o && dev_ != o.dev_) {
+    detach();
+    attach(o.dev_);
+  }
+  return *this;
+}
+inline device_view::~device_view() { detach(); }
+inline device& device_view::viewed() const noexcept { return dev_ ? *dev_ : detached_device(); }
+inline void device_view::attach(device* d) noexcept {
+  if (!d || d == &detached_device()) return;  // the shared empty device keeps no list
+  dev_ = d;
+  next_ = d->views_;
+  if (next_) next_->prev_ = this;
+  d->views_ = this;
+}
+inline void device_view::detach() noexcept {
+  if (!dev_) return;
+  if (prev_)
+    prev_->next_ = next_;
+  else
+    dev_->views_ = next_;
+  if (next_) next_->prev_ = prev_;
+  dev_ = nullptr;
+  prev_ = next_ = nullptr;
+}
+
+}  // namespace detail
 
 }  // namespace vfio
 

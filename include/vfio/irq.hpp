@@ -68,7 +68,11 @@ class irq_set_buffer {
   std::size_t size() const noexcept { return size_; }
 
  private:
-  alignas(4) unsigned char bytes_[sizeof(abi::irq_set) + (MaxData == 0 ? 1 : MaxData)]{};
+  // Left uninitialised on purpose: only the argsz bytes set_header and the data writes
+  // fill are sent, and clearing the whole bound (8 KiB for 2048 vectors) on every call
+  // cost more than the ioctl's own copy.
+  alignas(4) unsigned char bytes_[sizeof(abi::irq_set) +
+                                  (MaxData == 0 ? 1 : MaxData)];  // NOLINT(cppcoreguidelines-pro-type-member-init)
   std::size_t size_ = 0;
 };
 

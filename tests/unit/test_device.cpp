@@ -122,22 +122,6 @@ TEST_CASE("device: an empty device fails with EBADF and makes no syscall", "[dev
   CHECK(s.mock.verify_done());
 }
 
-TEST_CASE("device: the power-management flag starts accessible and follows the setter", "[device]") {
-  seam s;
-  {
-    auto dev = open_device(s.mock);
-    CHECK(dev.mappings_accessible());
-    dev.set_mappings_accessible(false);
-    CHECK(!dev.mappings_accessible());
-    vfio::device moved(std::move(dev));
-    CHECK(!moved.mappings_accessible());  // the flag travels with the descriptor
-    moved.set_mappings_accessible(true);
-    CHECK(moved.mappings_accessible());
-    s.mock.expect_close(device_fd);
-  }
-  CHECK(s.mock.verify_done());
-}
-
 TEST_CASE("device: close() reports the close result and empties the device", "[device]") {
   seam s;
   auto dev = open_device(s.mock);

@@ -92,6 +92,7 @@ std::vector<std::uint8_t> config_image(bool with_pm, std::uint16_t pmc, std::uin
   std::vector<std::uint8_t> cfg(256, 0);
   cfg[0] = 0x86;
   cfg[1] = 0x80;
+  cfg[0x04] = 0x06;  // command: memory space and bus master enabled
   cfg[0x06] = 0x10;  // status: capability list
   cfg[0x34] = with_pm ? 0x40 : 0x50;
   if (with_pm) {
@@ -508,8 +509,12 @@ TEST_CASE("power: merged suspend with D3hot first and wake-up, resume from a dev
   f.mock.expect_poll(50).with_revents(POLLIN).returns(1);
   const std::uint64_t one = 1;
   f.mock.expect_read(50).fills(one);
+  // The kernel's runtime suspend may have undone the D3hot: PMCSR is read once.
+  expect_pmcsr_read(f.mock, pme_status | 0x3);
   REQUIRE(f.pm.wait_for_wakeup(1'000'000'000));
   CHECK_FALSE(f.dev.mappings_accessible());  // PM_CTRL still holds D3hot
+  CHECK(f.dev.mapping_state().d3hot());
+  CHECK_FALSE(f.dev.mapping_state().unknown());
 
   expect_feature(f.mock, frame(8, 5 | SET));
   expect_transition(f.mock, pme_status | 0x3, 0x0000, 0x0000);  // runtime PM left it in D3hot

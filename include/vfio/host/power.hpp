@@ -31,6 +31,7 @@
 #include <fcntl.h>
 
 #include "../abi/pci.hpp"
+#include "../detail/deadline.hpp"
 #include "../error.hpp"
 #include "../result.hpp"
 #include "../span.hpp"
@@ -457,7 +458,7 @@ inline result<power_sample> wait_for_power_settle(const pci_address& bdf, const 
                                                   power_sample* last = nullptr) noexcept {
   if (options.interval_ns <= 0) return error(errc::invalid_argument, "wait_for_power_settle");
   const bool expecting = options.expect_status.has_value() || options.expect_state.has_value();
-  const std::int64_t deadline = sys.monotonic_ns() + options.timeout_ns;
+  const std::int64_t deadline = vfio::detail::deadline_after(sys.monotonic_ns(), options.timeout_ns);
   power_sample previous{};
   std::int64_t unchanged_since = 0;
   bool have_previous = false;

@@ -42,7 +42,17 @@
 // The seed ABI has no wake-up eventfd.
 //
 // Waiting for a wake-up: poll({eventfd, POLLIN}, 1, remaining ms) until ready or
-// the deadline (syscalls::monotonic_ns), then read(eventfd, 8).
+// the deadline (syscalls::monotonic_ns), then read(eventfd, 8) (vfio::eventfd::wait);
+// then, only when a PM_CTRL D3hot written before entry may have been undone by the
+// kernel's runtime suspend, pread(PMCSR) to learn the state (see mapping safety).
+//
+// Mapping safety: the device records every state change this object makes (and every
+// config write, reset and wake-up: see the top of <vfio/device.hpp>), so
+// device::mappings_accessible() is false whenever a BAR mapping would fault.
+//
+// Event loops: a VMM that polls wakeup_fd() in its own epoll/io_uring loop reads the
+// counter itself and then calls acknowledge_wakeup(count), which records the wake-up
+// exactly as wait_for_wakeup() does.
 //
 // What the kernel does (drivers/vfio/pci/vfio_pci_core.c, drivers/vfio/pci/vfio_pci_config.c):
 // - vfio_pci_core_pm_entry / _entry_with_wakeup -> vfio_pci_runtime_pm_entry: zaps
@@ -77,6 +87,7 @@
 #include "../abi/vfio.hpp"
 #include "../device.hpp"
 #include "../error.hpp"
+#include "../eventfd.hpp"
 #include "../feature.hpp"
 #include "../result.hpp"
 #include "../syscalls.hpp"
@@ -219,55 +230,52 @@ struct suspend_options {
   d3hot_policy d3hot = d3hot_policy::if_required;
 };
 
-/// Power management of one VFIO PCI device. Holds a pointer to the device (which
-/// must outlive it), the detected dialect, the cached PM capability, the
-/// low-power state the library last set, and the wake-up eventfd it created.
+/// Power management of one VFIO PCI device: the detected dialect, the low-power
+/// request last made, and the wake-up eventfd it created. The PM capability and the
+/// power/mapping state live in the device, so several power objects of one device
+/// agree.
+///
+/// Lifetime: a view of the device (detail::device_view): it follows the device when the
+/// device is moved (into a vector, out of a function), and fails every call with EBADF
+/// once the device is destroyed or move-assigned over. It never dangles.
 ///
 /// mmap safety: after a PM_CTRL write of D3hot and after low-power entry, touching
 /// a BAR mapping raises SIGBUS until the device is back in D0 / low power is
-/// exited. Every call here keeps device::mappings_accessible() up to date: false
-/// after D3hot or entry, true after D0 with low power not engaged.
+/// exited. device::mappings_accessible() tells, whatever path changed the state.
 ///
-/// Not thread-safe; use from one thread at a time, like the device.
-class power {
+/// Threading: as the device; wait_for_wakeup() may block on one thread while one
+/// other thread uses the device (see vfio::device).
+class power : private detail::device_view {
  public:
-  explicit power(device& dev) noexcept : dev_(&dev) {}
+  explicit power(device& dev) noexcept : device_view(dev) {}
 
+  /// The new object views the same device; the moved-from one keeps viewing it but no
+  /// longer owns the wake-up eventfd.
   power(power&&) noexcept = default;
   power& operator=(power&&) noexcept = default;
   power(const power&) = delete;
   power& operator=(const power&) = delete;
   ~power() = default;
 
-  device& dev() const noexcept { return *dev_; }
+  /// The device viewed (an empty device, failing with EBADF, once it is gone).
+  device& dev() const noexcept { return viewed(); }
 
   // --- PM capability and D-states through PM_CTRL ---------------------------
 
-  /// The PM capability with PMC and a fresh PMCSR. The first call reads the whole
-  /// config region once (one pread, config::snapshot) and walks the capability
-  /// list; later calls read only PMCSR (one 2-byte pread).
+  /// The PM capability with PMC and a fresh PMCSR. The first use (by any power object
+  /// of the device) reads the first 256 bytes of config space once (one pread,
+  /// device::pm_capability_location) and walks the capability list; later calls
+  /// read only PMCSR (one 2-byte pread).
   /// Errors: errc::no_pm_capability; errc::malformed_capability_chain; EIO and
-  /// the errors of config::snapshot / config::read16.
+  /// the errors of device::pm_capability_location / config::read16.
   result<pm_capability> capability() noexcept {
-    if (cap_state_ == cap_state::absent) return error(errc::no_pm_capability, "PCI_CAPABILITY_LIST");
-    if (cap_state_ == cap_state::unknown) {
-      auto snap = config(*dev_).snapshot();
-      if (!snap) return snap.error();
-      auto at = snap->find_capability(abi::pci::cap::pm);
-      if (!at) return at.error();
-      if (!*at) {
-        cap_state_ = cap_state::absent;
-        return error(errc::no_pm_capability, "PCI_CAPABILITY_LIST");
-      }
-      cap_state_ = cap_state::present;
-      pm_offset_ = **at;
-      pmc_ = decode_pmc(snap->u16(static_cast<std::uint16_t>(pm_offset_ + abi::pci::pm_pmc)));
-      return pm_capability{pm_offset_, pmc_,
-                           decode_pmcsr(snap->u16(static_cast<std::uint16_t>(pm_offset_ + abi::pci::pm_ctrl)))};
-    }
-    auto v = read_pmcsr();
+    const bool fresh_lookup = dev().pm_ == device::pm_lookup::unknown;
+    auto at = location();
+    if (!at) return at.error();
+    if (fresh_lookup) return pm_capability{at->offset, decode_pmc(at->pmc), decode_pmcsr(at->pmcsr)};
+    auto v = read_pmcsr(at->offset);
     if (!v) return v.error();
-    return pm_capability{pm_offset_, pmc_, decode_pmcsr(*v)};
+    return pm_capability{at->offset, decode_pmc(at->pmc), decode_pmcsr(*v)};
   }
 
   /// The PowerState field of PMCSR (one 2-byte pread of cap + 4, after the
@@ -275,8 +283,9 @@ class power {
   /// the device (vfio_pci_config_rw takes a runtime-PM reference).
   /// Errors: as capability().
   result<d_state> power_state() noexcept {
-    if (auto c = ensure_capability(); !c) return c.error();
-    auto v = read_pmcsr();
+    auto at = location();
+    if (!at) return at.error();
+    auto v = read_pmcsr(at->offset);
     if (!v) return v.error();
     return static_cast<d_state>(*v & abi::pci::pm::ctrl_state_mask);
   }
@@ -293,7 +302,8 @@ class power {
   /// returns -EBUSY, which the config write ignores); errors of capability(),
   /// config::read16/write16 (EIO ...).
   result<d_state> set_power_state(d_state target, d_state* observed = nullptr) noexcept {
-    auto t = transition(target, /*skip_if_there=*/false, observed);
+    bool wrote = false;
+    auto t = transition(target, /*skip_if_there=*/false, observed, wrote);
     if (!t) return t.error();
     return target;
   }
@@ -306,12 +316,13 @@ class power {
   /// operation "VFIO_DEVICE_FEATURE".
   result<low_power_dialect> detect_dialect() noexcept {
     if (dialect_) return *dialect_;
-    const int as_get = feature::detail::probe_raw(dev_->fd(), dev_->sys(), 3, abi::feature_flags::get);
+    device& d = dev();
+    const int as_get = feature::detail::probe_raw(d.fd(), d.sys(), 3, abi::feature_flags::get);
     if (as_get >= 0) return remember(low_power_dialect::seed);
     if (as_get == -ENOTTY) return remember(low_power_dialect::none);
     if (as_get != -EINVAL) return errno_error(-as_get, feature::detail::operation);
     // EINVAL: feature 3 is SET-only (merged), or, before 6.18, no feature handler at all.
-    const int as_set = feature::detail::probe_raw(dev_->fd(), dev_->sys(), 3, abi::feature_flags::set);
+    const int as_set = feature::detail::probe_raw(d.fd(), d.sys(), 3, abi::feature_flags::set);
     if (as_set >= 0) return remember(low_power_dialect::merged);
     if (as_set == -ENOTTY || as_set == -EINVAL) return remember(low_power_dialect::none);
     return errno_error(-as_set, feature::detail::operation);
@@ -339,7 +350,7 @@ class power {
     if (!d) return d.error();
     if (*d == low_power_dialect::none) return error(errc::low_power_unsupported, feature::detail::operation);
     if (*d == low_power_dialect::seed) return seed_enter(true);
-    if (auto r = feature::set<feature::low_power_entry>(*dev_); !r) return r;
+    if (auto r = feature::set<feature::low_power_entry>(dev()); !r) return r;
     set_engaged(low_power_request::enter);
     drop_wakeup_fd();  // the kernel holds no eventfd for a plain entry
     return {};
@@ -358,7 +369,7 @@ class power {
   result<void> enter_with_wakeup(fd_ref eventfd) noexcept {
     if (auto r = require_wakeup_dialect(); !r) return r;
     if (auto r = merged_enter_with_wakeup(eventfd.get()); !r) return r;
-    if (owned_wakeup_ && owned_wakeup_.get() != eventfd.get()) owned_wakeup_.reset();
+    if (owned_wakeup_ && owned_wakeup_.fd() != eventfd.get()) owned_wakeup_ = vfio::eventfd();
     wakeup_fd_ = eventfd.get();
     return {};
   }
@@ -370,12 +381,11 @@ class power {
   /// operation "eventfd".
   result<void> enter_with_wakeup() noexcept {
     if (auto r = require_wakeup_dialect(); !r) return r;
-    const int efd = dev_->sys().eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    if (efd < 0) return errno_error(-efd, "eventfd");
-    unique_fd fresh(efd, dev_->sys());
-    if (auto r = merged_enter_with_wakeup(fresh.get()); !r) return r;
-    owned_wakeup_ = std::move(fresh);
-    wakeup_fd_ = owned_wakeup_.get();
+    auto fresh = eventfd::create(0, EFD_NONBLOCK, dev().sys());
+    if (!fresh) return fresh.error();
+    if (auto r = merged_enter_with_wakeup(fresh->fd()); !r) return r;
+    owned_wakeup_ = std::move(*fresh);
+    wakeup_fd_ = owned_wakeup_.fd();
     return {};
   }
 
@@ -384,74 +394,78 @@ class power {
   /// the PM_CTRL transition to D0 (written only if PMCSR does not read D0),
   /// verified; skipped for a device without PM capability. A library-created wake-up eventfd is
   /// kept (EXIT may signal it) until the next entry or resume().
-  /// Afterwards mappings_accessible() is true unless PM_CTRL still holds D3hot.
+  /// Merged: when a PM_CTRL D3hot written before entry may have been undone by the
+  /// kernel's runtime suspend, PMCSR is read once more (a failure of that read leaves
+  /// the mapping state "unknown" and is not reported: the exit itself succeeded).
+  /// Afterwards mappings_accessible() tells the truth, e.g. false while PM_CTRL still
+  /// holds D3hot.
   /// Errors: errc::low_power_unsupported; seed: EINVAL when not engaged (the seed
   /// kernel's answer), errc::stuck_in_d3 and the PM_CTRL errors; EIO; errors of
   /// detect_dialect().
-  result<void> exit() noexcept {
-    auto d = detect_dialect();
-    if (!d) return d.error();
-    if (*d == low_power_dialect::none) return error(errc::low_power_unsupported, feature::detail::operation);
-    if (*d == low_power_dialect::seed) {
-      abi::seed::feature_power_management p{abi::seed::low_power_state_exit};
-      auto r = feature::set_inout<feature::seed_power_management>(*dev_, p);
-      if (!r) return r.error();
-      if (*r > 0) return errno_error(*r, feature::detail::operation);  // the seed's positive errno
-      set_disengaged(low_power_request::exit);
-      auto c = ensure_capability();
-      if (!c && c.error() != errc::no_pm_capability) return c.error();
-      if (c) {
-        if (auto t = transition(d_state::d0, true, nullptr); !t) return t.error();
-      }
-      return {};
-    }
-    if (auto r = feature::set<feature::low_power_exit>(*dev_); !r) return r;
-    set_disengaged(low_power_request::exit);
-    return {};
-  }
+  result<void> exit() noexcept { return exit_low_power(/*refresh_unknown=*/true); }
 
   /// Waits up to timeout_ns for the wake-up eventfd: poll(POLLIN) with the time
-  /// left (deadline from syscalls::monotonic_ns; EINTR polls again), then one
-  /// 8-byte read that returns and resets the counter. A wake-up ends low power in
-  /// the kernel (vfio_pci_core_runtime_resume), so engaged() becomes false and
-  /// mappings_accessible() true (unless PM_CTRL holds D3hot).
+  /// left (deadline from syscalls::monotonic_ns, without overflow: INT64_MAX waits
+  /// forever; EINTR polls again; a read answering EAGAIN because another reader drained
+  /// the counter waits again within the deadline), then one 8-byte read that returns and
+  /// resets the counter, recorded as acknowledge_wakeup() records it.
   /// Preconditions: an entry with wake-up registered an eventfd (wakeup_fd() >= 0).
   /// Errors: errc::timed_out (operation "poll"); errc::invalid_argument (no
   /// eventfd); poll's and read's errno (EBADF ...); errc::short_transfer (read of
   /// fewer than 8 bytes).
   result<std::uint64_t> wait_for_wakeup(std::int64_t timeout_ns) noexcept {
     if (wakeup_fd_ < 0) return error(errc::invalid_argument, "poll");
-    syscalls& sys = dev_->sys();
-    const std::int64_t deadline = sys.monotonic_ns() + (timeout_ns > 0 ? timeout_ns : 0);
-    for (;;) {
-      const std::int64_t left = deadline - sys.monotonic_ns();
-      int ms = 0;
-      if (left > 0) {
-        const std::int64_t rounded = (left + 999999) / 1000000;
-        ms = rounded > INT_MAX ? INT_MAX : static_cast<int>(rounded);
-      }
-      struct pollfd p = {wakeup_fd_, POLLIN, 0};
-      const int r = sys.poll(&p, 1, ms);
-      if (r < 0 && r != -EINTR) return errno_error(-r, "poll");
-      if (r > 0) {
-        if (p.revents & POLLNVAL) return errno_error(EBADF, "poll");
-        std::uint64_t count = 0;
-        const long n = sys.read(wakeup_fd_, &count, sizeof count);
-        if (n == -EAGAIN) continue;  // raced with another reader
-        if (n < 0) return errno_error(static_cast<int>(-n), "read");
-        if (n != static_cast<long>(sizeof count)) return error(errc::short_transfer, "read");
-        engaged_ = false;
-        dev_->set_mappings_accessible(!pm_ctrl_d3hot_);
-        return count;
-      }
-      if (sys.monotonic_ns() >= deadline) return error(errc::timed_out, "poll");
-    }
+    auto count = detail::wait_and_read_counter(dev().sys(), wakeup_fd_, timeout_ns);
+    if (!count) return count.error();
+    observe_wakeup();
+    return count;
   }
 
+  /// Records a wake-up that the caller observed itself: its event loop saw wakeup_fd()
+  /// readable and read the counter (`count`, non-zero). The kernel signals the eventfd
+  /// from vfio_pci_core_runtime_resume and ends low power there, so engaged() becomes
+  /// false; the mapping state follows (reading PMCSR once when a PM_CTRL D3hot written
+  /// before entry may have been undone meanwhile; a failure of that read leaves it
+  /// "unknown").
+  /// Errors: errc::invalid_argument (count 0, or no entry with wake-up registered an
+  /// eventfd); no syscall otherwise fails the call.
+  result<void> acknowledge_wakeup(std::uint64_t count) noexcept {
+    if (count == 0 || wakeup_fd_ < 0) return error(errc::invalid_argument, "wake-up acknowledgement");
+    observe_wakeup();
+    return {};
+  }
+
+ private:
+  result<void> exit_low_power(bool refresh_unknown) noexcept {
+    auto d = detect_dialect();
+    if (!d) return d.error();
+    if (*d == low_power_dialect::none) return error(errc::low_power_unsupported, feature::detail::operation);
+    if (*d == low_power_dialect::seed) {
+      abi::seed::feature_power_management p{abi::seed::low_power_state_exit};
+      auto r = feature::set_inout<feature::seed_power_management>(dev(), p);
+      if (!r) return r.error();
+      if (*r > 0) return errno_error(*r, feature::detail::operation);  // the seed's positive errno
+      set_disengaged(low_power_request::exit);
+      auto at = location();
+      if (!at && at.error() != errc::no_pm_capability) return at.error();
+      if (at) {
+        bool wrote = false;
+        if (auto t = transition(d_state::d0, true, nullptr, wrote); !t) return t.error();
+      }
+      return {};
+    }
+    if (auto r = feature::set<feature::low_power_exit>(dev()); !r) return r;
+    set_disengaged(low_power_request::exit);
+    if (refresh_unknown) refresh_if_unknown();
+    return {};
+  }
+
+ public:
   /// The low-power request the library last made successfully (exit at start).
   low_power_request last_set_state() const noexcept { return last_; }
-  /// True between a successful entry and an exit, resume or observed wake-up.
-  bool engaged() const noexcept { return engaged_; }
+  /// True between a successful entry and an exit, resume or observed wake-up (the
+  /// device's record, shared by every power object of it).
+  bool engaged() const noexcept { return dev().mapping_state().low_power(); }
   /// The eventfd registered by the last entry with wake-up, or -1.
   int wakeup_fd() const noexcept { return wakeup_fd_; }
 
@@ -464,7 +478,7 @@ class power {
     if (!d) return d.error();
     if (*d == low_power_dialect::none) return error(errc::low_power_unsupported, feature::detail::operation);
     if (*d == low_power_dialect::merged) return error(errc::feature_direction_invalid, feature::detail::operation);
-    auto g = feature::get<feature::seed_power_management>(*dev_);
+    auto g = feature::get<feature::seed_power_management>(dev());
     if (!g) return g.error();
     return g->low_power_state == abi::seed::low_power_state_enter;
   }
@@ -473,8 +487,8 @@ class power {
 
   /// D0 -> (D3hot through PM_CTRL where required or asked for) -> low-power entry,
   /// with or without wake-up. See the sequences at the top of this header. If
-  /// the entry fails, a D3hot the library wrote is undone (best effort) and the
-  /// entry's error returned.
+  /// the PM_CTRL transition (its read-back included) or the entry fails, a D3hot the
+  /// library wrote is undone (best effort) and the first error returned.
   /// Errors: errc::low_power_unsupported (dialect none, nothing written);
   /// errc::feature_unsupported (wake-up under the seed ABI, nothing written);
   /// errc::no_pm_capability (seed ABI); the errors of enter(), enter_with_wakeup()
@@ -489,103 +503,119 @@ class power {
     }
     bool wrote_d3hot = false;
     if (options.d3hot == d3hot_policy::if_possible) {
-      auto c = ensure_capability();
-      if (!c && c.error() != errc::no_pm_capability) return c.error();
-      if (c) {
-        auto t = transition(d_state::d3hot, true, nullptr);
-        if (!t) return t.error();
-        wrote_d3hot = *t;
+      auto at = location();
+      if (!at && at.error() != errc::no_pm_capability) return at.error();
+      if (at) {
+        auto t = transition(d_state::d3hot, true, nullptr, wrote_d3hot);
+        if (!t) {
+          if (wrote_d3hot) undo_d3hot();
+          return t.error();
+        }
       }
     }
     result<void> entered = !options.wakeup               ? enter()
                            : options.wakeup_eventfd >= 0 ? enter_with_wakeup(options.wakeup_eventfd)
                                                          : enter_with_wakeup();
-    if (!entered && wrote_d3hot) (void)transition(d_state::d0, true, nullptr);
+    if (!entered && wrote_d3hot) undo_d3hot();
     return entered;
   }
 
   /// Low-power exit, then D0 verified through PMCSR (written only if PMCSR does
   /// not already read D0; skipped for a device without PM capability; under the
-  /// seed ABI exit() does this part). Closes a library-created wake-up eventfd. Afterwards mappings_accessible() is
-  /// true. Errors: the errors of exit(); errc::stuck_in_d3 / power_state_not_reached and the PM_CTRL errors.
+  /// seed ABI exit() does this part). Closes a library-created wake-up eventfd.
+  /// Afterwards mappings_accessible() is true unless memory decoding is off.
+  /// Errors: the errors of exit(); errc::stuck_in_d3 / power_state_not_reached and the
+  /// PM_CTRL errors.
   result<void> resume() noexcept {
-    if (auto r = exit(); !r) return r;
+    // The D0 transition below reads PMCSR anyway: no separate refresh.
+    if (auto r = exit_low_power(/*refresh_unknown=*/false); !r) return r;
     if (dialect_ == low_power_dialect::merged) {  // the seed's exit() has verified D0 already
-      auto c = ensure_capability();
-      if (!c && c.error() != errc::no_pm_capability) return c.error();
-      if (c) {
-        if (auto t = transition(d_state::d0, true, nullptr); !t) return t.error();
+      auto at = location();
+      if (!at && at.error() != errc::no_pm_capability) return at.error();
+      if (at) {
+        bool wrote = false;
+        if (auto t = transition(d_state::d0, true, nullptr, wrote); !t) return t.error();
       }
     }
     drop_wakeup_fd();
-    dev_->set_mappings_accessible(true);
     return {};
   }
 
  private:
-  enum class cap_state : std::uint8_t { unknown, present, absent };
-
   result<low_power_dialect> remember(low_power_dialect d) noexcept {
     dialect_ = d;
     return d;
   }
 
-  result<void> ensure_capability() noexcept {
-    if (cap_state_ == cap_state::present) return {};
-    auto c = capability();
-    if (!c) return c.error();
-    return {};
+  // The PM capability's location; errc::no_pm_capability when the device has none.
+  result<pm_location> location() noexcept {
+    auto at = dev().pm_capability_location();
+    if (!at) return at.error();
+    if (at->offset == 0) return error(errc::no_pm_capability, "PCI_CAPABILITY_LIST");
+    return at;
   }
 
-  result<std::uint16_t> read_pmcsr() noexcept {
-    return config(*dev_).read16(static_cast<std::uint16_t>(pm_offset_ + abi::pci::pm_ctrl));
+  result<std::uint16_t> read_pmcsr(std::uint16_t pm_offset) noexcept {
+    return config(dev()).read16(static_cast<std::uint16_t>(pm_offset + abi::pci::pm_ctrl));
   }
 
-  /// The PM_CTRL read-modify-write with read-back. Returns whether it wrote.
-  result<bool> transition(d_state target, bool skip_if_there, d_state* observed) noexcept {
+  /// The PM_CTRL read-modify-write; the device reads PMCSR back as part of the write
+  /// (and records it). Returns whether it wrote; `wrote` is set before the write is
+  /// attempted, so a caller can undo it whatever failed after.
+  result<bool> transition(d_state target, bool skip_if_there, d_state* observed, bool& wrote) noexcept {
     constexpr const char* op = "PCI_PM_CTRL";
-    if (auto c = ensure_capability(); !c) return c.error();
-    if (!pmc_.supports(target)) return error(errc::power_state_unsupported, op);
-    config cfg(*dev_);
-    const auto at = static_cast<std::uint16_t>(pm_offset_ + abi::pci::pm_ctrl);
+    auto loc = location();
+    if (!loc) return loc.error();
+    if (!decode_pmc(loc->pmc).supports(target)) return error(errc::power_state_unsupported, op);
+    device& d = dev();
+    config cfg(d);
+    const auto at = static_cast<std::uint16_t>(loc->offset + abi::pci::pm_ctrl);
     auto before = cfg.read16(at);
     if (!before) return before.error();
     const auto current = static_cast<d_state>(*before & abi::pci::pm::ctrl_state_mask);
     if (skip_if_there && current == target) {
       if (observed) *observed = current;
-      note_pm_ctrl_state(current);
       return false;
     }
+    wrote = true;
     if (auto w = cfg.write16(at, pmcsr_write_value(*before, target)); !w) return w.error();
-    // The kernel zaps BAR mmaps for a target >= D3hot before changing state.
-    if (target == d_state::d3hot) note_pm_ctrl_state(d_state::d3hot);
-    auto after = cfg.read16(at);
-    if (!after) return after.error();
-    const auto now = static_cast<d_state>(*after & abi::pci::pm::ctrl_state_mask);
+    if (!d.pm_readback_ok_) return d.pm_readback_error_;
+    const auto now = static_cast<d_state>(d.pm_at_.pmcsr & abi::pci::pm::ctrl_state_mask);
     if (observed) *observed = now;
-    note_pm_ctrl_state(now);
     if (now == target) return true;
     if (target == d_state::d0 && now == d_state::d3hot) return error(errc::stuck_in_d3, op);
     return error(errc::power_state_not_reached, op);
   }
 
-  void note_pm_ctrl_state(d_state s) noexcept {
-    pm_ctrl_d3hot_ = s == d_state::d3hot;
-    dev_->set_mappings_accessible(!pm_ctrl_d3hot_ && !engaged_);
+  // Best effort: back to D0 after a failed suspend that wrote D3hot.
+  void undo_d3hot() noexcept {
+    bool wrote = false;
+    (void)transition(d_state::d0, true, nullptr, wrote);
+  }
+
+  void refresh_if_unknown() noexcept {
+    if (dev().mapping_state().unknown()) (void)dev().refresh_mapping_state();
+  }
+
+  void observe_wakeup() noexcept {
+    set_disengaged(last_);
+    refresh_if_unknown();
   }
 
   result<void> seed_enter(bool write_d3hot) noexcept {
     bool wrote = false;
     if (write_d3hot) {
-      auto t = transition(d_state::d3hot, true, nullptr);
-      if (!t) return t.error();
-      wrote = *t;
+      auto t = transition(d_state::d3hot, true, nullptr, wrote);
+      if (!t) {
+        if (wrote) undo_d3hot();
+        return t.error();
+      }
     }
     abi::seed::feature_power_management p{abi::seed::low_power_state_enter};
-    auto r = feature::set_inout<feature::seed_power_management>(*dev_, p);
+    auto r = feature::set_inout<feature::seed_power_management>(dev(), p);
     const int positive = r ? *r : 0;
     if (!r || positive > 0) {
-      if (wrote && !engaged_) (void)transition(d_state::d0, true, nullptr);
+      if (wrote && !engaged()) undo_d3hot();
       if (!r) return r.error();
       return errno_error(positive, feature::detail::operation);  // the seed's positive EINVAL
     }
@@ -603,7 +633,7 @@ class power {
 
   result<void> merged_enter_with_wakeup(int efd) noexcept {
     const abi::feature_low_power_entry_with_wakeup payload{efd, 0};
-    if (auto r = feature::set<feature::low_power_entry_with_wakeup>(*dev_, payload); !r) return r;
+    if (auto r = feature::set<feature::low_power_entry_with_wakeup>(dev(), payload); !r) return r;
     set_engaged(low_power_request::enter_with_wakeup);
     return {};
   }
@@ -611,29 +641,22 @@ class power {
   // A refused entry changes nothing visible: vfio_pci_runtime_pm_entry zaps the
   // mmaps before its check, but they fault back in while not engaged.
   void set_engaged(low_power_request r) noexcept {
-    engaged_ = true;
     last_ = r;
-    dev_->set_mappings_accessible(false);
+    // Only the merged kernel's runtime suspend moves the device to D0 first.
+    dev().note_low_power(true, dialect_ == low_power_dialect::merged);
   }
   void set_disengaged(low_power_request r) noexcept {
-    engaged_ = false;
     last_ = r;
-    dev_->set_mappings_accessible(!pm_ctrl_d3hot_);
+    dev().note_low_power(false, false);
   }
   void drop_wakeup_fd() noexcept {
-    owned_wakeup_.reset();
+    owned_wakeup_ = vfio::eventfd();
     wakeup_fd_ = -1;
   }
 
-  device* dev_;
   std::optional<low_power_dialect> dialect_;
-  cap_state cap_state_ = cap_state::unknown;
-  std::uint16_t pm_offset_ = 0;
-  pm_capabilities pmc_{};
-  bool pm_ctrl_d3hot_ = false;
-  bool engaged_ = false;
   low_power_request last_ = low_power_request::exit;
-  unique_fd owned_wakeup_;
+  vfio::eventfd owned_wakeup_;
   int wakeup_fd_ = -1;
 };
 
