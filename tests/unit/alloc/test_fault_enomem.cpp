@@ -149,6 +149,9 @@ int each_allocation(const std::function<vfio::result<void>()>& call, const char*
 TEST_CASE("allocation failure inside noexcept calls is ENOMEM, never termination", "[alloc][fault][defect]") {
   simulated_kernel k;
   REQUIRE(k.add_device(sim::profiles::e1000e()));
+  // virtio-net sits behind a root port: the only profile with a hot-reset set.
+  REQUIRE(k.add_bridge(sim::profiles::pcie_root_port("0000:00:04.0", 2)));
+  REQUIRE(k.add_device(sim::profiles::virtio_net("0000:01:00.0", 7, "0000:00:04.0")));
   disarmed_seam s(k);
   auto c = vfio::container::open("/dev/vfio/vfio", s);
   auto g = vfio::group::open(3, s);
@@ -157,9 +160,13 @@ TEST_CASE("allocation failure inside noexcept calls is ENOMEM, never termination
   REQUIRE(d);
 
   SECTION("pci_hot_reset_info: the buffer and the device list") {
+    auto g7 = vfio::group::open(7, s);
+    REQUIRE((g7 && g7->set_container(*c)));
+    auto v = g7->open_device("0000:01:00.0");
+    REQUIRE(v);
     CHECK(each_allocation(
               [&] {
-                auto r = d->pci_hot_reset_info();
+                auto r = v->pci_hot_reset_info();
                 if (!r) return vfio::result<void>(r.error());
                 CHECK(r->devices.size() >= 1);
                 return vfio::result<void>();
