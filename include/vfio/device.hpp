@@ -214,8 +214,16 @@ class device {
   /// An empty device: every call fails with EBADF without a syscall.
   device() noexcept = default;
   /// Adopts `fd` (closed through fd.sys(); group::open_device uses this). `name` is the
-  /// device name it was opened by, e.g. "0000:03:00.0"; it is informational only.
-  explicit device(unique_fd fd, std::string_view name = {}) noexcept : fd_(std::move(fd)), name_(name) {}
+  /// device name it was opened by, e.g. "0000:03:00.0"; it is informational only (kept
+  /// in a nothrow allocation: should that fail, name() is empty).
+  explicit device(unique_fd fd, std::string_view name = {}) noexcept : fd_(std::move(fd)) {
+    if (name.empty()) return;
+    name_.reset(new (std::nothrow) char[name.size()]);
+    if (name_) {
+      std::memcpy(name_.get(), name.data(), name.size());
+      name_size_ = name.size();
+    }
+  }
 
   /// Moves the descriptor, the caches, the mapping state and every view: views of `o`
   /// act on this device from now on; `o` is left empty.
@@ -239,7 +247,7 @@ class device {
   /// The seam every call of this device goes through.
   syscalls& sys() const noexcept { return fd_.sys(); }
   /// The name given at construction.
-  std::string_view name() const noexcept { return name_; }
+  std::string_view name() const noexcept { return {name_.get(), name_size_}; }
   explicit operator bool() const noexcept { return static_cast<bool>(fd_); }
 
   /// close(2)s the descriptor now, reporting failure, and forgets cached info. Mappings
@@ -250,7 +258,7 @@ class device {
   /// keeps the state it had (vfio_pci_core_close_device runs only at the last release).
   result<void> close() noexcept {
     info_cached_ = false;
-    regions_.clear();
+    regions_.reset();
     pm_ = pm_lookup::unknown;
     return fd_.close();
   }
@@ -288,18 +296,18 @@ class device {
   /// region on a device without VGA), EBADF, EFAULT, ENOMEM, EIO; errors of info().
   result<const region_info*> region(std::uint32_t index) noexcept {
     constexpr const char* op = "VFIO_DEVICE_GET_REGION_INFO";
-    for (const auto& cached : regions_)
-      if (cached->index == index) return static_cast<const region_info*>(cached.get());
+    for (const region_node* n = regions_.get(); n; n = n->next.get())
+      if (n->info.index == index) return &n->info;
     auto di = info();
     if (!di) return di.error();
     if (index >= di->num_regions) return error(errc::index_out_of_range, "region index check", subject::region(index));
     auto fetched = fetch_region_info(index);
     if (!fetched) return fetched.error();
     fetched->index = index;
-    std::unique_ptr<region_info> slot(new (std::nothrow) region_info(std::move(*fetched)));
-    if (!slot) return errno_error(ENOMEM, op, subject::region(index));
-    regions_.push_back(std::move(slot));
-    return static_cast<const region_info*>(regions_.back().get());
+    std::unique_ptr<region_node> node(new (std::nothrow) region_node{std::move(*fetched), std::move(regions_)});
+    if (!node) return errno_error(ENOMEM, op, subject::region(index));
+    regions_ = std::move(node);
+    return &regions_->info;
   }
 
   /// pread(2) of region bytes [offset, offset + size) into buf, repeated until all are
@@ -608,6 +616,7 @@ class device {
   void take(device& o) noexcept {
     fd_ = std::move(o.fd_);
     name_ = std::move(o.name_);
+    name_size_ = std::exchange(o.name_size_, 0);
     info_ = o.info_;
     info_cached_ = std::exchange(o.info_cached_, false);
     regions_ = std::move(o.regions_);
@@ -616,8 +625,7 @@ class device {
     blockers_.store(o.blockers_.exchange(0, std::memory_order_acq_rel), std::memory_order_release);
     views_ = std::exchange(o.views_, nullptr);
     for (detail::device_view* v = views_; v; v = v->next_) v->dev_ = this;
-    o.name_.clear();
-    o.regions_.clear();
+    o.regions_.reset();
   }
   void detach_views() noexcept {
     while (views_) views_->detach();
@@ -696,9 +704,9 @@ class device {
   }
 
   std::int64_t pmcsr_file_offset() const noexcept {
-    for (const auto& r : regions_)
-      if (r->index == abi::pci_region::config)
-        return static_cast<std::int64_t>(r->offset + pm_at_.offset + pmcsr_offset);
+    for (const region_node* n = regions_.get(); n; n = n->next.get())
+      if (n->info.index == abi::pci_region::config)
+        return static_cast<std::int64_t>(n->info.offset + pm_at_.offset + pmcsr_offset);
     return -1;
   }
 
@@ -778,11 +786,17 @@ class device {
   }
 
   unique_fd fd_;
-  std::string name_;
+  std::unique_ptr<char[]> name_;
+  std::size_t name_size_ = 0;
   device_info info_{};
   bool info_cached_ = false;
-  // Heap-allocated entries so the pointers region() hands out survive growth and moves.
-  std::vector<std::unique_ptr<region_info>> regions_;
+  // Region info cache: a list of nothrow-allocated nodes, so the pointers region() hands
+  // out survive moves and later fills, and a failed allocation is ENOMEM, not terminate.
+  struct region_node {
+    region_info info;
+    std::unique_ptr<region_node> next;
+  };
+  std::unique_ptr<region_node> regions_;
   pm_lookup pm_ = pm_lookup::unknown;
   pm_location pm_at_{};
   // The read-back of the last PMCSR write (for pci::power, which reports its failure).

@@ -13,6 +13,7 @@
 #include "eventfd.hpp"
 #include "feature.hpp"
 #include "group.hpp"
+#include "heap_array.hpp"
 #include "host/diagnose.hpp"
 #include "host/pci_address.hpp"
 #include "host/power.hpp"
