@@ -6,7 +6,9 @@
 # to vfio-pci in the guest, runs CMDLINE there and reports pass/fail.
 #
 #   --cache DIR          cache prepared by fetch.sh (required)
-#   --kernel TAG         6.1 | 6.12 | 7 (required)
+#   --kernel TAG         6.1 | 6.12 | 7 (required), or own: the kernel
+#                        build-kernel.sh builds (everything built in; /init
+#                        also checks /dev/iommu, the device cdevs and mtty)
 #   --platform P         plain (default): no ACPI power resources, runtime PM
 #                        stops at D3hot; d3cold: adds ssdt-d3cold.asl (compiled
 #                        with iasl into DIR/acpi/) so that 03.0 (e1000e) and
@@ -141,7 +143,9 @@ fi
 R="$WORK/root"
 mkdir -p "$R"/{bin,dev,proc,sys,tmp,run,payload,ktest,lib/modules/ktest}
 cp "$BUSYBOX" "$R/bin/busybox"
-cp "$KDIR/modules/"*.ko "$KDIR/modules/load-order" "$R/lib/modules/ktest/"
+cp "$KDIR/modules/load-order" "$R/lib/modules/ktest/"
+# An empty load-order: everything is built in (build-kernel.sh).
+if [ -s "$KDIR/modules/load-order" ]; then cp "$KDIR/modules/"*.ko "$R/lib/modules/ktest/"; fi
 for p in "${PAYLOADS[@]}"; do
     if [ -d "$p" ]; then
         cp -a "$p/." "$R/payload/"
@@ -162,6 +166,8 @@ printf '%s\n' "$RUN" >"$R/ktest/run.sh"
     printf 'KTEST_KERNEL=%s\n' "$TAG"
     printf 'KTEST_PLATFORM=%s\n' "$PLATFORM"
     printf 'KTEST_DMESG=%s\n' "$DMESG"
+    # What /init must find besides the groups (build-kernel.sh writes it).
+    printf 'KTEST_EXPECT="%s"\n' "$(cat "$KDIR/guest-expect" 2>/dev/null || true)"
 } >"$R/ktest/config"
 [ "$(id -u)" -eq 0 ] && mknod -m 600 "$R/dev/console" c 5 1
 
@@ -238,10 +244,38 @@ bind() {
     up=$(echo "$name" | tr 'a-z-' 'A-Z_')
     eval "export KTEST_BDF_$up=$bdf KTEST_GROUP_$up=$group"
 }
+# check_expected: what KTEST_EXPECT names must be there: iommufd (/dev/iommu),
+# cdev (/dev/vfio/devices/vfioN of every bound device, from its vfio-dev/),
+# mtty (the mtty sample's parent device in /sys/class/mdev_bus).
+check_expected() {
+    for f in $KTEST_EXPECT; do
+        case $f in
+        iommufd)
+            [ -c /dev/iommu ] || setup_fail "/dev/iommu missing (IOMMUFD)"
+            echo "KTEST HAVE iommufd /dev/iommu" ;;
+        cdev)
+            for d in $KTEST_DEVICES; do
+                n=${d%%,*} b=${d#*,}
+                b=${b%%,*}
+                c=$(ls "/sys/bus/pci/devices/$b/vfio-dev" 2>/dev/null | head -n 1)
+                [ -n "$c" ] || setup_fail "$b ($n) has no vfio-dev/ (VFIO_DEVICE_CDEV)"
+                i=0
+                while [ ! -c "/dev/vfio/devices/$c" ] && [ $i -lt 100 ]; do sleep 0.01; i=$((i + 1)); done
+                [ -c "/dev/vfio/devices/$c" ] || setup_fail "/dev/vfio/devices/$c ($n) missing"
+                echo "KTEST CDEV name=$n bdf=$b dev=/dev/vfio/devices/$c"
+            done ;;
+        mtty)
+            [ -d /sys/class/mdev_bus/mtty ] || setup_fail "/sys/class/mdev_bus/mtty missing (SAMPLE_VFIO_MDEV_MTTY)"
+            echo "KTEST HAVE mtty /sys/class/mdev_bus/mtty types=$(ls /sys/class/mdev_bus/mtty/mdev_supported_types | tr '\n' ' ')" ;;
+        *) setup_fail "unknown KTEST_EXPECT word '$f'" ;;
+        esac
+    done
+}
 bind e1000e 0x8086 0x10d3
 bind nvme 0x1b36 0x0010
 bind virtio-net 0x1af4 0x1041
 bind edu 0x1234 0x11e8
+check_expected
 export KTEST_DEVICES KTEST_KERNEL KTEST_PLATFORM
 export KTEST_KERNEL_RELEASE="$(uname -r)"
 echo "KTEST READY kernel=$KTEST_KERNEL release=$KTEST_KERNEL_RELEASE platform=$KTEST_PLATFORM"
