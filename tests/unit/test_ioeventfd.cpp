@@ -104,6 +104,8 @@ TEST_CASE("ioeventfd: the argument is the BAR's file offset, data, width and fd"
   r = vfio::add_ioeventfd(dev, -1, ioeventfd_spec{1, 0, 0, 4});
   REQUIRE_FALSE(r);
   CHECK(r.error() == std::errc::bad_file_descriptor);
+  mock.expect_close(9).returns(0);
+  CHECK(dev.close());
   CHECK(mock.verify_done());
   CHECK(s.mismatches.empty());
 }
@@ -349,5 +351,8 @@ TEST_CASE("notify IRQs: the SET_IRQS argument", "[notify_irq]") {
   CHECK(vfio::clear_request_eventfd(dev));
   CHECK(vfio::set_error_eventfd(dev, 31));
   CHECK(vfio::clear_error_eventfd(dev));
+  mock.expect_close(9).returns(0);
+  CHECK(dev.close());
   CHECK(mock.verify_done());
+  CHECK(s.mismatches.empty());
 }
