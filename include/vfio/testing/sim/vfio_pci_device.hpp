@@ -357,9 +357,8 @@ class vfio_pci_device final : public runtime_pm_client, public config_host {
     if (bar == layout_.msix_bar &&
         !(pos + count <= layout_.msix_offset || pos >= layout_.msix_offset + layout_.msix_size))
       return -EINVAL;
-    // `#ifndef iowrite64`: 6.1 has no iowrite64 on x86; v6.11 and later include
-    // <linux/io-64-nonatomic-lo-hi.h>, which defines it.
-    if (count == 8 && opt_->version == kernel_version::v6_1) return -EINVAL;
+    // `#ifndef iowrite64 ... count == 8: -EINVAL` never applies on x86, which
+    // has iowrite64: the real 6.1.192 accepts 8-byte ioeventfds too.
     for (auto it = ioeventfds_.begin(); it != ioeventfds_.end(); ++it) {
       if (it->pos == pos && it->bar == bar && it->data == io.data && it->count == count) {
         if (io.fd == -1) {
