@@ -8,10 +8,8 @@
 //   width or two widths, or fd < -1: EINVAL.
 // - only BAR0..BAR5 (ROM, config and VGA: EINVAL); [offset, offset + size) must lie in
 //   the BAR (EINVAL) and not overlap the MSI-X table (EINVAL).
-// - 8-byte writes: 6.1 refuses them where the architecture has no iowrite64 (x86 then:
-//   EINVAL); since "vfio/pci: Support 8-byte PCI loads and stores" the file includes
-//   <linux/io-64-nonatomic-lo-hi.h>, so 6.12 and later accept them (two 32-bit writes
-//   where no atomic 64-bit write exists).
+// - 8-byte writes: refused (EINVAL) only where the architecture has no iowrite64
+//   (`#ifndef iowrite64`); x86 has it, and Debian's 6.1, 6.12 and 7.x accept them.
 // - a registration is identified by (BAR, offset, data, size): two registrations at one
 //   offset with different data coexist, the way KVM's DATAMATCH ioeventfds do. Adding one
 //   that exists: EEXIST; removing (fd -1) one that does not: ENODEV.

@@ -62,7 +62,7 @@ KSCENARIO("ioeventfd", "VFIO_DEVICE_IOEVENTFD: add, duplicate, data match, width
   for (std::uint32_t size : {1U, 2U, 4U, 8U}) {
     auto r = vfio::add_ioeventfd(s.device, efd, {*bar, 8, 0, size});
     ctx.note("width %u: %s", size, outcome(r).c_str());
-    if (size != 8) KCHECK(r);
+    KCHECK(r);  // 8 too: x86 has iowrite64
     if (r) KCHECK(vfio::remove_ioeventfd(s.device, {*bar, 8, 0, size}));
   }
   KCHECK(failed_with(vfio::add_ioeventfd(s.device, efd, {*bar, bar_size, 0, 4}), EINVAL));

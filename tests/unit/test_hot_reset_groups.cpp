@@ -143,6 +143,8 @@ TEST_CASE("hot reset: dev_id reporting (cdev) takes the kernel's ownership and n
   CHECK_FALSE(plan->devices[1].owned);
   CHECK(plan->devices[1].address.function == 1);
   CHECK(plan->group_fds.empty());
+  mock.expect_close(9).returns(0);
+  CHECK(dev.close());
   CHECK(mock.verify_done());
   CHECK(s.mismatches.empty());
 }

@@ -519,7 +519,8 @@ TEST_CASE("simulated device: IOEVENTFD", "[simulated_kernel]") {
   CHECK(ioeventfd(sz::size_32, region(0) + 0x40, -1) == 0);  // removed
   CHECK(ioeventfd(sz::size_32, region(0) + 0x40, -1) == -ENODEV);
   CHECK(ioeventfd(sz::size_32 | sz::size_16, region(0), e) == -EINVAL);
-  CHECK(ioeventfd(sz::size_64, region(0), e) == -EINVAL);
+  // x86 has iowrite64: 8 bytes are accepted (the real 6.1.192 and later).
+  CHECK(ioeventfd(sz::size_64, region(0), e) == 0);
   CHECK(ioeventfd(sz::size_32, region(3), e) == -EINVAL);  // inside the MSI-X table
   CHECK(ioeventfd(sz::size_32, cfg, e) == -EINVAL);        // BARs only
   CHECK(ioeventfd(sz::size_32, region(0), -2) == -EINVAL);

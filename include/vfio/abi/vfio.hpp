@@ -441,7 +441,7 @@ namespace ioeventfd_flags {
 inline constexpr std::uint32_t size_8 = 1U << 0;
 inline constexpr std::uint32_t size_16 = 1U << 1;
 inline constexpr std::uint32_t size_32 = 1U << 2;
-inline constexpr std::uint32_t size_64 = 1U << 3;  // 6.1 on x86: -EINVAL (no iowrite64); 6.12+: accepted
+inline constexpr std::uint32_t size_64 = 1U << 3;  // -EINVAL only without iowrite64 (not x86)
 inline constexpr std::uint32_t size_mask = 0xf;
 }  // namespace ioeventfd_flags
 

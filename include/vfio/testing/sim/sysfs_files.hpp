@@ -166,6 +166,7 @@ inline bool attr_exists(kernel_state& k, const sysfs_ref& r) {
   if (a == "firmware_node") return b.acpi_node;
   if (a == "firmware_node/power_resources_D3hot") return b.acpi_node && b.power_resources;
   if (a == "firmware_node/power_state") return b.acpi_node && b.power_resources;
+  if (a == "reset_method") return false;  // not modelled for bridges
   // Bridges carry no configuration image in their description.
   return a != "config" && a != "vendor" && a != "device" && a != "subsystem_vendor" && a != "subsystem_device" &&
          a != "class" && a != "revision";

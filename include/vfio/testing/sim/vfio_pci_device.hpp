@@ -289,7 +289,8 @@ class vfio_pci_device final : public runtime_pm_client, public config_host {
     if (index == abi::pci_irq::msix && hw_->msix_cap())
       return (hw_->read(hw_->msix_cap() + abi::pci::msix_flags, 2) & abi::pci::msix::flags_qsize) + 1;
     // ERR: PCIe only in 6.x; 7.x reports it for every function (observed on
-    // 7.3.4; the commit was not located).
+    // 7.3.4: "vfio: Remove the pcie check for VFIO_PCI_ERR_IRQ_INDEX", which also
+    // lets SET_IRQS arm it, see irq_state::set).
     if (index == abi::pci_irq::err) return hw_->is_pcie() || opt_->version == kernel_version::v7 ? 1 : 0;
     if (index == abi::pci_irq::req) return 1;
     return 0;
@@ -354,9 +355,8 @@ class vfio_pci_device final : public runtime_pm_client, public config_host {
     if (bar == layout_.msix_bar &&
         !(pos + count <= layout_.msix_offset || pos >= layout_.msix_offset + layout_.msix_size))
       return -EINVAL;
-    // `#ifndef iowrite64`: 6.1 has no iowrite64 on x86; 6.12 and later include
-    // <linux/io-64-nonatomic-lo-hi.h>, which defines it.
-    if (count == 8 && opt_->version == kernel_version::v6_1) return -EINVAL;
+    // `#ifndef iowrite64 ... count == 8: -EINVAL` never applies on x86, which
+    // has iowrite64: the real 6.1.192 accepts 8-byte ioeventfds too.
     for (auto it = ioeventfds_.begin(); it != ioeventfds_.end(); ++it) {
       if (it->pos == pos && it->bar == bar && it->data == io.data && it->count == count) {
         if (io.fd == -1) {
