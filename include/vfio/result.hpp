@@ -12,9 +12,9 @@
 // (vfio::error converts to every result<U>), or, spelled as std::expected code
 // would be, `return vfio::unexpected(r.error());`.
 //
-// Every member is noexcept whenever the callable and T's construction are: the
-// library itself only passes noexcept callables. Nothing here throws except
-// value() on an error with exceptions enabled.
+// Every member is noexcept whenever the callable and T's construction are;
+// with -fno-exceptions nothing here can throw. Only value() on an error throws
+// (std::system_error), and only with exceptions enabled.
 #ifndef VFIO_RESULT_HPP_INCLUDED
 #define VFIO_RESULT_HPP_INCLUDED
 
