@@ -12,9 +12,9 @@
 // (vfio::error converts to every result<U>), or, spelled as std::expected code
 // would be, `return vfio::unexpected(r.error());`.
 //
-// Every member is noexcept whenever the callable and T's construction are: the
-// library itself only passes noexcept callables. Nothing here throws except
-// value() on an error with exceptions enabled.
+// Every member is noexcept whenever the callable and T's construction are;
+// with -fno-exceptions nothing here can throw. Only value() on an error throws
+// (std::system_error), and only with exceptions enabled.
 #ifndef VFIO_RESULT_HPP_INCLUDED
 #define VFIO_RESULT_HPP_INCLUDED
 
@@ -211,7 +211,7 @@ class [[nodiscard]] result {
     using R = detail::and_then_t<F, T&>;
     static_assert(detail::is_result<R>::value, "and_then: the callable must return a vfio::result");
     if (has_) return std::invoke(std::forward<F>(f), value_);
-    return R(error_);
+    return R{error_};
   }
   template <class F>
   auto and_then(F&& f) const& noexcept(std::is_nothrow_invocable<F, const T&>::value)
@@ -219,14 +219,14 @@ class [[nodiscard]] result {
     using R = detail::and_then_t<F, const T&>;
     static_assert(detail::is_result<R>::value, "and_then: the callable must return a vfio::result");
     if (has_) return std::invoke(std::forward<F>(f), value_);
-    return R(error_);
+    return R{error_};
   }
   template <class F>
   auto and_then(F&& f) && noexcept(std::is_nothrow_invocable<F, T&&>::value) -> detail::and_then_t<F, T&&> {
     using R = detail::and_then_t<F, T&&>;
     static_assert(detail::is_result<R>::value, "and_then: the callable must return a vfio::result");
     if (has_) return std::invoke(std::forward<F>(f), std::move(value_));
-    return R(error_);
+    return R{error_};
   }
 
   /// result<U> holding f(value) (result<void> when f returns void); on an
@@ -271,26 +271,27 @@ class [[nodiscard]] result {
     static_assert(std::is_convertible<std::invoke_result_t<F, const vfio::error&>, vfio::error>::value,
                   "transform_error: the callable must return a vfio::error");
     if (has_) return *this;
-    const vfio::error transformed = std::invoke(std::forward<F>(f), error_);
-    return transformed;
+    const vfio::error changed = std::invoke(std::forward<F>(f), error_);
+    return changed;
   }
   template <class F>
   result transform_error(F&& f) && noexcept(std::is_nothrow_invocable<F, const vfio::error&>::value) {
     static_assert(std::is_convertible<std::invoke_result_t<F, const vfio::error&>, vfio::error>::value,
                   "transform_error: the callable must return a vfio::error");
     if (has_) return std::move(*this);
-    return result(static_cast<vfio::error>(std::invoke(std::forward<F>(f), error_)));
+    const vfio::error changed = std::invoke(std::forward<F>(f), error_);
+    return changed;
   }
 
  private:
   template <class R, class F, class V>
   R transform_impl(F&& f, V&& v) const noexcept(std::is_nothrow_invocable<F, V&&>::value) {
-    if (!has_) return R(error_);
+    if (!has_) return R{error_};
     if constexpr (std::is_void<typename R::value_type>::value) {
       std::invoke(std::forward<F>(f), std::forward<V>(v));
-      return R();
+      return R{};
     } else {
-      return R(std::invoke(std::forward<F>(f), std::forward<V>(v)));
+      return R{std::invoke(std::forward<F>(f), std::forward<V>(v))};
     }
   }
   void destroy() noexcept {
@@ -329,18 +330,18 @@ class [[nodiscard]] result<void> {
     using R = detail::and_then_t<F>;
     static_assert(detail::is_result<R>::value, "and_then: the callable must return a vfio::result");
     if (has_) return std::invoke(std::forward<F>(f));
-    return R(error_);
+    return R{error_};
   }
   /// result<U> holding f() (result<void> when f returns void); on an error, that error.
   template <class F>
   auto transform(F&& f) const noexcept(std::is_nothrow_invocable<F>::value) -> detail::transform_t<F> {
     using R = detail::transform_t<F>;
-    if (!has_) return R(error_);
+    if (!has_) return R{error_};
     if constexpr (std::is_void<typename R::value_type>::value) {
       std::invoke(std::forward<F>(f));
-      return R();
+      return R{};
     } else {
-      return R(std::invoke(std::forward<F>(f)));
+      return R{std::invoke(std::forward<F>(f))};
     }
   }
   /// On an error, f(error), which returns result<void>; success passes through.
@@ -357,8 +358,8 @@ class [[nodiscard]] result<void> {
     static_assert(std::is_convertible<std::invoke_result_t<F, const vfio::error&>, vfio::error>::value,
                   "transform_error: the callable must return a vfio::error");
     if (has_) return *this;
-    const vfio::error transformed = std::invoke(std::forward<F>(f), error_);
-    return transformed;
+    const vfio::error changed = std::invoke(std::forward<F>(f), error_);
+    return changed;
   }
 
  private:

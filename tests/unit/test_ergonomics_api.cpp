@@ -173,6 +173,8 @@ TEST_CASE("every public enum has a name", "[ergonomics]") {
   CHECK(std::string(to_string(pci::low_power_request::enter_with_wakeup)) == "enter with wake-up");
   CHECK(std::string(to_string(pci::d3hot_policy::if_possible)) == "if possible");
   CHECK(std::string(to_string(vfio::testing::ioctl_target::container)) == "container");
+  CHECK(std::string(to_string(vfio::testing::sim::kernel_version::v6_12)) == "6.12");
+  CHECK(std::string(to_string(vfio::testing::sim::low_power_dialect::seed)) == "seed");
   // Out-of-range values do not crash.
   CHECK(std::string(to_string(static_cast<host::d3cold_policy>(99))) == "?");
 }

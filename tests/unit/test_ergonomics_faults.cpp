@@ -3,6 +3,7 @@
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
+#include <utility>
 
 #include <vfio/container.hpp>
 #include <vfio/device.hpp>
@@ -48,7 +49,7 @@ TEST_CASE("a fault rule fails only LOW_POWER_ENTRY_WITH_WAKEUP", "[simulated_ker
   only_wakeup_entry.feature = abi::feature_id::low_power_entry_with_wakeup;
   only_wakeup_entry.feature_op = SET;
   only_wakeup_entry.error = EBUSY;
-  k.inject(only_wakeup_entry);
+  k.inject(std::move(only_wakeup_entry));
 
   // The PROBE of the same feature passes: feature_op names SET alone.
   CHECK(feature(k, s.device, PROBE | SET | abi::feature_id::low_power_entry_with_wakeup) == 0);
@@ -73,7 +74,7 @@ TEST_CASE("a fault rule on the feature id alone matches every direction", "[simu
   sim::fault_rule any_exit;
   any_exit.feature = abi::feature_id::low_power_exit;
   any_exit.error = EIO;
-  k.inject(any_exit);
+  k.inject(std::move(any_exit));
   CHECK(feature(k, s.device, PROBE | SET | abi::feature_id::low_power_exit) == -EIO);
   CHECK(exit_low_power(k, s.device) == -EIO);
   CHECK(feature(k, s.device, PROBE | SET | abi::feature_id::low_power_entry) == 0);
@@ -93,7 +94,7 @@ TEST_CASE("a fault rule fails only SET_IRQS on index 4", "[simulated_kernel][fau
   req_irq.request = abi::req::device_set_irqs;
   req_irq.index = abi::pci_irq::req;
   req_irq.error = EINVAL;
-  k.inject(req_irq);
+  k.inject(std::move(req_irq));
 
   const int efd = k.eventfd(0, EFD_CLOEXEC);
   REQUIRE(efd >= 0);
@@ -111,7 +112,7 @@ TEST_CASE("a fault rule fails only SET_IRQS on index 4", "[simulated_kernel][fau
   sim::fault_rule index_two;
   index_two.index = 2;
   index_two.error = ENXIO;
-  k.inject(index_two);
+  k.inject(std::move(index_two));
   info.index = 2;
   CHECK(k.ioctl(s.device, abi::req::device_get_irq_info, &info) == -ENXIO);
   abi::region_info region{};
@@ -132,7 +133,7 @@ TEST_CASE("an argument field is read only when argsz covers it", "[simulated_ker
   sim::fault_rule region_zero;
   region_zero.index = 0;
   region_zero.error = EIO;
-  k.inject(region_zero);
+  k.inject(std::move(region_zero));
   abi::region_info short_info{};
   short_info.argsz = 8;  // stops before index: the kernel's minsz check refuses it
   CHECK(k.ioctl(s.device, abi::req::device_get_region_info, &short_info) == -EINVAL);
@@ -161,7 +162,7 @@ TEST_CASE("a fault rule with the caller's own argument test", "[simulated_kernel
     return m.iova == 0x100000;
   };
   one_iova.error = ENOSPC;
-  k.inject(one_iova);
+  k.inject(std::move(one_iova));
 
   alignas(4096) static unsigned char page[4096];
   const auto vaddr = reinterpret_cast<std::uintptr_t>(page);

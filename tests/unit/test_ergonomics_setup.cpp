@@ -142,7 +142,7 @@ TEST_CASE("the three set-ups do the same thing", "[ergonomics][setup]") {
     sim_test::sim::fault_rule no_iommu;
     no_iommu.request = vfio::abi::req::set_iommu;
     no_iommu.error = EPERM;
-    k.inject(no_iommu);
+    k.inject(std::move(no_iommu));
     {
       auto failed = setup(sim_test::e1000e_bdf, ram, ram_size, k);
       REQUIRE_FALSE(failed);

@@ -28,6 +28,23 @@ enum class low_power_dialect {
   seed,    ///< "[PATCH v3 8/8] vfio/pci: Add the support for PCI D3cold state": POWER_MANAGEMENT (3)
 };
 
+inline const char* to_string(kernel_version v) noexcept {
+  switch (v) {
+    case kernel_version::v6_1: return "6.1";
+    case kernel_version::v6_12: return "6.12";
+    case kernel_version::v7: return "7.x";
+  }
+  return "?";
+}
+
+inline const char* to_string(low_power_dialect d) noexcept {
+  switch (d) {
+    case low_power_dialect::merged: return "merged";
+    case low_power_dialect::seed: return "seed";
+  }
+  return "?";
+}
+
 struct kernel_options {
   kernel_version version = kernel_version::v6_12;
   low_power_dialect dialect = low_power_dialect::merged;
