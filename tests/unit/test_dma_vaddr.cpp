@@ -76,7 +76,11 @@ TEST_CASE("dma vaddr: the UNMAP and MAP arguments carry FLAG_VADDR only", "[cont
 }
 
 TEST_CASE("dma vaddr: invalidate, update, and type1's refusals", "[container][vaddr][simulated_kernel]") {
-  simulated_kernel k;
+  // The vaddrs below are stand-ins for guest RAM: tell the model's pinning they are
+  // mapped read/write (the default would look them up in this process's maps).
+  vfio::testing::sim::kernel_options o;
+  o.user_memory = [](std::uint64_t, std::uint64_t, bool) { return 0; };
+  simulated_kernel k(o);
   sim_test::add_qemu_machine(k);
   auto c = vfio::container::open("/dev/vfio/vfio", k);
   REQUIRE(c);
