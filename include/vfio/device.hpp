@@ -214,16 +214,10 @@ class device {
   /// An empty device: every call fails with EBADF without a syscall.
   device() noexcept = default;
   /// Adopts `fd` (closed through fd.sys(); group::open_device uses this). `name` is the
-  /// device name it was opened by, e.g. "0000:03:00.0"; it is informational only (kept
-  /// in a nothrow allocation: should that fail, name() is empty).
-  explicit device(unique_fd fd, std::string_view name = {}) noexcept : fd_(std::move(fd)) {
-    if (name.empty()) return;
-    name_.reset(new (std::nothrow) char[name.size()]);
-    if (name_) {
-      std::memcpy(name_.get(), name.data(), name.size());
-      name_size_ = name.size();
-    }
-  }
+  /// device name it was opened by, e.g. "0000:03:00.0"; it is informational only. Names
+  /// up to inline_name_size bytes (a PCI address, an mdev UUID) are kept inside the
+  /// object; a longer one in a nothrow allocation (should that fail, name() is empty).
+  explicit device(unique_fd fd, std::string_view name = {}) noexcept : fd_(std::move(fd)) { set_name(name); }
 
   /// Moves the descriptor, the caches, the mapping state and every view: views of `o`
   /// act on this device from now on; `o` is left empty.
@@ -247,7 +241,7 @@ class device {
   /// The seam every call of this device goes through.
   syscalls& sys() const noexcept { return fd_.sys(); }
   /// The name given at construction.
-  std::string_view name() const noexcept { return {name_.get(), name_size_}; }
+  std::string_view name() const noexcept { return {name_heap_ ? name_heap_.get() : name_inline_, name_size_}; }
   explicit operator bool() const noexcept { return static_cast<bool>(fd_); }
 
   /// close(2)s the descriptor now, reporting failure, and forgets cached info. Mappings
@@ -613,9 +607,21 @@ class device {
   static constexpr std::uint16_t pmcsr_offset = abi::pci::pm_ctrl;
   enum class pm_lookup : std::uint8_t { unknown, present, absent };
 
+  void set_name(std::string_view name) noexcept {
+    char* to = name_inline_;
+    if (name.size() > inline_name_size) {
+      name_heap_.reset(new (std::nothrow) char[name.size()]);
+      if (!name_heap_) return;
+      to = name_heap_.get();
+    }
+    if (!name.empty()) std::memcpy(to, name.data(), name.size());
+    name_size_ = name.size();
+  }
+
   void take(device& o) noexcept {
     fd_ = std::move(o.fd_);
-    name_ = std::move(o.name_);
+    name_heap_ = std::move(o.name_heap_);
+    std::memcpy(name_inline_, o.name_inline_, sizeof name_inline_);
     name_size_ = std::exchange(o.name_size_, 0);
     info_ = o.info_;
     info_cached_ = std::exchange(o.info_cached_, false);
@@ -786,7 +792,9 @@ class device {
   }
 
   unique_fd fd_;
-  std::unique_ptr<char[]> name_;
+  static constexpr std::size_t inline_name_size = 40;
+  char name_inline_[inline_name_size] = {};
+  std::unique_ptr<char[]> name_heap_;
   std::size_t name_size_ = 0;
   device_info info_{};
   bool info_cached_ = false;
