@@ -135,7 +135,7 @@ class finding_writer {
     f.what = c;
     f.about = about;
     const std::size_t n = driver.size() < sizeof f.driver - 1 ? driver.size() : sizeof f.driver - 1;
-    std::memcpy(f.driver, driver.data(), n);
+    if (n != 0) std::memcpy(f.driver, driver.data(), n);  // an empty view may hold a null pointer
     f.driver[n] = '\0';
     return &f;
   }
