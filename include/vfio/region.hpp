@@ -223,7 +223,8 @@ class region_mapping {
       void* addr = nullptr;
       const int r = sys.mmap(&addr, static_cast<std::size_t>(a.size), prot, MAP_SHARED, fd,
                              static_cast<std::int64_t>(info.offset + a.offset));
-      if (r < 0) return errno_error(-r, "mmap", subject::region(info.index));  // m's destructor unmaps the earlier pieces
+      if (r < 0)
+        return errno_error(-r, "mmap", subject::region(info.index));  // m's destructor unmaps the earlier pieces
       m.pieces_[m.count_++] = {a.offset, a.size, addr};
     }
     return result<region_mapping>(std::move(m));
