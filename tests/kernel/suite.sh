@@ -110,7 +110,7 @@ boot)
     fi
     ;;
 diff)
-    [ -s "$LOG" ] || ktest_die "no console log $LOG: the boot step (kernel.boot.$TAG.$PLATFORM) did not run or failed before QEMU started"
+    [ -s "$LOG" ] || ktest_die "no console log $LOG: the boot step for $OUT did not run or failed before QEMU started"
     grep -q '^KTRACE ' "$LOG" || {
         echo "---- console log tail ($LOG) ----"
         tail -n 40 "$LOG"
