@@ -345,16 +345,19 @@ int cmd_list(output& out, machine& m) {
 // --- doctor --------------------------------------------------------------------
 
 int cmd_doctor(output& out, machine& m, const vfio::host::pci_address& addr, const std::string& bdf) {
-  const auto findings = vfioctl::diagnose(m, addr);
+  auto diagnosis = vfioctl::diagnose(m, addr);
+  if (!diagnosis) return fail(out, diagnosis.error());
+  const auto& findings = *diagnosis;
   const bool usable = std::none_of(findings.begin(), findings.end(), [](const auto& f) { return f.blocking; });
-  const bool exists = findings.empty() || findings.front().what != vfioctl::cause::device_absent;
+  const bool exists =
+      std::none_of(findings.begin(), findings.end(), [](const auto& f) { return f.cause == "device_absent"; });
   const vfioctl::function_info f = m.describe(bdf);
   if (out.json_mode) {
     out.j.field("bdf", bdf).field("usable", usable);
     out.j.begin_array("findings");
     for (const auto& x : findings)
       out.j.begin_object()
-          .field("cause", to_string(x.what))
+          .field("cause", x.cause)
           .field("subject", x.subject)
           .field("message", x.sentence)
           .field("fix", x.fix)
@@ -369,7 +372,7 @@ int cmd_doctor(output& out, machine& m, const vfio::host::pci_address& addr, con
     else
       std::printf("\tNot usable through VFIO yet:\n");
     for (const auto& x : findings) {
-      std::printf("\t%-23s %s\n", to_string(x.what), x.sentence.c_str());
+      std::printf("\t%-23s %s\n", x.cause.c_str(), x.sentence.c_str());
       if (!x.fix.empty()) std::printf("\t%-23s fix: %s\n", "", x.fix.c_str());
     }
   }
