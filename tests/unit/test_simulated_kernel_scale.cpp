@@ -312,6 +312,7 @@ TEST_CASE("simulated kernel at scale: descriptors stay the lowest free numbers",
   simulated_kernel k;
   constexpr int n = 5000;
   std::vector<int> fds;
+  fds.reserve(n);
   for (int i = 0; i < n; ++i) fds.push_back(k.eventfd(0, 0));
   REQUIRE(fds.front() == sim::descriptor_table::first);
   REQUIRE(fds.back() == sim::descriptor_table::first + n - 1);
