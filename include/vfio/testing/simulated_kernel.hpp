@@ -67,6 +67,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <deque>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -196,14 +197,24 @@ class simulated_kernel final : public syscalls {
     std::lock_guard<std::mutex> lock(mu_);
     if (sim::sim_function* f = k_.function(bdf)) f->firmware_log.clear();
   }
-  /// Every seam call so far (monotonic_ns and sleep_ns excepted).
+  /// The seam calls so far (monotonic_ns and sleep_ns excepted), oldest
+  /// first: the last kernel_options::trace_capacity of them (65536 by
+  /// default). A record's `sequence` counts every call, dropped or not.
   std::vector<sim::call_record> trace() const noexcept {
     std::lock_guard<std::mutex> lock(mu_);
-    return trace_;
+    return std::vector<sim::call_record>(trace_.begin(), trace_.end());
   }
+  /// How many records trace() no longer holds because of trace_capacity
+  /// since the construction or the last clear_trace().
+  std::uint64_t trace_dropped() const noexcept {
+    std::lock_guard<std::mutex> lock(mu_);
+    return trace_dropped_;
+  }
+  /// Empties the trace and zeroes trace_dropped().
   void clear_trace() noexcept {
     std::lock_guard<std::mutex> lock(mu_);
     trace_.clear();
+    trace_dropped_ = 0;
   }
 
   // --- the device side ------------------------------------------------------
@@ -262,7 +273,8 @@ class simulated_kernel final : public syscalls {
   // kernel's errno for the object reached (see sim/vfio_files.hpp,
   // sim/vfio_pci_device.hpp, sim/sysfs_files.hpp); EBADF for a descriptor the
   // model did not hand out; ENOENT for any other path; an injected errno when
-  // a fault rule matches. Every call is recorded in trace().
+  // a fault rule matches. Every call is recorded in trace() (the most recent
+  // kernel_options::trace_capacity calls are kept).
 
   int open(const char* path, int flags, unsigned mode) noexcept override {
     (void)mode;
@@ -470,9 +482,23 @@ class simulated_kernel final : public syscalls {
     rec.result = result;
     rec.sequence = ++sequence_;
     rec.time_ns = k_.clock.now();
-    trace_.push_back(std::move(rec));
+    record(std::move(rec));
     cv_.notify_all();
     return result;
+  }
+
+  /// Appends to the trace, dropping the oldest record past trace_capacity.
+  void record(sim::call_record&& rec) {
+    const std::size_t capacity = k_.opt.trace_capacity;
+    if (!capacity) {
+      ++trace_dropped_;
+      return;
+    }
+    if (trace_.size() >= capacity) {
+      trace_.pop_front();
+      ++trace_dropped_;
+    }
+    trace_.push_back(std::move(rec));
   }
 
   long do_open(const std::string& path, int flags) {
@@ -826,7 +852,8 @@ class simulated_kernel final : public syscalls {
   std::condition_variable cv_;
   sim::kernel_state k_;
   sim::fault_injector faults_;
-  std::vector<sim::call_record> trace_;
+  std::deque<sim::call_record> trace_;  ///< at most k_.opt.trace_capacity records
+  std::uint64_t trace_dropped_ = 0;
   std::uint64_t sequence_ = 0;
   std::vector<sim_mmap> mmaps_;
   std::vector<timed_wait*> waits_;  ///< the poll / sleep calls blocked right now

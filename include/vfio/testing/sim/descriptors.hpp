@@ -10,6 +10,7 @@
 #include <iterator>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -73,16 +74,19 @@ struct descriptor {
 
 /// Fake descriptor numbers from 1000 up, the lowest free one first (as the
 /// kernel hands out the lowest free descriptor), so they never collide with
-/// real descriptors of a test process.
+/// real descriptors of a test process. Numbers closed below the highest ever
+/// handed out wait in `freed_`, so add() is O(log n) like find() and erase().
 class descriptor_table {
  public:
   static constexpr int first = 1000;
 
   int add(descriptor d) {
-    int fd = first;
-    for (const auto& kv : table_) {
-      if (kv.first != fd) break;
-      ++fd;
+    // The open and freed numbers together are exactly [first, first + both
+    // sizes): with nothing freed the next one up is the lowest free number.
+    int fd = first + static_cast<int>(table_.size());
+    if (!freed_.empty()) {
+      fd = *freed_.begin();
+      freed_.erase(freed_.begin());
     }
     table_.emplace(fd, std::move(d));
     return fd;
@@ -91,7 +95,11 @@ class descriptor_table {
     auto it = table_.find(fd);
     return it == table_.end() ? nullptr : &it->second;
   }
-  bool erase(int fd) { return table_.erase(fd) != 0; }
+  bool erase(int fd) {
+    if (!table_.erase(fd)) return false;
+    freed_.insert(fd);
+    return true;
+  }
   std::size_t size() const noexcept { return table_.size(); }
   std::size_t count(descriptor_kind k) const noexcept {
     std::size_t n = 0;
@@ -102,6 +110,7 @@ class descriptor_table {
 
  private:
   std::map<int, descriptor> table_;
+  std::set<int> freed_;  ///< closed numbers below first + table_.size() + freed_.size()
 };
 
 /// One mmap of a BAR. The address is the BAR's simulated memory at the

@@ -5,6 +5,7 @@
 #define VFIO_TESTING_SIM_OPTIONS_HPP_INCLUDED
 
 #include <cerrno>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <vector>
@@ -93,7 +94,19 @@ struct kernel_options {
   /// simulated kernel's own mmaps (BAR mappings) are judged by the model
   /// itself: mapped with the prot given to mmap, and -EFAULT where the
   /// kernel would fault them (vfio_pci_mmap_fault: follow_fault_pfn fails).
+  /// Reading /proc/self/maps costs tens of microseconds per MAP_DMA; a test
+  /// that maps tens of thousands of ranges spends most of its time there
+  /// unless it gives a predicate.
   std::function<int(std::uint64_t vaddr, std::uint64_t size, bool write)> user_memory;
+
+  /// How many calls simulated_kernel::trace() keeps: the most recent ones;
+  /// older records are dropped (oldest first) and counted in trace_dropped().
+  /// The default keeps every call of an ordinary test while bounding the
+  /// memory of a long one (tests that map tens of thousands of DMA ranges) to
+  /// about 7 MiB: a record is 104 bytes, plus its path when longer than 15. 0 records nothing (the sequence numbers
+  /// still count every call); SIZE_MAX keeps every call. The kernel differential run does not use this trace (it
+  /// records through tracing_syscalls).
+  std::size_t trace_capacity = 65536;
 
   /// The seed patch returns a positive EINVAL (a bug in the patch: `ret =
   /// EINVAL;`) for a refused ENTER/EXIT, so ioctl(2) returns 22. false (the

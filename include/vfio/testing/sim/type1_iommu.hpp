@@ -4,6 +4,12 @@
 // dereferenced; simulated_kernel checks after a successful MAP_DMA that the
 // memory is there as the pinning would (kernel_options::user_memory) and
 // removes the mapping again when it is not (remove_failed_mapping).
+//
+// Scale: the mappings sit in a std::map keyed by iova, as the kernel keeps
+// them in an rb-tree (iommu->dma_list), and every lookup is a descent
+// (vfio_find_dma, vfio_find_dma_first_node), so MAP_DMA and UNMAP_DMA cost
+// O(log n) plus the mappings they remove; no call walks all n mappings
+// except mappings() (an inspection for tests).
 #ifndef VFIO_TESTING_SIM_TYPE1_IOMMU_HPP_INCLUDED
 #define VFIO_TESTING_SIM_TYPE1_IOMMU_HPP_INCLUDED
 
@@ -147,6 +153,7 @@ class type1_iommu {
       if (!hit->second.vaddr_invalid || hit->second.iova != map.iova || hit->second.size != map.size) return -EINVAL;
       hit->second.vaddr = map.vaddr;
       hit->second.vaddr_invalid = false;
+      --vaddr_invalid_count_;
       return 0;
     }
     if (hit != dmas_.end()) return -EEXIST;
@@ -216,12 +223,17 @@ class type1_iommu {
       if (!v2_ && iova > d.iova) break;
       if (invalidate_vaddr) {
         if (d.vaddr_invalid) {
-          for (auto r = first_n; r != n; ++r) r->second.vaddr_invalid = false;
+          // Every mapping before this one was valid and invalidated by this call.
+          for (auto r = first_n; r != n; ++r) {
+            r->second.vaddr_invalid = false;
+            --vaddr_invalid_count_;
+          }
           ret = -EINVAL;
           unmapped = 0;
           break;
         }
         d.vaddr_invalid = true;
+        ++vaddr_invalid_count_;
         unmapped += d.size;
         ++n;
         continue;
@@ -235,8 +247,7 @@ class type1_iommu {
         }
       }
       unmapped += d.size;
-      n = dmas_.erase(n);
-      ++dma_avail_;
+      n = remove(n);
     }
     if (ret) return ret;
     unmap.size = unmapped;
@@ -287,9 +298,8 @@ class type1_iommu {
     if (first != dmas_.end() && first->second.iova != range.iova) return -EINVAL;
     auto last = find_point(range.iova + range.size - 1);
     if (last != dmas_.end() && last->second.iova + last->second.size != range.iova + range.size) return -EINVAL;
-    for (const auto& kv : dmas_) {
-      const dma_mapping& d = kv.second;
-      if (d.iova < range.iova) continue;
+    for (auto it = dmas_.lower_bound(range.iova); it != dmas_.end(); ++it) {
+      const dma_mapping& d = it->second;
       if (d.iova > range.iova + range.size - 1) break;
       if (!set_dirty_bits(range.bitmap.data, (d.iova - range.iova) / pgsize, d.size / pgsize)) return -EFAULT;
     }
@@ -300,9 +310,7 @@ class type1_iommu {
   /// that MAP_DMA just created goes away, its entry returns to dma_avail.
   void remove_failed_mapping(std::uint64_t iova) noexcept {
     auto it = dmas_.find(iova);
-    if (it == dmas_.end()) return;
-    dmas_.erase(it);
-    ++dma_avail_;
+    if (it != dmas_.end()) remove(it);
   }
 
   std::size_t mapping_count() const noexcept { return dmas_.size(); }
@@ -316,11 +324,7 @@ class type1_iommu {
 
   /// iommu->vaddr_invalid_count != 0: vfio_iommu_type1_attach_group refuses a
   /// new group with -EBUSY ("Attach could require pinning").
-  bool any_vaddr_invalid() const noexcept {
-    for (const auto& kv : dmas_)
-      if (kv.second.vaddr_invalid) return true;
-    return false;
-  }
+  bool any_vaddr_invalid() const noexcept { return vaddr_invalid_count_ != 0; }
 
   /// DIRTY_BITMAP_SIZE_MAX: DIRTY_BITMAP_BYTES((u64)INT_MAX).
   static constexpr std::uint64_t dirty_bitmap_size_max = ((static_cast<std::uint64_t>(INT_MAX) + 63) & ~63ULL) / 8;
@@ -363,28 +367,55 @@ class type1_iommu {
     return true;
   }
 
-  /// vfio_find_dma: a mapping overlapping [start, start + size); with size 0,
-  /// one that strictly contains `start` after its first byte.
-  map_type::iterator find(std::uint64_t start, std::uint64_t size) {
-    for (auto it = dmas_.begin(); it != dmas_.end(); ++it) {
-      const dma_mapping& d = it->second;
-      if (start + size <= d.iova) continue;
-      if (start >= d.iova + d.size) continue;
-      return it;
+  /// vfio_remove_dma: the entry goes back to dma_avail, and an invalid vaddr
+  /// no longer counts (iommu->vaddr_invalid_count).
+  map_type::iterator remove(map_type::iterator it) {
+    if (it->second.vaddr_invalid) --vaddr_invalid_count_;
+    ++dma_avail_;
+    return dmas_.erase(it);
+  }
+
+  /// A mapping whose last page is the last page of the address space: its
+  /// end, iova + size, wraps to 0, so the kernel's comparisons `start >=
+  /// dma->iova + dma->size` never let a lookup find it (possible only without
+  /// an IOVA aperture below 2^64). Such mappings may overlap others; all the
+  /// rest are disjoint, MAP_DMA having checked each against them.
+  static bool ends_at_top(map_type::const_iterator it) noexcept { return it->second.iova + it->second.size == 0; }
+
+  /// The lowest-iova mapping with start < iova + size (wrapping mappings
+  /// excepted, as above). The others are disjoint, so their ends rise with
+  /// their iova: the answer is the nearest one at or below `start` when it
+  /// reaches past `start`, else the next one above. O(log n) plus the
+  /// wrapping mappings stepped over.
+  map_type::iterator first_ending_after(std::uint64_t start) {
+    auto above = dmas_.upper_bound(start);
+    for (auto below = above; below != dmas_.begin();) {
+      --below;
+      if (ends_at_top(below)) continue;
+      if (start < below->second.iova + below->second.size) return below;
+      break;
     }
+    while (above != dmas_.end() && ends_at_top(above)) ++above;
+    return above;
+  }
+
+  /// vfio_find_dma: the lowest mapping overlapping [start, start + size)
+  /// (start + size <= dma->iova and start >= dma->iova + dma->size both
+  /// false); with size 0, one that strictly contains `start` after its first
+  /// byte. A later mapping begins later still, so only the first one ending
+  /// after `start` can qualify.
+  map_type::iterator find(std::uint64_t start, std::uint64_t size) {
+    auto it = first_ending_after(start);
+    if (it != dmas_.end() && start + size > it->second.iova) return it;
     return dmas_.end();
   }
   map_type::iterator find_point(std::uint64_t at) { return find(at, 0); }
   /// vfio_find_dma_first_node: the lowest mapping ending after `start`, unless
   /// it begins at or after start + size.
   map_type::iterator first_node(std::uint64_t start, std::uint64_t size) {
-    for (auto it = dmas_.begin(); it != dmas_.end(); ++it) {
-      if (start < it->second.iova + it->second.size) {
-        if (size && it->second.iova >= start + size) return dmas_.end();
-        return it;
-      }
-    }
-    return dmas_.end();
+    auto it = first_ending_after(start);
+    if (it != dmas_.end() && size && it->second.iova >= start + size) return dmas_.end();
+    return it;
   }
   bool iova_valid(std::uint64_t start, std::uint64_t end) const noexcept {
     // vfio_iommu_iova_dma_valid
@@ -399,6 +430,7 @@ class type1_iommu {
   unsigned dma_avail_;
   std::uint64_t pgsize_bitmap_;
   bool dirty_tracking_ = false;
+  std::size_t vaddr_invalid_count_ = 0;  ///< iommu->vaddr_invalid_count
   map_type dmas_;
 };
 
