@@ -24,6 +24,7 @@
 #include <vfio/feature.hpp>
 #include <vfio/group.hpp>
 #include <vfio/host/power.hpp>
+#include <vfio/host/sysfs.hpp>
 #include <vfio/pci/config.hpp>
 #include <vfio/pci/power.hpp>
 #include <vfio/testing/simulated_kernel.hpp>
@@ -226,10 +227,10 @@ void check_same_survey(const vfio::feature::feature_survey& got, const vfio::fea
 }
 
 struct survey_case {
-  const char* what;
+  const char* what = "";
   sim::kernel_options options;
-  bool feature_op;
-  long ioctls;  // 12 bare PROBEs + PROBE|GET and PROBE|SET of every feature not answering ENOTTY
+  bool feature_op = true;
+  long ioctls = 0;  // 12 bare PROBEs + PROBE|GET and PROBE|SET of every feature not answering ENOTTY
 };
 
 }  // namespace
@@ -321,7 +322,7 @@ TEST_CASE("counts: region() whose capabilities outgrow the first buffer asks aga
   REQUIRE(bar0);
   CHECK(sys.ioctls == 2);
   REQUIRE((*bar0)->sparse_areas.size() == 40);
-  CHECK((*bar0)->sparse_areas[39].offset == 39 * 0x800);
+  CHECK((*bar0)->sparse_areas[39].offset == std::uint64_t{39} * 0x800);
 }
 
 TEST_CASE("counts: get_iommu_info takes one VFIO_IOMMU_GET_INFO", "[counts][container]") {
@@ -364,10 +365,10 @@ TEST_CASE("counts: get_iommu_info takes one VFIO_IOMMU_GET_INFO", "[counts][cont
 
 TEST_CASE("counts: detect_dialect answers the merged ABI with one probe", "[counts][power]") {
   struct dialect_case {
-    const char* what;
+    const char* what = "";
     sim::kernel_options options;
-    bool feature_op;
-    vfio::pci::low_power_dialect want;
+    bool feature_op = true;
+    vfio::pci::low_power_dialect want = vfio::pci::low_power_dialect::none;
     std::vector<std::uint32_t> probes;
   };
   sim::kernel_options seed;
@@ -522,9 +523,18 @@ TEST_CASE("counts: PM_CTRL and config access", "[counts][power][pci_config]") {
   auto cap = pm.capability();
   REQUIRE(cap);
   CHECK(sys.pread_sizes == std::vector<std::size_t>{256});
+  CHECK(sys.total() == 1);
   sys.reset();
   REQUIRE(pm.capability());
   CHECK(sys.pread_sizes == std::vector<std::size_t>{2});
+  CHECK(sys.total() == 1);
+
+  // A PMCSR write: the pwrite and its read-back.
+  sys.reset();
+  REQUIRE(cfg.write16(static_cast<std::uint16_t>(cap->offset + abi::pci::pm_ctrl), 0x0000));
+  CHECK(sys.pwrites == 1);
+  CHECK(sys.pread_sizes == std::vector<std::size_t>{2});
+  CHECK(sys.total() == 2);
 
   // set_power_state: PMCSR read, write, read-back.
   sys.reset();
@@ -537,7 +547,7 @@ TEST_CASE("counts: PM_CTRL and config access", "[counts][power][pci_config]") {
   CHECK(sys.total() == 3);
 }
 
-TEST_CASE("counts: the first set_power_state takes PMCSR from the capability lookup", "[counts][power]") {
+TEST_CASE("counts: the first PMCSR user takes PMCSR from the capability lookup", "[counts][power]") {
   simulated_kernel k;
   REQUIRE(k.add_device(sim::profiles::e1000e()));
   counting_syscalls sys(k);
@@ -545,17 +555,46 @@ TEST_CASE("counts: the first set_power_state takes PMCSR from the capability loo
   REQUIRE(o.device.info());
   REQUIRE(o.device.region(abi::pci_region::config));
   vfio::pci::power pm(o.device);
-  sys.reset();
-  REQUIRE(pm.set_power_state(vfio::pci::d_state::d3hot));
-  CHECK(sys.pread_sizes == std::vector<std::size_t>{256, 2});  // lookup, read-back
-  CHECK(sys.pwrites == 1);
-  CHECK(sys.total() == 3);
-  sys.reset();
-  vfio::pci::power fresh(o.device);
-  auto state = fresh.power_state();
-  REQUIRE(state);
-  CHECK(*state == vfio::pci::d_state::d3hot);
-  CHECK(sys.pread_sizes == std::vector<std::size_t>{2});
+
+  SECTION("set_power_state: lookup, pwrite, read-back") {
+    sys.reset();
+    REQUIRE(pm.set_power_state(vfio::pci::d_state::d3hot));
+    CHECK(sys.pread_sizes == std::vector<std::size_t>{256, 2});
+    CHECK(sys.pwrites == 1);
+    CHECK(sys.total() == 3);
+    // Another power object of the device: the lookup is the device's, PMCSR is read.
+    sys.reset();
+    vfio::pci::power other(o.device);
+    auto state = other.power_state();
+    REQUIRE(state);
+    CHECK(*state == vfio::pci::d_state::d3hot);
+    CHECK(sys.pread_sizes == std::vector<std::size_t>{2});
+    CHECK(sys.total() == 1);
+  }
+  SECTION("power_state") {
+    sys.reset();
+    auto state = pm.power_state();
+    REQUIRE(state);
+    CHECK(*state == vfio::pci::d_state::d0);
+    CHECK(sys.pread_sizes == std::vector<std::size_t>{256});
+    CHECK(sys.total() == 1);
+    sys.reset();
+    REQUIRE(pm.power_state());
+    CHECK(sys.pread_sizes == std::vector<std::size_t>{2});
+    CHECK(sys.total() == 1);
+  }
+  SECTION("refresh_mapping_state") {
+    sys.reset();
+    auto state = o.device.refresh_mapping_state();
+    REQUIRE(state);
+    CHECK(state->accessible());
+    CHECK(sys.pread_sizes == std::vector<std::size_t>{256});
+    CHECK(sys.total() == 1);
+    sys.reset();
+    REQUIRE(o.device.refresh_mapping_state());
+    CHECK(sys.pread_sizes == std::vector<std::size_t>{2});
+    CHECK(sys.total() == 1);
+  }
 }
 
 // ---------------------------------------------------------------------------
@@ -573,7 +612,7 @@ TEST_CASE("counts: set_irq_eventfds, map_dma and unmap_dma take one ioctl each",
   REQUIRE(o.device.set_irq_eventfds(abi::pci_irq::msix, 0, vfio::span<const int>(fds, 1)));
   CHECK(sys.total() == 1);
 
-  const std::size_t size = 2 * 4096;
+  const std::size_t size = std::size_t{2} * 4096;
   void* mem = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   REQUIRE(mem != MAP_FAILED);
   sys.reset();
@@ -624,11 +663,19 @@ TEST_CASE("counts: read_power_report reads each attribute with one read", "[coun
     CHECK(sys.reads == 8);
     CHECK(sys.total() == 1 + 14 + 14);
   }
+  SECTION("read_attribute: open, one read, close") {
+    char text[32];
+    auto n = vfio::host::read_attribute("/sys/bus/pci/devices/0000:00:03.0/power/control", text, sizeof text, sys);
+    REQUIRE(n);
+    CHECK(std::string(text) == "auto");
+    CHECK(sys.reads == 1);
+    CHECK(sys.total() == 3);
+  }
   SECTION("one settle sample: runtime_status and power_state") {
     vfio::host::settle_options opt;
     opt.expect_status = vfio::host::runtime_status::suspended;
     auto s = vfio::host::wait_for_power_settle(e1000e, opt, sys);
     REQUIRE(s);
-    CHECK(sys.total() == 2 * 3);
+    CHECK(sys.total() == 6);  // 2 attributes x (open, read, close)
   }
 }

@@ -58,7 +58,7 @@ class stack_info_buffer {
  public:
   std::uint8_t* data() noexcept { return reinterpret_cast<std::uint8_t*>(words_); }
   const std::uint8_t* data() const noexcept { return reinterpret_cast<const std::uint8_t*>(words_); }
-  static constexpr std::uint32_t size() noexcept { return Size; }
+  std::uint32_t size() const noexcept { return Size; }
 
   /// Copies a trivially copyable T out of the buffer at offset (bounds already checked).
   template <class T>

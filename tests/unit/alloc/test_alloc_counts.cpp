@@ -186,8 +186,7 @@ struct opened {
   vfio::device device;
 };
 
-/// Opens the e1000e at 0000:00:03.0 with Type1v2 set; *count receives the
-/// allocations of the whole sequence.
+/// Opens the e1000e at 0000:00:03.0 with Type1v2 set (container, group, device).
 bool open_e1000e(vfio::syscalls& sys, opened& out) {
   auto c = vfio::container::open("/dev/vfio/vfio", sys);
   if (!c) return false;
