@@ -144,11 +144,17 @@ class container {
     return error(errc::extension_unsupported, "VFIO_SET_IOMMU");
   }
 
-  /// VFIO_IOMMU_GET_INFO. Calls once with argsz = sizeof(abi::iommu_type1_info);
+  /// VFIO_IOMMU_GET_INFO. Calls once with argsz = 512 from a stack buffer
+  /// (detail::iommu_info_stack_size), which holds what Type1 reports in practice;
   /// when the kernel raises argsz (it does so whenever capabilities do not fit,
   /// vfio_iommu_type1.c: vfio_iommu_type1_get_info, leaving cap_offset 0), calls
-  /// again with the raised argsz. Parses the IOVA_RANGE, DMA_AVAIL and MIGRATION
-  /// capabilities; unknown capabilities are skipped.
+  /// again with the raised argsz in a heap buffer. Parses the IOVA_RANGE, DMA_AVAIL
+  /// and MIGRATION capabilities; unknown capabilities are skipped. The only
+  /// allocation in the usual case is the returned iova_ranges array.
+  /// Not cached: DMA_AVAIL changes with every map and unmap (made through any
+  /// descriptor of the container, also another process's), and the IOVA ranges and
+  /// page sizes change when a group attaches or detaches through group::set_container
+  /// / unset_container, which this object does not see.
   /// Precondition: an IOMMU is set (set_iommu).
   /// Errors: EBADF (empty container); EINVAL (no IOMMU set); ENOMEM;
   /// errc::argsz_too_large (the kernel asks for more than detail::max_info_argsz,
@@ -323,8 +329,24 @@ class container {
 
 namespace detail {
 
-/// Parses the capability chain of a filled VFIO_IOMMU_GET_INFO buffer into out.
-inline result<void> parse_iommu_info_caps(const info_buffer& buf, std::uint32_t cap_offset, iommu_info& out) noexcept {
+/// The argsz of the first VFIO_IOMMU_GET_INFO, on the stack: the 24-byte header and
+/// 488 bytes of capabilities. Type1 reports MIGRATION (32), DMA_AVAIL (16) and an
+/// IOVA_RANGE of 16 + 16 per range (vfio_iommu_type1_get_info): up to 26 ranges fit,
+/// where x86 hosts usually report two or three (the aperture minus the MSI window and
+/// reserved regions).
+inline constexpr std::uint32_t iommu_info_stack_size = 512;
+
+/// Copies a trivially copyable T out of buf at offset (bounds already checked).
+template <class T>
+T load_at(const std::uint8_t* buf, std::size_t offset) noexcept {
+  T v{};
+  std::memcpy(&v, buf + offset, sizeof v);
+  return v;
+}
+
+/// Parses the capability chain of a filled VFIO_IOMMU_GET_INFO reply, buf[0, size), into out.
+inline result<void> parse_iommu_info_caps(const std::uint8_t* buf, std::uint32_t size, std::uint32_t cap_offset,
+                                          iommu_info& out) noexcept {
   constexpr const char* op = "VFIO_IOMMU_GET_INFO";
   bool seen_iova = false, seen_avail = false, seen_migration = false;
   result<void> parsed;
@@ -333,14 +355,14 @@ inline result<void> parse_iommu_info_caps(const info_buffer& buf, std::uint32_t 
     return false;
   };
   auto walked = walk_info_caps(
-      buf.data(), buf.size(), sizeof(abi::iommu_type1_info), cap_offset, op,
+      buf, size, sizeof(abi::iommu_type1_info), cap_offset, op,
       [&](std::uint16_t id, std::uint16_t /*version*/, std::uint32_t offset, std::uint32_t available) {
         switch (id) {
           case abi::iommu_cap::iova_range: {
             using cap_t = abi::iommu_type1_info_cap_iova_range;
             if (seen_iova || available < sizeof(cap_t)) return fail();
             seen_iova = true;
-            const auto cap = buf.load<cap_t>(offset);
+            const auto cap = load_at<cap_t>(buf, offset);
             const std::uint64_t needed =
                 sizeof(cap_t) + static_cast<std::uint64_t>(cap.nr_iovas) * sizeof(abi::iova_range);
             if (needed > available) return fail();
@@ -349,7 +371,7 @@ inline result<void> parse_iommu_info_caps(const info_buffer& buf, std::uint32_t 
               return false;
             }
             for (std::uint32_t i = 0; i < cap.nr_iovas; ++i) {
-              const auto r = buf.load<abi::iova_range>(offset + sizeof(cap_t) + i * sizeof(abi::iova_range));
+              const auto r = load_at<abi::iova_range>(buf, offset + sizeof(cap_t) + i * sizeof(abi::iova_range));
               out.iova_ranges[i] = iova_range{r.start, r.end};
             }
             return true;
@@ -358,14 +380,14 @@ inline result<void> parse_iommu_info_caps(const info_buffer& buf, std::uint32_t 
             using cap_t = abi::iommu_type1_info_dma_avail;
             if (seen_avail || available < sizeof(cap_t)) return fail();
             seen_avail = true;
-            out.dma_avail = buf.load<cap_t>(offset).avail;
+            out.dma_avail = load_at<cap_t>(buf, offset).avail;
             return true;
           }
           case abi::iommu_cap::migration: {
             using cap_t = abi::iommu_type1_info_cap_migration;
             if (seen_migration || available < sizeof(cap_t)) return fail();
             seen_migration = true;
-            const auto cap = buf.load<cap_t>(offset);
+            const auto cap = load_at<cap_t>(buf, offset);
             out.migration = iommu_migration_info{cap.flags, cap.pgsize_bitmap, cap.max_dirty_bitmap_size};
             return true;
           }
@@ -381,28 +403,35 @@ inline result<void> parse_iommu_info_caps(const info_buffer& buf, std::uint32_t 
 inline result<iommu_info> container::get_iommu_info() noexcept {
   constexpr const char* op = "VFIO_IOMMU_GET_INFO";
   if (!fd_) return errno_error(EBADF, op);
-  // The kernel raises argsz only when capabilities do not fit; their size can
-  // change between calls (groups attached meanwhile), so allow a few rounds.
+  // The first call's buffer is on the stack and fits the usual reply; the kernel
+  // raises argsz only when capabilities do not fit. Their size can change between
+  // calls (groups attached meanwhile), so allow a few rounds.
   constexpr int max_attempts = 4;
-  detail::info_buffer buf;
-  std::uint32_t argsz = sizeof(abi::iommu_type1_info);
+  detail::stack_info_buffer<detail::iommu_info_stack_size> first;
+  detail::info_buffer grown;  // allocated only when the kernel asks for more
+  std::uint32_t argsz = first.size();
+  std::memcpy(first.data(), &argsz, sizeof argsz);
   abi::iommu_type1_info info{};
   for (int attempt = 0;; ++attempt) {
-    if (!buf.allocate(argsz)) return errno_error(ENOMEM, op);
-    std::memcpy(buf.data(), &argsz, sizeof argsz);
-    const int r = sys().ioctl(fd_.get(), abi::req::iommu_get_info, buf.data());
+    std::uint8_t* buf = attempt == 0 ? first.data() : grown.data();
+    const int r = sys().ioctl(fd_.get(), abi::req::iommu_get_info, buf);
     if (r < 0) return errno_error(-r, op);
-    info = buf.load<abi::iommu_type1_info>(0);
+    info = detail::load_at<abi::iommu_type1_info>(buf, 0);
     if (info.argsz <= argsz) break;
     if (info.argsz > detail::max_info_argsz || attempt + 1 == max_attempts) return error(errc::argsz_too_large, op);
     argsz = info.argsz;
+    if (!grown.allocate(argsz)) return errno_error(ENOMEM, op);
+    std::memcpy(grown.data(), &argsz, sizeof argsz);
   }
 
+  // The reply is in the buffer of the last call: the grown one if there was a second.
+  const std::uint8_t* reply = grown.size() != 0 ? grown.data() : first.data();
+  const std::uint32_t reply_size = grown.size() != 0 ? grown.size() : first.size();
   iommu_info out;
   out.flags = info.flags;
   if (info.flags & abi::iommu_info_flags::pgsizes) out.iova_pgsizes = info.iova_pgsizes;
   if ((info.flags & abi::iommu_info_flags::caps) && info.cap_offset != 0) {
-    if (auto caps = detail::parse_iommu_info_caps(buf, info.cap_offset, out); !caps) return caps.error();
+    if (auto caps = detail::parse_iommu_info_caps(reply, reply_size, info.cap_offset, out); !caps) return caps.error();
   }
   return out;
 }

@@ -84,6 +84,10 @@ struct hot_reset_info {
 inline constexpr std::size_t max_hot_reset_fds = 1024;
 
 namespace detail {
+/// The argsz of the first GET_REGION_INFO, on the stack: the 32-byte header and 224
+/// bytes of capabilities. vfio-pci reports at most MSIX_MAPPABLE (8), a TYPE (16) and,
+/// from variant drivers, a SPARSE_MMAP (16 + 16 per area): up to 12 areas fit.
+inline constexpr std::uint32_t region_info_stack_size = 256;
 /// GET_REGION_INFO calls made before giving up on an argsz that keeps growing.
 inline constexpr int max_region_info_attempts = 4;
 /// GET_PCI_HOT_RESET_INFO calls made before giving up on a set that keeps growing.
@@ -254,6 +258,7 @@ class device {
     info_cached_ = false;
     regions_.reset();
     pm_ = pm_lookup::unknown;
+    low_power_dialect_ = 0;
     return fd_.close();
   }
 
@@ -280,11 +285,13 @@ class device {
   /// VFIO_DEVICE_GET_REGION_INFO for `index`, capabilities parsed; cached per index
   /// after the first read (the pointer stays valid for the device's lifetime, also
   /// across moves, until close()). Calls info() first if needed.
-  /// The first call passes argsz = 32; when the region has capabilities that do not fit,
-  /// the kernel still succeeds, sets CAPS, leaves cap_offset 0 and raises argsz to the
-  /// size needed (vfio_pci_ioctl_get_region_info in drivers/vfio/pci/vfio_pci_core.c;
-  /// capabilities are appended by vfio_info_cap_add in drivers/vfio/vfio_main.c), so the
-  /// call is repeated with that argsz, bounded by detail::max_info_argsz.
+  /// The first call passes argsz = 256 from a stack buffer
+  /// (detail::region_info_stack_size), enough for the capabilities vfio-pci reports: one
+  /// ioctl. When the capabilities do not fit, the kernel still succeeds, sets CAPS,
+  /// leaves cap_offset 0 and raises argsz to the size needed
+  /// (vfio_pci_ioctl_get_region_info in drivers/vfio/pci/vfio_pci_core.c; capabilities
+  /// are appended by vfio_info_cap_add in drivers/vfio/vfio_main.c), so the call is
+  /// repeated with that argsz in a heap buffer, bounded by detail::max_info_argsz.
   /// Errors: errc::index_out_of_range (index >= num_regions, no ioctl made);
   /// errc::argsz_too_large; errc::malformed_capability_chain; EINVAL (e.g. the VGA
   /// region on a device without VGA), EBADF, EFAULT, ENOMEM, EIO; errors of info().
@@ -378,19 +385,22 @@ class device {
     return vfio::mapping_state(blockers_.load(std::memory_order_acquire));
   }
 
-  /// Reads PMCSR again (one 2-byte pread of the config region, after the PM capability
-  /// lookup on first use) and records it, clearing "unknown". COMMAND needs no refresh:
+  /// Reads PMCSR again (one 2-byte pread of the config region; on first use the PM
+  /// capability lookup's 256-byte pread instead, which holds it) and records it,
+  /// clearing "unknown". COMMAND needs no refresh:
   /// only writes through this device change its MEMORY bit, and they are tracked. Low
   /// power stays as the library last saw it: the kernel offers no way to read it.
   /// Errors: errc::invalid_argument (not a PCI device); errors of read() and
   /// pm_capability_location().
   result<vfio::mapping_state> refresh_mapping_state() noexcept {
+    const bool looked_up = pm_ == pm_lookup::unknown;
     auto pm = pm_capability_location();
     if (!pm) return pm.error();
     if (pm->offset == 0) {  // no PM capability: PM_CTRL cannot hold D3hot
       update_blockers(mapping_state::unknown_bit | mapping_state::d3hot_bit, 0);
       return mapping_state();
     }
+    if (looked_up) return mapping_state();  // the lookup just read and recorded PMCSR
     std::uint8_t b[2];
     if (auto r = read(abi::pci_region::config, pm->offset + std::uint64_t{pmcsr_offset}, b, 2); !r) return r.error();
     return mapping_state();
@@ -413,7 +423,7 @@ class device {
     std::uint8_t bytes[abi::pci::cfg_space_size];
     const auto n = static_cast<std::size_t>(n64);
     if (auto r = read(abi::pci_region::config, 0, bytes, n); !r) return r.error();
-    const auto snap = pci::config_snapshot::from_bytes(bytes, n);
+    const pci::config_view snap(bytes, static_cast<std::uint32_t>(n));  // the bytes just read, not a 4 KiB copy
     auto found = snap.find_capability(abi::pci::cap::pm);
     if (!found) return found.error();
     pm_location at;
@@ -628,6 +638,7 @@ class device {
     regions_ = std::move(o.regions_);
     pm_ = std::exchange(o.pm_, pm_lookup::unknown);
     pm_at_ = o.pm_at_;
+    low_power_dialect_ = std::exchange(o.low_power_dialect_, std::uint8_t{0});
     blockers_.store(o.blockers_.exchange(0, std::memory_order_acq_rel), std::memory_order_release);
     views_ = std::exchange(o.views_, nullptr);
     for (detail::device_view* v = views_; v; v = v->next_) v->dev_ = this;
@@ -693,6 +704,9 @@ class device {
     if ((bytes[at - offset] & abi::pci::pm::ctrl_state_mask) == abi::pci::pm::d3hot)
       update_blockers(0, mapping_state::d3hot_bit);
     pm_readback_ok_ = false;
+    // The read-back below costs one 2-byte pread per PMCSR write, and stays: vfio-pci
+    // ignores a refused state change (vfio_pm_config_write drops -EBUSY), so only
+    // reading PMCSR tells the state the BAR mappings' safety depends on.
     if (!completed) {  // it may or may not have landed: unknown until read again
       pm_readback_error_ = error(errc::invalid_argument, "PMCSR read-back");
       update_blockers(0, mapping_state::unknown_bit);
@@ -762,18 +776,22 @@ class device {
     return {};
   }
 
-  // One GET_REGION_INFO exchange with argsz grow-and-retry; see region().
+  // One GET_REGION_INFO exchange with argsz grow-and-retry; see region(). The first
+  // call carries detail::region_info_stack_size bytes on the stack, room for what
+  // vfio-pci reports (a sparse mmap of a few areas, MSIX_MAPPABLE, a type), so the
+  // usual region takes one ioctl and no heap buffer.
   result<region_info> fetch_region_info(std::uint32_t index) noexcept {
     constexpr const char* op = "VFIO_DEVICE_GET_REGION_INFO";
+    detail::stack_info_buffer<detail::region_info_stack_size> first;
     abi::region_info hdr{};
-    hdr.argsz = sizeof hdr;
+    hdr.argsz = first.size();
     hdr.index = index;
-    int r = sys().ioctl(fd_.get(), abi::req::device_get_region_info, &hdr);
+    std::memcpy(first.data(), &hdr, sizeof hdr);
+    int r = sys().ioctl(fd_.get(), abi::req::device_get_region_info, first.data());
     if (r < 0) return errno_error(-r, op, subject::region(index));
-    if (hdr.argsz <= sizeof hdr)
-      return detail::parse_region_info(reinterpret_cast<const std::uint8_t*>(&hdr), sizeof hdr, op);
+    std::uint32_t want = first.load<std::uint32_t>(0);
+    if (want <= first.size()) return detail::parse_region_info(first.data(), first.size(), op);
 
-    std::uint32_t want = hdr.argsz;
     for (int attempt = 1; attempt < detail::max_region_info_attempts; ++attempt) {
       if (want > detail::max_info_argsz) return error(errc::argsz_too_large, op);
       detail::info_buffer buf;
@@ -807,6 +825,9 @@ class device {
   std::unique_ptr<region_node> regions_;
   pm_lookup pm_ = pm_lookup::unknown;
   pm_location pm_at_{};
+  // pci::power's detected low-power dialect + 1 (0: not probed yet), kept here so that
+  // every power object of the device shares one detection; forgotten on close().
+  std::uint8_t low_power_dialect_ = 0;
   // The read-back of the last PMCSR write (for pci::power, which reports its failure).
   bool pm_readback_ok_ = false;
   error pm_readback_error_{};

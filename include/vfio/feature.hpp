@@ -439,8 +439,8 @@ struct feature_support {
   bool can_get = false;    ///< PROBE|GET returned 0
   bool can_set = false;    ///< PROBE|SET returned 0
   int probe_errno = 0;     ///< errno of the bare PROBE (0 on success)
-  int get_errno = 0;       ///< errno of PROBE|GET
-  int set_errno = 0;       ///< errno of PROBE|SET
+  int get_errno = 0;       ///< errno of PROBE|GET (ENOTTY without asking when the bare PROBE said so)
+  int set_errno = 0;       ///< errno of PROBE|SET (likewise)
 };
 
 /// The number of feature numbers the library knows (0..11).
@@ -468,11 +468,22 @@ inline const char* feature_name(std::uint32_t id) noexcept {
   return id < known_feature_count ? names[id] : "unknown";
 }
 
-/// Probes every known feature number with PROBE, PROBE|GET and PROBE|SET, in
-/// that order, id 0 to 11: 36 VFIO_DEVICE_FEATURE ioctls, argsz 8 each. Every
-/// answer is recorded with its errno; ENOTTY, EINVAL (and any other
-/// feature-specific errno) mean "no". Each ioctl wakes a runtime-suspended
-/// device (see probe).
+/// Probes every known feature number, id 0 to 11: a bare PROBE, then PROBE|GET
+/// and PROBE|SET unless the bare PROBE answered ENOTTY. 12 to 36
+/// VFIO_DEVICE_FEATURE ioctls, argsz 8 each: 12 + 2 x (numbers not answering
+/// ENOTTY), 18 on a merged vfio-pci device. Every answer is recorded with its
+/// errno; ENOTTY, EINVAL (and any other feature-specific errno) mean "no". Each
+/// ioctl wakes a runtime-suspended device (see probe).
+/// An ENOTTY is given before the direction is looked at, so PROBE|GET and
+/// PROBE|SET would answer ENOTTY too and are recorded as such without asking:
+/// the core's own features check mig_ops / log_ops first
+/// (vfio_ioctl_device_feature_migration and friends in drivers/vfio/vfio_main.c),
+/// drivers answer unknown numbers ENOTTY from their switch's default
+/// (vfio_pci_core_ioctl_feature), and vfio_check_feature, which judges the
+/// direction, runs only inside a feature the driver has. EINVAL is not so clear
+/// (a driver without a handler answers it for every number before 6.18, but
+/// vfio_check_feature also uses it for a direction not offered): such numbers
+/// are probed in full.
 /// Errors: EBADF, EFAULT or EIO from any probe ends the survey with that
 /// error (the device could not be asked at all; EIO is a failed runtime
 /// resume), operation "VFIO_DEVICE_FEATURE".
@@ -482,6 +493,10 @@ inline result<feature_survey> supported_features(const device& dev) noexcept {
     int answers[3] = {0, 0, 0};
     const std::uint32_t dirs[3] = {0, abi::feature_flags::get, abi::feature_flags::set};
     for (int i = 0; i < 3; ++i) {
+      if (i > 0 && answers[0] == ENOTTY) {
+        answers[i] = ENOTTY;  // the answer the kernel would give: see above
+        continue;
+      }
       const int r = detail::probe_raw(dev.fd(), dev.sys(), id, dirs[i]);
       const int e = r < 0 ? -r : 0;
       if (e == EBADF || e == EFAULT || e == EIO) return errno_error(e, detail::operation, subject::feature(id));

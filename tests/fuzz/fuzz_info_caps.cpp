@@ -40,7 +40,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       if (n < sizeof(vfio::abi::iommu_type1_info)) return 0;
       vfio::iommu_info out;
       const auto first = buf.load<std::uint32_t>(offsetof(vfio::abi::iommu_type1_info, cap_offset));
-      (void)vfio::detail::parse_iommu_info_caps(buf, first, out);
+      (void)vfio::detail::parse_iommu_info_caps(buf.data(), n, first, out);
       break;
     }
     default: {

@@ -52,8 +52,12 @@ abi::iommu_type1_info info_header(std::uint32_t argsz, std::uint32_t flags, std:
   return h;
 }
 
-/// What a container's first VFIO_IOMMU_GET_INFO must pass: argsz 24, the rest zero.
-abi::iommu_type1_info first_call() { return info_header(sizeof(abi::iommu_type1_info), 0, 0, 0); }
+/// The argsz of a container's first VFIO_IOMMU_GET_INFO: a 512-byte stack buffer.
+constexpr std::uint32_t first_argsz = vfio::detail::iommu_info_stack_size;
+static_assert(first_argsz == 512, "the first GET_INFO's buffer");
+
+/// What a container's first VFIO_IOMMU_GET_INFO must pass: argsz 512, the rest zero.
+abi::iommu_type1_info first_call() { return info_header(first_argsz, 0, 0, 0); }
 
 constexpr std::uint32_t pgsizes_and_caps = abi::iommu_info_flags::pgsizes | abi::iommu_info_flags::caps;
 
@@ -292,12 +296,13 @@ TEST_CASE("container: set_best_iommu prefers Type1v2, falls back to Type1", "[co
 
 // --- VFIO_IOMMU_GET_INFO ------------------------------------------------------------
 
-TEST_CASE("container: get_iommu_info grows argsz and parses the capabilities", "[container][info]") {
+TEST_CASE("container: get_iommu_info parses the capabilities from one call", "[container][info]") {
   seam s;
   // The kernel's layout (vfio_iommu_type1_get_info): header at 0, caps from 24 in the
-  // order migration, dma_avail, iova_range.
+  // order migration, dma_avail, iova_range. They fit the first call's 512 bytes, so the
+  // kernel fills them in and leaves argsz as passed.
   std::vector<std::uint8_t> full;
-  put(full, info_header(0, pgsizes_and_caps, 0x40201000, 24));  // argsz patched below
+  put(full, info_header(first_argsz, pgsizes_and_caps, 0x40201000, 24));
   abi::iommu_type1_info_cap_migration mig{};
   mig.header = {abi::iommu_cap::migration, 1, 56};
   mig.flags = 0;
@@ -313,20 +318,12 @@ TEST_CASE("container: get_iommu_info grows argsz and parses the capabilities", "
   put(full, ranges);
   put(full, abi::iova_range{0, 0xfedfffff});
   put(full, abi::iova_range{0xfef00000, 0xffffffffffffULL});
-  const auto total = static_cast<std::uint32_t>(full.size());
-  REQUIRE(total == 120);
-  std::memcpy(full.data(), &total, sizeof total);
+  REQUIRE(full.size() == 120);
 
   {
     container c = open_container(s.mock);
-    // First call: argsz = sizeof(vfio_iommu_type1_info); the kernel raises argsz,
-    // sets CAPS and leaves cap_offset 0.
     s.mock.expect_ioctl(container_fd, abi::req::iommu_get_info)
         .with(first_call())
-        .fills(info_header(total, pgsizes_and_caps, 0x40201000, 0));
-    // Second call: the grown argsz, in a fresh zeroed buffer.
-    s.mock.expect_ioctl(container_fd, abi::req::iommu_get_info)
-        .with(info_header(total, 0, 0, 0))
         .fills_bytes(full.data(), full.size());
 
     auto info = c.get_iommu_info();
@@ -349,13 +346,50 @@ TEST_CASE("container: get_iommu_info grows argsz and parses the capabilities", "
   CHECK(s.mock.verify_done());
 }
 
+TEST_CASE("container: get_iommu_info grows argsz when the capabilities do not fit 512 bytes", "[container][info]") {
+  seam s;
+  // 40 IOVA ranges: 24 + 16 (dma_avail) + 16 + 40 * 16 = 696 bytes.
+  std::vector<std::uint8_t> full;
+  put(full, info_header(0, pgsizes_and_caps, 0x1000, 24));  // argsz patched below
+  put_dma_avail(full, 40, 7);
+  abi::iommu_type1_info_cap_iova_range ranges{};
+  ranges.header = {abi::iommu_cap::iova_range, 1, 0};
+  ranges.nr_iovas = 40;
+  put(full, ranges);
+  for (std::uint64_t i = 0; i < 40; ++i) put(full, abi::iova_range{i << 32, (i << 32) + 0xffff});
+  const auto total = static_cast<std::uint32_t>(full.size());
+  REQUIRE(total == 696);
+  std::memcpy(full.data(), &total, sizeof total);
+  {
+    container c = open_container(s.mock);
+    // First call: the kernel raises argsz, sets CAPS and leaves cap_offset 0.
+    s.mock.expect_ioctl(container_fd, abi::req::iommu_get_info)
+        .with(first_call())
+        .fills(info_header(total, pgsizes_and_caps, 0x1000, 0));
+    // Second call: the grown argsz, in a fresh zeroed buffer.
+    s.mock.expect_ioctl(container_fd, abi::req::iommu_get_info)
+        .with(info_header(total, 0, 0, 0))
+        .fills_bytes(full.data(), full.size());
+    auto info = c.get_iommu_info();
+    REQUIRE(info.has_value());
+    REQUIRE(info->iova_ranges.size() == 40);
+    CHECK(info->iova_ranges[39].start == std::uint64_t{39} << 32);
+    CHECK(info->iova_ranges[39].end == (std::uint64_t{39} << 32) + 0xffff);
+    REQUIRE(info->dma_avail.has_value());
+    CHECK(*info->dma_avail == 7);
+    s.mock.expect_close(container_fd);
+  }
+  CHECK(s.mock.open_descriptors() == 0);
+  CHECK(s.mock.verify_done());
+}
+
 TEST_CASE("container: get_iommu_info without capabilities makes one call", "[container][info]") {
   seam s;
   {
     container c = open_container(s.mock);
     s.mock.expect_ioctl(container_fd, abi::req::iommu_get_info)
         .with(first_call())
-        .fills(info_header(24, abi::iommu_info_flags::pgsizes, 0x1000, 0));
+        .fills(info_header(first_argsz, abi::iommu_info_flags::pgsizes, 0x1000, 0));
     auto info = c.get_iommu_info();
     REQUIRE(info.has_value());
     CHECK(info->flags == abi::iommu_info_flags::pgsizes);
@@ -371,7 +405,7 @@ TEST_CASE("container: get_iommu_info without capabilities makes one call", "[con
 TEST_CASE("container: get_iommu_info skips unknown capabilities", "[container][info]") {
   seam s;
   std::vector<std::uint8_t> full;
-  put(full, info_header(48, pgsizes_and_caps, 0x1000, 24));
+  put(full, info_header(first_argsz, pgsizes_and_caps, 0x1000, 24));
   put(full, abi::info_cap_header{0x7777, 1, 32});  // unknown id, 8 bytes
   put_dma_avail(full, 0, 12);
   REQUIRE(full.size() == 48);
@@ -379,9 +413,6 @@ TEST_CASE("container: get_iommu_info skips unknown capabilities", "[container][i
     container c = open_container(s.mock);
     s.mock.expect_ioctl(container_fd, abi::req::iommu_get_info)
         .with(first_call())
-        .fills(info_header(48, pgsizes_and_caps, 0x1000, 0));
-    s.mock.expect_ioctl(container_fd, abi::req::iommu_get_info)
-        .with(info_header(48, 0, 0, 0))
         .fills_bytes(full.data(), full.size());
     auto info = c.get_iommu_info();
     REQUIRE(info.has_value());
@@ -414,8 +445,8 @@ TEST_CASE("container: get_iommu_info gives up when argsz keeps growing", "[conta
   seam s;
   {
     container c = open_container(s.mock);
-    std::uint32_t asked = 24;
-    for (std::uint32_t grown : {64u, 128u, 256u, 512u}) {
+    std::uint32_t asked = first_argsz;
+    for (std::uint32_t grown : {1024u, 2048u, 4096u, 8192u}) {
       s.mock.expect_ioctl(container_fd, abi::req::iommu_get_info)
           .with(info_header(asked, 0, 0, 0))
           .fills(info_header(grown, pgsizes_and_caps, 0x1000, 0));
@@ -436,7 +467,7 @@ TEST_CASE("container: get_iommu_info rejects malformed capability chains", "[con
 
   SECTION("cap_offset past the end of the buffer") {
     what = "outside";
-    put(full, info_header(0, pgsizes_and_caps, 0x1000, 200));
+    put(full, info_header(0, pgsizes_and_caps, 0x1000, first_argsz + 8));
     put_dma_avail(full, 0, 1);
   }
   SECTION("cap_offset inside the fixed header") {
@@ -452,8 +483,9 @@ TEST_CASE("container: get_iommu_info rejects malformed capability chains", "[con
   SECTION("a capability that runs past the end") {
     what = "truncated";
     put(full, info_header(0, pgsizes_and_caps, 0x1000, 24));
-    put(full, abi::info_cap_header{0x7777, 1, 32});
-    put(full, abi::info_cap_header{abi::iommu_cap::dma_avail, 1, 0});  // avail itself is missing
+    put(full, abi::info_cap_header{0x7777, 1, first_argsz - 8});
+    full.resize(first_argsz - 8);
+    put(full, abi::info_cap_header{abi::iommu_cap::dma_avail, 1, 0});  // avail itself is past the buffer
   }
   SECTION("next points past the end") {
     what = "next outside";
@@ -489,20 +521,18 @@ TEST_CASE("container: get_iommu_info rejects malformed capability chains", "[con
     put(full, info_header(0, pgsizes_and_caps, 0x1000, 24));
     abi::iommu_type1_info_cap_iova_range ranges{};
     ranges.header = {abi::iommu_cap::iova_range, 1, 0};
-    ranges.nr_iovas = 3;  // only one fits
+    ranges.nr_iovas = 31;  // (512 - 24 - 16) / 16 = 29 fit
     put(full, ranges);
     put(full, abi::iova_range{0, 0xffff});
   }
-  const auto total = static_cast<std::uint32_t>(full.size());
-  std::memcpy(full.data(), &total, sizeof total);
+  // One call: the reply fits the first 512 bytes, whose rest reads as zeros.
+  REQUIRE(full.size() <= first_argsz);
+  std::memcpy(full.data(), &first_argsz, sizeof first_argsz);
   INFO(what);
   {
     container c = open_container(s.mock);
     s.mock.expect_ioctl(container_fd, abi::req::iommu_get_info)
         .with(first_call())
-        .fills(info_header(total, pgsizes_and_caps, 0x1000, 0));
-    s.mock.expect_ioctl(container_fd, abi::req::iommu_get_info)
-        .with(info_header(total, 0, 0, 0))
         .fills_bytes(full.data(), full.size());
     auto info = c.get_iommu_info();
     REQUIRE_FALSE(info.has_value());

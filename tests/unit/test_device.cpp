@@ -60,12 +60,17 @@ abi::region_info region_header(std::uint32_t argsz, std::uint32_t flags, std::ui
   return h;
 }
 
-/// A GET_REGION_INFO exchange without capabilities: argsz 32 in and out.
+/// The argsz of the first GET_REGION_INFO: a 256-byte stack buffer.
+constexpr std::uint32_t region_argsz = vfio::detail::region_info_stack_size;
+static_assert(region_argsz == 256, "the first GET_REGION_INFO's buffer");
+
+/// A GET_REGION_INFO exchange without capabilities: argsz 256 in and out (the kernel
+/// copies back the 32-byte header with argsz as passed).
 void expect_region(scripted_syscalls& mock, std::uint32_t index, std::uint32_t flags, std::uint64_t size,
                    std::uint64_t offset) {
   mock.expect_ioctl(device_fd, abi::req::device_get_region_info)
-      .with(region_header(32, 0, index, 0, 0, 0))
-      .fills(region_header(32, flags, index, 0, size, offset));
+      .with(region_header(region_argsz, 0, index, 0, 0, 0))
+      .fills(region_header(region_argsz, flags, index, 0, size, offset));
 }
 
 constexpr std::uint32_t rw = abi::region_flags::read | abi::region_flags::write;
@@ -253,7 +258,7 @@ TEST_CASE("device: region() passes kernel errors through and does not cache them
     auto dev = open_device(s.mock);
     expect_info(s.mock, abi::device_flags::pci, 9, 5);
     s.mock.expect_ioctl(device_fd, abi::req::device_get_region_info)
-        .with(region_header(32, 0, abi::pci_region::vga, 0, 0, 0))
+        .with(region_header(region_argsz, 0, abi::pci_region::vga, 0, 0, 0))
         .fails(EINVAL);
     auto r = dev.region(abi::pci_region::vga);
     REQUIRE(!r);

@@ -242,8 +242,7 @@ TEST_CASE("diagnose: CAP_IPC_LOCK lifts the memlock limit", "[diagnose]") {
   rlimit small{65536, 65536};
   s.expect_getrlimit(RLIMIT_MEMLOCK).fills(small).returns(0);
   s.expect_open("/proc/self/status").returns(32);
-  s.expect_read(32).fills_text("Name:\tvmm\nCapEff:\t0000000000004000\n");
-  s.expect_read(32).returns(0);
+  s.expect_read(32).fills_text("Name:\tvmm\nCapEff:\t0000000000004000\n");  // seq_file: whole in one read
   s.expect_close(32).returns(0);
   vfio::host::diagnose_options o;
   o.dma_bytes = 1ULL << 30;

@@ -46,8 +46,7 @@ void expect_attribute(scripted_syscalls& m, const std::string& path, const std::
     return;
   }
   m.expect_open(path).returns(fd);
-  m.expect_read(fd).fills_text(*text + "\n");
-  m.expect_read(fd).returns(0);
+  m.expect_read(fd).fills_text(*text + "\n");  // the whole attribute in one read: no read for EOF
   m.expect_close(fd);
 }
 
@@ -57,18 +56,15 @@ void expect_node(scripted_syscalls& m, const node_spec& n, int fd) {
   expect_attribute(m, dir + "power/runtime_status", n.status, fd);
   expect_attribute(m, dir + "power_state", n.state, fd);
   expect_attribute(m, dir + "d3cold_allowed", n.d3cold, fd);
-  if (n.pr3) {
-    m.expect_open(dir + "firmware_node/power_resources_D3hot").returns(fd);
-    m.expect_close(fd);
-  } else {
-    m.expect_open(dir + "firmware_node/power_resources_D3hot").fails(ENOENT);
-  }
-  if (n.pr3 || n.ps) {
-    m.expect_open(dir + "firmware_node/power_state").returns(fd);
-    m.expect_close(fd);
-  } else {
-    m.expect_open(dir + "firmware_node/power_state").fails(ENOENT);
-  }
+  // Existence checks: one access(F_OK) each.
+  if (n.pr3)
+    m.expect_access(dir + "firmware_node/power_resources_D3hot").with_value(F_OK).returns(0);
+  else
+    m.expect_access(dir + "firmware_node/power_resources_D3hot").with_value(F_OK).fails(ENOENT);
+  if (n.pr3 || n.ps)
+    m.expect_access(dir + "firmware_node/power_state").with_value(F_OK).returns(0);
+  else
+    m.expect_access(dir + "firmware_node/power_state").with_value(F_OK).fails(ENOENT);
 }
 
 void expect_link(scripted_syscalls& m, const std::string& bdf, const std::string& target) {
@@ -274,7 +270,7 @@ TEST_CASE("power report: no PM capability but platform power methods reaches D3h
     CHECK_FALSE(r->limited_by(power_limit::no_pm_capability));
     CHECK(f.done());
   }
-  SECTION("firmware_node/power_state cannot be opened") {
+  SECTION("firmware_node/power_state cannot be checked") {
     host_fixture f;
     expect_link(f.mock, "0000:00:03.0", "../../../devices/pci0000:00/0000:00:03.0");
     const std::string dir = devices + "0000:00:03.0/";
@@ -282,11 +278,35 @@ TEST_CASE("power report: no PM capability but platform power methods reaches D3h
     expect_attribute(f.mock, dir + "power/runtime_status", std::string("active"), 10);
     expect_attribute(f.mock, dir + "power_state", std::string("D0"), 10);
     expect_attribute(f.mock, dir + "d3cold_allowed", std::string("0"), 10);
-    f.mock.expect_open(dir + "firmware_node/power_resources_D3hot").fails(ENOENT);
-    f.mock.expect_open(dir + "firmware_node/power_state").fails(EACCES);
+    f.mock.expect_access(dir + "firmware_node/power_resources_D3hot").fails(ENOENT);
+    f.mock.expect_access(dir + "firmware_node/power_state").fails(EACCES);
     auto r = vfio::host::read_power_report(dev_03, capability_presence::absent, f.mock);
     REQUIRE_FALSE(r);
     CHECK(r.error() == std::errc::permission_denied);
+    CHECK(std::string(r.error().operation()) == "access");
+    CHECK(f.mock.open_descriptors() == 0);
+    CHECK(f.done());
+  }
+  SECTION("a seam without access(2) checks existence with open and close") {
+    host_fixture f;
+    expect_link(f.mock, "0000:00:03.0", "../../../devices/pci0000:00/0000:00:03.0");
+    const std::string dir = devices + "0000:00:03.0/";
+    expect_attribute(f.mock, dir + "power/control", std::string("auto"), 10);
+    expect_attribute(f.mock, dir + "power/runtime_status", std::string("active"), 10);
+    expect_attribute(f.mock, dir + "power_state", std::string("D0"), 10);
+    expect_attribute(f.mock, dir + "d3cold_allowed", std::string("1"), 10);
+    f.mock.expect_access(dir + "firmware_node/power_resources_D3hot").fails(ENOSYS);
+    f.mock.expect_open(dir + "firmware_node/power_resources_D3hot")
+        .with_flags(O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        .returns(11);
+    f.mock.expect_close(11);
+    f.mock.expect_access(dir + "firmware_node/power_state").fails(ENOSYS);
+    f.mock.expect_open(dir + "firmware_node/power_state").with_flags(O_RDONLY | O_CLOEXEC).fails(ENOENT);
+    auto r = vfio::host::read_power_report(dev_03, capability_presence::present, f.mock);
+    REQUIRE(r);
+    CHECK(r->device.power_resources_d3hot);
+    CHECK_FALSE(r->device.platform_power_manageable);
+    CHECK(r->deepest == reachable_state::d3cold);
     CHECK(f.mock.open_descriptors() == 0);
     CHECK(f.done());
   }
@@ -377,7 +397,7 @@ TEST_CASE("power report: errors", "[host][power]") {
     CHECK(f.mock.open_descriptors() == 0);
     CHECK(f.done());
   }
-  SECTION("power resources directory cannot be opened") {
+  SECTION("power resources directory cannot be checked") {
     host_fixture f;
     expect_link(f.mock, "0000:00:03.0", "../../../devices/pci0000:00/0000:00:03.0");
     const std::string dir = devices + "0000:00:03.0/";
@@ -385,7 +405,7 @@ TEST_CASE("power report: errors", "[host][power]") {
     expect_attribute(f.mock, dir + "power/runtime_status", std::string("active"), 10);
     expect_attribute(f.mock, dir + "power_state", std::string("D0"), 10);
     expect_attribute(f.mock, dir + "d3cold_allowed", std::string("1"), 10);
-    f.mock.expect_open(dir + "firmware_node/power_resources_D3hot").fails(EACCES);
+    f.mock.expect_access(dir + "firmware_node/power_resources_D3hot").fails(EACCES);
     auto r = vfio::host::read_power_report(dev_03, capability_presence::present, f.mock);
     REQUIRE_FALSE(r);
     CHECK(r.error() == std::errc::permission_denied);

@@ -115,12 +115,12 @@ TEST_CASE("host: pci_address equality compares every field", "[host][bdf]") {
 
 // --- read_attribute / write_attribute -------------------------------------
 
-TEST_CASE("host: read_attribute reads to EOF, strips the newline and closes", "[host][sysfs]") {
+TEST_CASE("host: read_attribute takes a whole attribute in one read, strips the newline and closes", "[host][sysfs]") {
   seam s;
   const std::string path = dev_dir + "power_state";
   s.mock.expect_open(path).returns(7);
+  // Shorter than asked and ending the line: sysfs's whole show() output, no read for EOF.
   s.mock.expect_read(7).of_length(15).fills_text("D3hot\n");
-  s.mock.expect_read(7).of_length(9).returns(0);
   s.mock.expect_close(7);
 
   char buf[16];
@@ -132,12 +132,11 @@ TEST_CASE("host: read_attribute reads to EOF, strips the newline and closes", "[
   CHECK(s.mock.verify_done());
 }
 
-TEST_CASE("host: read_attribute keeps reading short reads", "[host][sysfs]") {
+TEST_CASE("host: read_attribute keeps reading short reads until one ends the line", "[host][sysfs]") {
   seam s;
   s.mock.expect_open("/sys/x").returns(7);
-  s.mock.expect_read(7).fills_text("au");
-  s.mock.expect_read(7).fills_text("to\n");
-  s.mock.expect_read(7).returns(0);
+  s.mock.expect_read(7).of_length(31).fills_text("au");
+  s.mock.expect_read(7).of_length(29).fills_text("to\n");
   s.mock.expect_close(7);
 
   char buf[32];
@@ -145,6 +144,22 @@ TEST_CASE("host: read_attribute keeps reading short reads", "[host][sysfs]") {
   REQUIRE(n.has_value());
   CHECK(*n == 4);
   CHECK(std::string(buf) == "auto");
+  CHECK(s.mock.open_descriptors() == 0);
+  CHECK(s.mock.verify_done());
+}
+
+TEST_CASE("host: read_attribute reads a text without newline to EOF", "[host][sysfs]") {
+  seam s;
+  s.mock.expect_open("/sys/x").returns(7);
+  s.mock.expect_read(7).fills_text("flr bus");
+  s.mock.expect_read(7).returns(0);
+  s.mock.expect_close(7);
+
+  char buf[32];
+  auto n = vfio::host::read_attribute("/sys/x", buf, sizeof buf, s.mock);
+  REQUIRE(n.has_value());
+  CHECK(*n == 7);
+  CHECK(std::string(buf) == "flr bus");
   CHECK(s.mock.open_descriptors() == 0);
   CHECK(s.mock.verify_done());
 }

@@ -141,21 +141,16 @@ void tamper_region_info(rig& r, std::function<void(unsigned char*, std::uint32_t
 
 constexpr std::uint32_t region_caps_flag = abi::region_flags::caps;
 
-/// A reply that asks for a 256-byte buffer on the first call and, on the second,
-/// carries `cap` at offset 32 (flags CAPS, cap_offset 32).
+/// A reply carrying `cap` at cap_offset (flags CAPS) in the first call's 256-byte
+/// buffer, argsz left as sent: what the kernel answers when the chain fits.
 void with_region_cap(rig& r, std::vector<unsigned char> cap, std::uint32_t cap_offset = 32) {
-  tamper_region_info(r, [cap, cap_offset](unsigned char* b, std::uint32_t sent, int n) {
+  tamper_region_info(r, [cap, cap_offset](unsigned char* b, std::uint32_t sent, int) {
     auto h = load<abi::region_info>(b);
     h.flags |= region_caps_flag;
-    if (n == 1) {
-      h.argsz = 256;
-      h.cap_offset = 0;
-    } else {
-      h.argsz = sent;
-      h.cap_offset = cap_offset;
-      const std::uint32_t at = cap_offset >= 32 && cap_offset < sent ? cap_offset : 32;
-      std::memcpy(b + at, cap.data(), cap.size() < sent - at ? cap.size() : sent - at);
-    }
+    h.argsz = sent;
+    h.cap_offset = cap_offset;
+    const std::uint32_t at = cap_offset >= 32 && cap_offset < sent ? cap_offset : 32;
+    std::memcpy(b + at, cap.data(), cap.size() < sent - at ? cap.size() : sent - at);
     store(b, h);
   });
 }
@@ -199,7 +194,7 @@ TEST_CASE("hostile: GET_REGION_INFO argsz grows without bound, is huge, or shrin
     rig r;
     tamper_region_info(r, [](unsigned char* b, std::uint32_t, int n) {
       auto h = load<abi::region_info>(b);
-      h.argsz = n == 1 ? 128 : 8;
+      h.argsz = n == 1 ? 512 : 8;  // more than the first call's 256, then less than a header
       h.flags |= region_caps_flag;
       h.cap_offset = 0;
       store(b, h);
@@ -286,7 +281,7 @@ TEST_CASE("hostile: region offsets and sizes that overflow reach no pread or mma
     with_region_cap(r, cap_bytes(abi::region_cap::sparse_mmap, 0, {1, 0, 0, 0x80000000U, 0x1000, 0}));
     r.s.on_ioctl = [inner = r.s.on_ioctl](unsigned long req, void* arg, std::uint32_t sent, int res, int n) {
       res = inner(req, arg, sent, res, n);
-      if (req == abi::req::device_get_region_info && n == 2) {
+      if (req == abi::req::device_get_region_info && n == 1) {
         auto h = load<abi::region_info>(arg);
         h.size = ~std::uint64_t{0};
         store(arg, h);

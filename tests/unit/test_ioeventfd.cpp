@@ -65,7 +65,7 @@ TEST_CASE("ioeventfd: the argument is the BAR's file offset, data, width and fd"
   vfio::device dev = vfio_test::open_scripted_device(mock, 4, 9, "0000:00:03.0");
   vfio_test::expect_device_info(mock, 9, abi::device_flags::pci, 9, 5);
   abi::region_info ri_call{};
-  ri_call.argsz = sizeof ri_call;
+  ri_call.argsz = vfio::detail::region_info_stack_size;  // the first call's 256-byte buffer
   ri_call.index = 1;
   abi::region_info ri = ri_call;
   ri.flags = abi::region_flags::read | abi::region_flags::write;

@@ -305,7 +305,7 @@ void expect_config_region(scripted_syscalls& mock, std::uint64_t size) {
   vfio_test::expect_device_info(mock, device_fd, abi::device_flags::pci, 9, 5);
 
   abi::region_info ask{};
-  ask.argsz = sizeof ask;
+  ask.argsz = vfio::detail::region_info_stack_size;  // the first call's 256-byte buffer
   ask.index = abi::pci_region::config;
   abi::region_info info = ask;
   info.flags = abi::region_flags::read | abi::region_flags::write;

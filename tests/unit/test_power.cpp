@@ -62,12 +62,14 @@ void expect_feature(scripted_syscalls& m, const std::vector<std::uint8_t>& bytes
   m.expect_ioctl(device_fd, abi::req::device_feature).with_bytes(bytes.data(), bytes.size()).returns(result);
 }
 
-void expect_merged_detection(scripted_syscalls& m) {
-  expect_feature(m, frame(8, 3 | PROBE | GET), -EINVAL);
-  expect_feature(m, frame(8, 3 | PROBE | SET), 0);
-}
+/// One probe: PROBE|SET of LOW_POWER_EXIT, which only the merged ABI has.
+void expect_merged_detection(scripted_syscalls& m) { expect_feature(m, frame(8, 5 | PROBE | SET), 0); }
 
-void expect_seed_detection(scripted_syscalls& m) { expect_feature(m, frame(8, 3 | PROBE | GET), 0); }
+/// No LOW_POWER_EXIT; PROBE|GET of feature 3 (the seed's POWER_MANAGEMENT offers GET).
+void expect_seed_detection(scripted_syscalls& m) {
+  expect_feature(m, frame(8, 5 | PROBE | SET), -ENOTTY);
+  expect_feature(m, frame(8, 3 | PROBE | GET), 0);
+}
 
 /// The device fetches and caches the config region's info on first access.
 void expect_config_region_info(scripted_syscalls& m) {
@@ -78,7 +80,7 @@ void expect_config_region_info(scripted_syscalls& m) {
   info.num_irqs = 5;
   m.expect_ioctl(device_fd, abi::req::device_get_info).fills(info);
   abi::region_info want{};
-  want.argsz = sizeof want;
+  want.argsz = vfio::detail::region_info_stack_size;  // the first call's 256-byte buffer
   want.index = abi::pci_region::config;
   abi::region_info region = want;
   region.flags = abi::region_flags::read | abi::region_flags::write;
@@ -128,6 +130,13 @@ void expect_pmcsr_write(scripted_syscalls& m, std::uint16_t value) {
 /// read PMCSR, write it with the new state, read it back.
 void expect_transition(scripted_syscalls& m, std::uint16_t read, std::uint16_t written, std::uint16_t read_back) {
   expect_pmcsr_read(m, read);
+  expect_pmcsr_write(m, written);
+  expect_pmcsr_read(m, read_back);
+}
+
+/// The transition right after the capability lookup in the same call: the lookup's
+/// bytes hold PMCSR, so only the write and the read-back.
+void expect_transition_after_lookup(scripted_syscalls& m, std::uint16_t written, std::uint16_t read_back) {
   expect_pmcsr_write(m, written);
   expect_pmcsr_read(m, read_back);
 }
@@ -198,9 +207,9 @@ TEST_CASE("power: no PM capability is reported and remembered", "[power]") {
 
 TEST_CASE("power: PM_CTRL writes change only PowerState and write PME_Status as 0", "[power]") {
   power_fixture f;
-  expect_capability_lookup(f.mock, pmc_full, 0);
-  // D0 -> D3hot: the read returns PME_Status set; the write must carry it as 0.
-  expect_transition(f.mock, pme_status | no_soft_reset, no_soft_reset | 0x3, no_soft_reset | 0x3);
+  // D0 -> D3hot: the lookup reads PME_Status set; the write must carry it as 0.
+  expect_capability_lookup(f.mock, pmc_full, pme_status | no_soft_reset);
+  expect_transition_after_lookup(f.mock, no_soft_reset | 0x3, no_soft_reset | 0x3);
   // D3hot -> D0: PME_En kept as read, PME_Status again written as 0.
   expect_transition(f.mock, pme_status | pme_enable | no_soft_reset | 0x3, pme_enable | no_soft_reset,
                     pme_enable | no_soft_reset);
@@ -241,7 +250,7 @@ TEST_CASE("power: D1/D2 refused without a write when PMC lacks them", "[power]")
 TEST_CASE("power: a device that stays in D3hot is reported stuck, with its state", "[power]") {
   power_fixture f;
   expect_capability_lookup(f.mock, pmc_full, 0x3);
-  expect_transition(f.mock, 0x3, 0x0, 0x3);
+  expect_transition_after_lookup(f.mock, 0x0, 0x3);
   d_state seen = d_state::d0;
   auto r = f.pm.set_power_state(d_state::d0, &seen);
   REQUIRE_FALSE(r);
@@ -254,7 +263,7 @@ TEST_CASE("power: a device that stays in D3hot is reported stuck, with its state
 TEST_CASE("power: a state not reached (e.g. a PF with VFs refusing D3hot)", "[power]") {
   power_fixture f;
   expect_capability_lookup(f.mock, pmc_full, 0);
-  expect_transition(f.mock, 0x0, 0x3, 0x0);
+  expect_transition_after_lookup(f.mock, 0x3, 0x0);
   d_state seen = d_state::d3hot;
   auto r = f.pm.set_power_state(d_state::d3hot, &seen);
   REQUIRE_FALSE(r);
@@ -267,7 +276,6 @@ TEST_CASE("power: a state not reached (e.g. a PF with VFs refusing D3hot)", "[po
 TEST_CASE("power: PM_CTRL I/O errors pass through", "[power]") {
   power_fixture f;
   expect_capability_lookup(f.mock, pmc_full, 0);
-  expect_pmcsr_read(f.mock, 0);
   f.mock.expect_pwrite(device_fd, pmcsr_at).fails(EIO);
   auto r = f.pm.set_power_state(d_state::d3hot);
   REQUIRE_FALSE(r);
@@ -277,7 +285,7 @@ TEST_CASE("power: PM_CTRL I/O errors pass through", "[power]") {
 }
 
 TEST_CASE("power: dialect detection", "[power]") {
-  SECTION("merged: PROBE|GET is EINVAL, PROBE|SET succeeds") {
+  SECTION("merged: PROBE|SET of LOW_POWER_EXIT succeeds, one probe") {
     power_fixture f;
     expect_merged_detection(f.mock);
     auto d = f.pm.detect_dialect();
@@ -286,9 +294,13 @@ TEST_CASE("power: dialect detection", "[power]") {
     auto again = f.pm.detect_dialect();  // cached: no syscall
     REQUIRE(again);
     CHECK(*again == low_power_dialect::merged);
+    vfio::pci::power other(f.dev);  // kept in the device: another power object asks nothing
+    auto shared = other.detect_dialect();
+    REQUIRE(shared);
+    CHECK(*shared == low_power_dialect::merged);
     CHECK(f.done());
   }
-  SECTION("seed: PROBE|GET succeeds") {
+  SECTION("seed: no LOW_POWER_EXIT, PROBE|GET of feature 3 succeeds") {
     power_fixture f;
     expect_seed_detection(f.mock);
     auto d = f.pm.detect_dialect();
@@ -298,6 +310,7 @@ TEST_CASE("power: dialect detection", "[power]") {
   }
   SECTION("none: ENOTTY") {
     power_fixture f;
+    expect_feature(f.mock, frame(8, 5 | PROBE | SET), -ENOTTY);
     expect_feature(f.mock, frame(8, 3 | PROBE | GET), -ENOTTY);
     auto d = f.pm.detect_dialect();
     REQUIRE(d);
@@ -306,8 +319,8 @@ TEST_CASE("power: dialect detection", "[power]") {
   }
   SECTION("none: no feature handler before 6.18 (EINVAL twice)") {
     power_fixture f;
+    expect_feature(f.mock, frame(8, 5 | PROBE | SET), -EINVAL);
     expect_feature(f.mock, frame(8, 3 | PROBE | GET), -EINVAL);
-    expect_feature(f.mock, frame(8, 3 | PROBE | SET), -EINVAL);
     auto d = f.pm.detect_dialect();
     REQUIRE(d);
     CHECK(*d == low_power_dialect::none);
@@ -315,10 +328,16 @@ TEST_CASE("power: dialect detection", "[power]") {
   }
   SECTION("an unexpected errno is an error and nothing is cached") {
     power_fixture f;
-    expect_feature(f.mock, frame(8, 3 | PROBE | GET), -EIO);
+    expect_feature(f.mock, frame(8, 5 | PROBE | SET), -EIO);
     auto d = f.pm.detect_dialect();
     REQUIRE_FALSE(d);
     CHECK(d.error() == std::errc::io_error);
+    CHECK_FALSE(f.pm.dialect().has_value());
+    expect_feature(f.mock, frame(8, 5 | PROBE | SET), -ENOTTY);  // asked again
+    expect_feature(f.mock, frame(8, 3 | PROBE | GET), -EIO);
+    auto second = f.pm.detect_dialect();
+    REQUIRE_FALSE(second);
+    CHECK(second.error() == std::errc::io_error);
     CHECK_FALSE(f.pm.dialect().has_value());
     CHECK(f.done());
   }
@@ -481,8 +500,8 @@ TEST_CASE("power: merged suspend and resume, default options", "[power]") {
   CHECK_FALSE(f.dev.mappings_accessible());
 
   expect_feature(f.mock, frame(8, 5 | SET));
+  // The lookup's bytes hold PMCSR: already D0, verified without a second read.
   expect_capability_lookup(f.mock, pmc_full, 0);
-  expect_pmcsr_read(f.mock, 0);  // already D0: verified, nothing written
   REQUIRE(f.pm.resume());
   CHECK_FALSE(f.pm.engaged());
   CHECK(f.dev.mappings_accessible());
@@ -493,7 +512,7 @@ TEST_CASE("power: merged suspend with D3hot first and wake-up, resume from a dev
   power_fixture f;
   expect_merged_detection(f.mock);
   expect_capability_lookup(f.mock, pmc_full, pme_status);
-  expect_transition(f.mock, pme_status, 0x0003, 0x0003);
+  expect_transition_after_lookup(f.mock, 0x0003, 0x0003);
   f.mock.expect_eventfd().returns(50);
   const abi::feature_low_power_entry_with_wakeup wake{50, 0};
   expect_feature(f.mock, frame(16, 4 | SET, &wake, sizeof wake));
@@ -547,7 +566,7 @@ TEST_CASE("power: a failed merged entry undoes the library's D3hot", "[power]") 
   power_fixture f;
   f.pm.force_dialect(low_power_dialect::merged);
   expect_capability_lookup(f.mock, pmc_full, 0);
-  expect_transition(f.mock, 0, 0x3, 0x3);
+  expect_transition_after_lookup(f.mock, 0x3, 0x3);
   expect_feature(f.mock, frame(8, 3 | SET), -EIO);
   expect_transition(f.mock, 0x3, 0x0, 0x0);
   vfio::pci::suspend_options o;
@@ -564,7 +583,7 @@ TEST_CASE("power: seed ABI suspend and resume end to end", "[power]") {
   power_fixture f;
   expect_seed_detection(f.mock);
   expect_capability_lookup(f.mock, pmc_full, pme_status);
-  expect_transition(f.mock, pme_status, 0x0003, 0x0003);  // the library's D3hot, PME_Status as 0
+  expect_transition_after_lookup(f.mock, 0x0003, 0x0003);  // the library's D3hot, PME_Status as 0
   const abi::seed::feature_power_management enter{abi::seed::low_power_state_enter};
   expect_feature(f.mock, frame(16, 3 | SET, &enter, sizeof enter));
   REQUIRE(f.pm.suspend());
@@ -593,8 +612,7 @@ TEST_CASE("power: seed ABI suspend and resume end to end", "[power]") {
 TEST_CASE("power: seed entry from a device already in D3hot writes nothing", "[power]") {
   power_fixture f;
   f.pm.force_dialect(low_power_dialect::seed);
-  expect_capability_lookup(f.mock, pmc_full, 0x3);
-  expect_pmcsr_read(f.mock, 0x3);
+  expect_capability_lookup(f.mock, pmc_full, 0x3);  // its PMCSR already reads D3hot
   const abi::seed::feature_power_management enter{abi::seed::low_power_state_enter};
   expect_feature(f.mock, frame(16, 3 | SET, &enter, sizeof enter));
   REQUIRE(f.pm.enter());
@@ -606,7 +624,7 @@ TEST_CASE("power: seed kernel's positive EINVAL is an error and the D3hot is und
   power_fixture f;
   f.pm.force_dialect(low_power_dialect::seed);
   expect_capability_lookup(f.mock, pmc_full, 0);
-  expect_transition(f.mock, 0, 0x3, 0x3);
+  expect_transition_after_lookup(f.mock, 0x3, 0x3);
   const abi::seed::feature_power_management enter{abi::seed::low_power_state_enter};
   expect_feature(f.mock, frame(16, 3 | SET, &enter, sizeof enter), EINVAL);  // positive: the patch's bug
   expect_transition(f.mock, 0x3, 0x0, 0x0);
@@ -646,6 +664,7 @@ TEST_CASE("power: seed ABI has no wake-up and needs a PM capability", "[power]")
 
 TEST_CASE("power: no low-power dialect", "[power]") {
   power_fixture f;
+  expect_feature(f.mock, frame(8, 5 | PROBE | SET), -ENOTTY);
   expect_feature(f.mock, frame(8, 3 | PROBE | GET), -ENOTTY);
   auto s = f.pm.suspend();
   REQUIRE_FALSE(s);
@@ -671,7 +690,7 @@ TEST_CASE("power: resume reports a device stuck in D3hot", "[power]") {
   f.pm.force_dialect(low_power_dialect::merged);
   expect_feature(f.mock, frame(8, 5 | SET));
   expect_capability_lookup(f.mock, pmc_full, 0x3);
-  expect_transition(f.mock, 0x3, 0x0, 0x3);
+  expect_transition_after_lookup(f.mock, 0x0, 0x3);
   auto r = f.pm.resume();
   REQUIRE_FALSE(r);
   CHECK(r.error() == vfio::errc::stuck_in_d3);

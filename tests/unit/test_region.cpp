@@ -74,13 +74,31 @@ constexpr std::uint64_t bar0_size = 0x4000;
 constexpr std::uint64_t bar0_offset = 0;
 constexpr std::uint64_t bar2_offset = 2ULL << 40;
 
-/// The first GET_REGION_INFO of `index` (argsz 32): the kernel raises argsz to `needed`,
-/// sets CAPS and leaves cap_offset 0.
+/// The argsz of the first GET_REGION_INFO: a 256-byte stack buffer.
+constexpr std::uint32_t region_argsz = vfio::detail::region_info_stack_size;
+static_assert(region_argsz == 256, "the first GET_REGION_INFO's buffer");
+
+/// The first GET_REGION_INFO of `index` (argsz 256) when the capabilities do not fit:
+/// the kernel raises argsz to `needed`, sets CAPS and leaves cap_offset 0.
 void expect_too_small(scripted_syscalls& mock, std::uint32_t index, std::uint32_t needed, std::uint64_t size,
                       std::uint64_t offset) {
+  REQUIRE(needed > region_argsz);
   mock.expect_ioctl(device_fd, abi::req::device_get_region_info)
-      .with(region_header(32, 0, index, 0, 0, 0))
+      .with(region_header(region_argsz, 0, index, 0, 0, 0))
       .fills(region_header(needed, rw_mmap_caps, index, 0, size, offset));
+}
+
+/// The first GET_REGION_INFO of `index` (argsz 256) when the capabilities fit: the
+/// kernel writes them after the header, sets cap_offset and leaves argsz as passed.
+/// `reply` starts with a header from caps_header().
+void expect_one_call(scripted_syscalls& mock, std::uint32_t index, const std::vector<std::uint8_t>& reply) {
+  REQUIRE(reply.size() <= region_argsz);
+  mock.expect_ioctl(device_fd, abi::req::device_get_region_info)
+      .with(region_header(region_argsz, 0, index, 0, 0, 0))
+      .fills_bytes(reply.data(), reply.size());
+}
+abi::region_info caps_header(std::uint32_t index, std::uint32_t cap_offset, std::uint64_t size, std::uint64_t offset) {
+  return region_header(region_argsz, rw_mmap_caps, index, cap_offset, size, offset);
 }
 
 /// The second GET_REGION_INFO: exactly argsz `argsz`, answered with `reply` (header + caps).
@@ -99,16 +117,15 @@ alignas(4096) unsigned char fake_bar[3][4096];
 
 // --- GET_REGION_INFO argsz grow-and-retry and capabilities ---------------------------
 
-TEST_CASE("region: info grows argsz on request and parses sparse, MSI-X and type caps", "[region]") {
+TEST_CASE("region: info with sparse, MSI-X and type caps takes one call", "[region]") {
   seam s;
   {
     auto dev = open_device(s.mock);
     expect_info(s.mock, 9);
-    // 32 header + sparse (16 + 2 * 16) at 32 + MSIX_MAPPABLE (8) at 80 + TYPE (16) at 88.
-    constexpr std::uint32_t needed = 104;
-    expect_too_small(s.mock, abi::pci_region::bar0, needed, bar0_size, bar0_offset);
+    // 32 header + sparse (16 + 2 * 16) at 32 + MSIX_MAPPABLE (8) at 80 + TYPE (16) at 88:
+    // 104 bytes, inside the first call's 256.
     std::vector<std::uint8_t> reply;
-    put(reply, region_header(needed, rw_mmap_caps, abi::pci_region::bar0, 32, bar0_size, bar0_offset));
+    put(reply, caps_header(abi::pci_region::bar0, 32, bar0_size, bar0_offset));
     put_sparse(reply, 80, {{0x0000, 0x1000}, {0x3000, 0x1000}});
     put_header_cap(reply, abi::region_cap::msix_mappable, 88);
     abi::region_info_cap_type type{};
@@ -116,8 +133,8 @@ TEST_CASE("region: info grows argsz on request and parses sparse, MSI-X and type
     type.type = abi::region_type::pci_vendor(0x8086);
     type.subtype = abi::region_subtype::intel_igd_opregion;
     put(reply, type);
-    REQUIRE(reply.size() == needed);
-    expect_grown(s.mock, abi::pci_region::bar0, needed, reply);
+    REQUIRE(reply.size() == 104);
+    expect_one_call(s.mock, abi::pci_region::bar0, reply);
 
     auto r = dev.region(abi::pci_region::bar0);
     REQUIRE(r.has_value());
@@ -137,7 +154,35 @@ TEST_CASE("region: info grows argsz on request and parses sparse, MSI-X and type
     CHECK(info.type == abi::region_type::pci_vendor(0x8086));
     CHECK(info.subtype == abi::region_subtype::intel_igd_opregion);
 
-    CHECK(dev.region(abi::pci_region::bar0).has_value());  // cached: no third ioctl
+    CHECK(dev.region(abi::pci_region::bar0).has_value());  // cached: no second ioctl
+    s.mock.expect_close(device_fd);
+  }
+  CHECK(s.mock.verify_done());
+}
+
+TEST_CASE("region: info grows argsz when the capabilities do not fit 256 bytes", "[region]") {
+  seam s;
+  {
+    auto dev = open_device(s.mock);
+    expect_info(s.mock, 9);
+    // 32 header + sparse (16 + 16 * 16) at 32 + MSIX_MAPPABLE (8) at 304: 312 bytes.
+    constexpr std::uint32_t needed = 312;
+    expect_too_small(s.mock, abi::pci_region::bar0, needed, bar0_size, bar0_offset);
+    std::vector<abi::sparse_mmap_area> areas;
+    for (std::uint64_t i = 0; i < 16; ++i) areas.push_back({i * 0x400, 0x200});
+    std::vector<std::uint8_t> reply;
+    put(reply, region_header(needed, rw_mmap_caps, abi::pci_region::bar0, 32, bar0_size, bar0_offset));
+    put_sparse(reply, 304, areas);
+    put_header_cap(reply, abi::region_cap::msix_mappable, 0);
+    REQUIRE(reply.size() == needed);
+    expect_grown(s.mock, abi::pci_region::bar0, needed, reply);
+
+    auto r = dev.region(abi::pci_region::bar0);
+    REQUIRE(r.has_value());
+    REQUIRE((*r)->sparse_areas.size() == 16);
+    CHECK((*r)->sparse_areas[15].offset == 15 * 0x400);
+    CHECK((*r)->sparse_areas[15].size == 0x200);
+    CHECK((*r)->msix_mappable);
     s.mock.expect_close(device_fd);
   }
   CHECK(s.mock.verify_done());
@@ -149,8 +194,8 @@ TEST_CASE("region: a reply without capabilities needs one call", "[region]") {
     auto dev = open_device(s.mock);
     expect_info(s.mock, 9);
     s.mock.expect_ioctl(device_fd, abi::req::device_get_region_info)
-        .with(region_header(32, 0, 4, 0, 0, 0))
-        .fills(region_header(32, rw_mmap, 4, 0, 0x100000, 4ULL << 40));
+        .with(region_header(region_argsz, 0, 4, 0, 0, 0))
+        .fills(region_header(region_argsz, rw_mmap, 4, 0, 0x100000, 4ULL << 40));
     auto r = dev.region(4);
     REQUIRE(r.has_value());
     CHECK((*r)->size == 0x100000);
@@ -167,15 +212,13 @@ TEST_CASE("region: unknown capabilities are skipped", "[region]") {
   {
     auto dev = open_device(s.mock);
     expect_info(s.mock, 9);
-    constexpr std::uint32_t needed = 56;
-    expect_too_small(s.mock, 0, needed, bar0_size, bar0_offset);
     std::vector<std::uint8_t> reply;
-    put(reply, region_header(needed, rw_mmap_caps, 0, 32, bar0_size, bar0_offset));
+    put(reply, caps_header(0, 32, bar0_size, bar0_offset));
     abi::region_info_cap_nvlink2_lnkspd lnk{};  // deprecated id 5: not interpreted
     lnk.header = {abi::region_cap::nvlink2_lnkspd, 1, 48};
     put(reply, lnk);
     put_header_cap(reply, abi::region_cap::msix_mappable, 0);
-    expect_grown(s.mock, 0, needed, reply);
+    expect_one_call(s.mock, 0, reply);
     auto r = dev.region(0);
     REQUIRE(r.has_value());
     CHECK((*r)->msix_mappable);
@@ -195,12 +238,12 @@ TEST_CASE("region: a malformed capability chain is refused and nothing is cached
   const bad_chain cases[] = {
       {"cap_offset points outside the buffer", 4096, 0, 0},
       {"cap_offset points into the header", 8, 0, 0},
-      {"cap_offset at the last bytes (no room for a header)", 60, 0, 0},
+      {"cap_offset at the last bytes (no room for a header)", region_argsz - 4, 0, 0},
       {"next points outside the buffer", 32, 0x10000, 0},
       {"next points back into the header", 32, 16, 0},
       {"next loops back to the first capability", 32, 32, 0},
       {"next is misaligned", 32, 42, 0},
-      {"sparse areas run past the buffer", 32, 0, 3},
+      {"sparse areas run past the buffer", 32, 0, 14},  // (256 - 32 - 16) / 16 = 13 fit
   };
   for (const auto& c : cases) {
     SECTION(c.what) {
@@ -208,16 +251,14 @@ TEST_CASE("region: a malformed capability chain is refused and nothing is cached
       {
         auto dev = open_device(s.mock);
         expect_info(s.mock, 9);
-        constexpr std::uint32_t needed = 64;
-        expect_too_small(s.mock, 0, needed, bar0_size, bar0_offset);
-        std::vector<std::uint8_t> reply;
-        put(reply, region_header(needed, rw_mmap_caps, 0, c.cap_offset, bar0_size, bar0_offset));
-        abi::region_info_cap_sparse_mmap cap{};  // 16 bytes at 32, then 16 spare bytes
+        std::vector<std::uint8_t> reply;  // in the first call's 256 bytes, zeros after it
+        put(reply, caps_header(0, c.cap_offset, bar0_size, bar0_offset));
+        abi::region_info_cap_sparse_mmap cap{};  // 16 bytes at 32, then one area
         cap.header = {abi::region_cap::sparse_mmap, 1, c.next_of_first};
         cap.nr_areas = c.nr_areas;
         put(reply, cap);
         put(reply, abi::sparse_mmap_area{0, 0x1000});
-        expect_grown(s.mock, 0, needed, reply);
+        expect_one_call(s.mock, 0, reply);
         auto r = dev.region(0);
         REQUIRE(!r);
         CHECK(r.error() == errc::malformed_capability_chain);
@@ -225,8 +266,8 @@ TEST_CASE("region: a malformed capability chain is refused and nothing is cached
 
         // Not cached: the next call asks the kernel again.
         s.mock.expect_ioctl(device_fd, abi::req::device_get_region_info)
-            .with(region_header(32, 0, 0, 0, 0, 0))
-            .fills(region_header(32, rw_mmap, 0, 0, bar0_size, bar0_offset));
+            .with(region_header(region_argsz, 0, 0, 0, 0, 0))
+            .fills(region_header(region_argsz, rw_mmap, 0, 0, bar0_size, bar0_offset));
         CHECK(dev.region(0).has_value());
         s.mock.expect_close(device_fd);
       }
@@ -241,12 +282,12 @@ TEST_CASE("region: a TYPE capability too short for its layout is malformed", "[r
   {
     auto dev = open_device(s.mock);
     expect_info(s.mock, 10);
-    constexpr std::uint32_t needed = 40;  // room for a bare 8-byte header only
-    expect_too_small(s.mock, 9, needed, 0x1000, 9ULL << 40);
+    // At the buffer's last 8 bytes: room for a bare header only.
     std::vector<std::uint8_t> reply;
-    put(reply, region_header(needed, rw_mmap_caps, 9, 32, 0x1000, 9ULL << 40));
+    put(reply, caps_header(9, region_argsz - 8, 0x1000, 9ULL << 40));
+    reply.resize(region_argsz - 8);
     put_header_cap(reply, abi::region_cap::type, 0);
-    expect_grown(s.mock, 9, needed, reply);
+    expect_one_call(s.mock, 9, reply);
     CHECK(dev.region(9).error() == errc::malformed_capability_chain);
     s.mock.expect_close(device_fd);
   }
@@ -273,7 +314,7 @@ TEST_CASE("region: an argsz that keeps growing is given up after bounded attempt
   {
     auto dev = open_device(s.mock);
     expect_info(s.mock, 9);
-    std::uint32_t argsz = 32;
+    std::uint32_t argsz = region_argsz;
     for (int attempt = 0; attempt < vfio::detail::max_region_info_attempts; ++attempt) {
       const std::uint32_t bigger = argsz + 16;
       s.mock.expect_ioctl(device_fd, abi::req::device_get_region_info)
@@ -294,9 +335,9 @@ TEST_CASE("region: an error on the grown call is passed through", "[region]") {
   {
     auto dev = open_device(s.mock);
     expect_info(s.mock, 9);
-    expect_too_small(s.mock, 0, 48, bar0_size, bar0_offset);
+    expect_too_small(s.mock, 0, 300, bar0_size, bar0_offset);
     s.mock.expect_ioctl(device_fd, abi::req::device_get_region_info)
-        .with(region_header(48, 0, 0, 0, 0, 0))
+        .with(region_header(300, 0, 0, 0, 0, 0))
         .fails(EFAULT);
     auto r = dev.region(0);
     REQUIRE(!r);
@@ -329,12 +370,10 @@ namespace {
 /// Scripts the region info of a BAR with two sparse areas, [0, 0x1000) and [0x3000, 0x4000):
 /// the rest (an MSI-X table) cannot be mapped.
 void expect_sparse_bar(scripted_syscalls& mock, std::uint32_t index, std::uint64_t offset) {
-  constexpr std::uint32_t needed = 80;
-  expect_too_small(mock, index, needed, bar0_size, offset);
   std::vector<std::uint8_t> reply;
-  put(reply, region_header(needed, rw_mmap_caps, index, 32, bar0_size, offset));
+  put(reply, caps_header(index, 32, bar0_size, offset));
   put_sparse(reply, 0, {{0x0000, 0x1000}, {0x3000, 0x1000}});
-  expect_grown(mock, index, needed, reply);
+  expect_one_call(mock, index, reply);
 }
 
 }  // namespace
@@ -409,8 +448,8 @@ TEST_CASE("region: map() of a region without sparse areas maps it whole", "[regi
     auto dev = open_device(s.mock);
     expect_info(s.mock, 9);
     s.mock.expect_ioctl(device_fd, abi::req::device_get_region_info)
-        .with(region_header(32, 0, 4, 0, 0, 0))
-        .fills(region_header(32, rw_mmap, 4, 0, 4096, 4ULL << 40));
+        .with(region_header(region_argsz, 0, 4, 0, 0, 0))
+        .fills(region_header(region_argsz, rw_mmap, 4, 0, 4096, 4ULL << 40));
     s.mock.expect_mmap(device_fd, 4096, static_cast<std::int64_t>(4ULL << 40)).maps_to(fake_bar[2]);
     auto m = dev.map(4);
     REQUIRE(m.has_value());
@@ -452,9 +491,9 @@ TEST_CASE("region: map() refuses regions it cannot map, before any mmap", "[regi
     expect_info(s.mock, 9);
     // The config region has no MMAP flag.
     s.mock.expect_ioctl(device_fd, abi::req::device_get_region_info)
-        .with(region_header(32, 0, abi::pci_region::config, 0, 0, 0))
-        .fills(region_header(32, abi::region_flags::read | abi::region_flags::write, abi::pci_region::config, 0, 4096,
-                             7ULL << 40));
+        .with(region_header(region_argsz, 0, abi::pci_region::config, 0, 0, 0))
+        .fills(region_header(region_argsz, abi::region_flags::read | abi::region_flags::write, abi::pci_region::config,
+                             0, 4096, 7ULL << 40));
     auto cfg = dev.map(abi::pci_region::config);
     REQUIRE(!cfg);
     CHECK(cfg.error() == errc::not_mappable);
@@ -462,19 +501,17 @@ TEST_CASE("region: map() refuses regions it cannot map, before any mmap", "[regi
     CHECK(cfg.error().about() == vfio::subject::region(abi::pci_region::config));
 
     // A SPARSE_MMAP capability with no areas: nothing may be mapped.
-    expect_too_small(s.mock, 1, 48, bar0_size, 1ULL << 40);
     std::vector<std::uint8_t> none;
-    put(none, region_header(48, rw_mmap_caps, 1, 32, bar0_size, 1ULL << 40));
+    put(none, caps_header(1, 32, bar0_size, 1ULL << 40));
     put_sparse(none, 0, {});
-    expect_grown(s.mock, 1, 48, none);
+    expect_one_call(s.mock, 1, none);
     CHECK(dev.map(1).error() == errc::not_mappable);
 
     // A sparse area reaching past the region.
-    expect_too_small(s.mock, 3, 64, bar0_size, 3ULL << 40);
     std::vector<std::uint8_t> outside;
-    put(outside, region_header(64, rw_mmap_caps, 3, 32, bar0_size, 3ULL << 40));
+    put(outside, caps_header(3, 32, bar0_size, 3ULL << 40));
     put_sparse(outside, 0, {{0x3000, 0x2000}});
-    expect_grown(s.mock, 3, 64, outside);
+    expect_one_call(s.mock, 3, outside);
     CHECK(dev.map(3).error() == errc::out_of_bounds);
 
     CHECK(dev.map(12).error() == errc::index_out_of_range);

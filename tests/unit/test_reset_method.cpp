@@ -73,8 +73,7 @@ TEST_CASE("reset_method: the syscalls", "[reset_method]") {
   auto& mock = s.mock;
   const char* path = "/sys/bus/pci/devices/0000:00:05.0/reset_method";
   mock.expect_open(path).with_flags(O_RDONLY | O_CLOEXEC).returns_fd(40);
-  mock.expect_read(40).fills_text("flr bus\n");
-  mock.expect_read(40).returns(0);
+  mock.expect_read(40).fills_text("flr bus\n");  // the whole attribute: no read for EOF
   mock.expect_close(40).returns(0);
   auto ms = host::read_reset_methods(bdf("0000:00:05.0"), mock);
   REQUIRE(ms);

@@ -3,6 +3,7 @@
 #ifndef VFIO_DETAIL_INFO_BUFFER_HPP_INCLUDED
 #define VFIO_DETAIL_INFO_BUFFER_HPP_INCLUDED
 
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <memory>
@@ -45,6 +46,30 @@ class info_buffer {
  private:
   std::unique_ptr<std::uint64_t[]> words_;
   std::uint32_t size_ = 0;
+};
+
+/// An 8-byte aligned, zeroed stack buffer of Size bytes for the first call of an
+/// *_INFO ioctl: sized for the usual reply, so that call needs no heap buffer and
+/// no second ioctl (the kernel raises argsz only when the reply does not fit).
+template <std::uint32_t Size>
+class stack_info_buffer {
+  static_assert(Size % 8 == 0, "a whole number of 8-byte words");
+
+ public:
+  std::uint8_t* data() noexcept { return reinterpret_cast<std::uint8_t*>(words_); }
+  const std::uint8_t* data() const noexcept { return reinterpret_cast<const std::uint8_t*>(words_); }
+  std::uint32_t size() const noexcept { return Size; }
+
+  /// Copies a trivially copyable T out of the buffer at offset (bounds already checked).
+  template <class T>
+  T load(std::size_t offset) const noexcept {
+    T v{};
+    std::memcpy(&v, data() + offset, sizeof v);
+    return v;
+  }
+
+ private:
+  std::uint64_t words_[Size / 8] = {};
 };
 
 /// Calls on_cap(id, version, offset, length_available) for each capability of

@@ -246,13 +246,37 @@ namespace detail {
 
 inline constexpr const char* report_operation = "power report";
 
-/// Reads a short attribute; ENOENT means "absent" (returns false in *present).
-inline result<std::size_t> read_optional(const char* root, const pci_address& bdf, std::string_view leaf, char* buf,
-                                         std::size_t size, bool& present, syscalls& sys) noexcept {
+/// "<root>/bus/pci/devices/<bdf>/", built once, and the path of any attribute under
+/// it: each leaf() cuts back to the directory and appends, so a node's six paths cost
+/// one path build, not six.
+class device_dir {
+ public:
+  device_dir(const char* root, const pci_address& bdf) noexcept
+      : path_(device_path(root, bdf, "")), base_(path_.size()), ok_(path_.ok()) {}
+  /// False when the directory's own path does not fit (or the root is null).
+  bool ok() const noexcept { return ok_; }
+  /// The path of `leaf` (valid until the next leaf() call), or null when it does not fit.
+  const char* leaf(std::string_view leaf) noexcept {
+    if (!ok_) return nullptr;
+    path_.truncate(base_);
+    path_.append(leaf);
+    return path_.ok() ? path_.c_str() : nullptr;
+  }
+
+ private:
+  path_buffer path_;
+  std::size_t base_;
+  bool ok_;
+};
+
+/// Reads a short attribute (read_attribute: open, one read, close); ENOENT means
+/// "absent" (returns false in *present).
+inline result<std::size_t> read_optional(device_dir& dir, std::string_view leaf, char* buf, std::size_t size,
+                                         bool& present, syscalls& sys) noexcept {
   present = false;
-  const auto path = device_path(root, bdf, leaf);
-  if (!path.ok()) return path_error();
-  auto r = read_attribute(path.c_str(), buf, size, sys);
+  const char* path = dir.leaf(leaf);
+  if (path == nullptr) return path_error();
+  auto r = read_attribute(path, buf, size, sys);
   if (!r) {
     if (r.error() == std::errc::no_such_file_or_directory) return std::size_t{0};
     return r.error();
@@ -261,15 +285,35 @@ inline result<std::size_t> read_optional(const char* root, const pci_address& bd
   return r;
 }
 
+/// Whether the file or directory `leaf` exists: one access(F_OK) (faccessat), or,
+/// through a seam without access (ENOSYS), open(open_flags) and close. ENOENT and
+/// ENOTDIR mean absent (no ACPI companion, or not that kind of node).
+inline result<bool> exists(device_dir& dir, std::string_view leaf, int open_flags, syscalls& sys) noexcept {
+  const char* path = dir.leaf(leaf);
+  if (path == nullptr) return path_error();
+  int r = sys.access(path, F_OK);
+  const char* op = "access";
+  if (r == -ENOSYS) {
+    op = "open";
+    r = sys.open(path, open_flags, 0);
+    if (r >= 0) {
+      unique_fd owned(r, sys);
+      return true;
+    }
+  }
+  if (r >= 0) return true;
+  if (r == -ENOENT || r == -ENOTDIR) return false;
+  return errno_error(-r, op, subject_of_path(path));
+}
+
 /// runtime_status and power_state of one function.
-inline result<void> read_status_and_state(const char* root, const pci_address& bdf, power_node& node,
-                                          syscalls& sys) noexcept {
+inline result<void> read_status_and_state(device_dir& dir, power_node& node, syscalls& sys) noexcept {
   char text[32];
   bool present = false;
-  auto n = read_optional(root, bdf, "power/runtime_status", text, sizeof text, present, sys);
+  auto n = read_optional(dir, "power/runtime_status", text, sizeof text, present, sys);
   if (!n) return n.error();
   node.status = present ? parse_runtime_status(std::string_view(text, *n)) : runtime_status::absent;
-  n = read_optional(root, bdf, "power_state", text, sizeof text, present, sys);
+  n = read_optional(dir, "power_state", text, sizeof text, present, sys);
   if (!n) return n.error();
   node.state = present ? parse_power_state(std::string_view(text, *n)) : power_state::absent;
   return {};
@@ -278,9 +322,11 @@ inline result<void> read_status_and_state(const char* root, const pci_address& b
 /// All attributes of one function, in the order the report documents.
 inline result<void> read_node(const char* root, const pci_address& bdf, power_node& node, syscalls& sys) noexcept {
   node.address = bdf;
+  device_dir dir(root, bdf);
+  if (!dir.ok()) return path_error();
   char text[32];
   bool present = false;
-  auto n = read_optional(root, bdf, "power/control", text, sizeof text, present, sys);
+  auto n = read_optional(dir, "power/control", text, sizeof text, present, sys);
   if (!n) return n.error();
   if (!present)
     node.control = runtime_pm_control::absent;
@@ -291,9 +337,9 @@ inline result<void> read_node(const char* root, const pci_address& bdf, power_no
   else
     node.control = runtime_pm_control::other;
 
-  if (auto r = read_status_and_state(root, bdf, node, sys); !r) return r;
+  if (auto r = read_status_and_state(dir, node, sys); !r) return r;
 
-  n = read_optional(root, bdf, "d3cold_allowed", text, sizeof text, present, sys);
+  n = read_optional(dir, "d3cold_allowed", text, sizeof text, present, sys);
   if (!n) return n.error();
   if (!present)
     node.d3cold = d3cold_policy::absent;
@@ -304,29 +350,13 @@ inline result<void> read_node(const char* root, const pci_address& bdf, power_no
   else
     node.d3cold = d3cold_policy::other;
 
-  const auto dir = device_path(root, bdf, "firmware_node/power_resources_D3hot");
-  if (!dir.ok()) return path_error();
-  const int fd = sys.open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
-  if (fd >= 0) {
-    unique_fd owned(fd, sys);
-    node.power_resources_d3hot = true;
-  } else if (fd == -ENOENT || fd == -ENOTDIR) {
-    node.power_resources_d3hot = false;  // no ACPI companion, or no _PR3
-  } else {
-    return errno_error(-fd, "open");
-  }
-
-  const auto state = device_path(root, bdf, "firmware_node/power_state");
-  if (!state.ok()) return path_error();
-  const int sfd = sys.open(state.c_str(), O_RDONLY | O_CLOEXEC, 0);
-  if (sfd >= 0) {
-    unique_fd owned(sfd, sys);
-    node.platform_power_manageable = true;
-  } else if (sfd == -ENOENT || sfd == -ENOTDIR) {
-    node.platform_power_manageable = false;  // no ACPI companion, or neither _PS0 nor _PR0
-  } else {
-    return errno_error(-sfd, "open");
-  }
+  // No ACPI companion, or no _PR3 (the directory) / neither _PS0 nor _PR0 (the file).
+  auto pr3 = exists(dir, "firmware_node/power_resources_D3hot", O_RDONLY | O_DIRECTORY | O_CLOEXEC, sys);
+  if (!pr3) return pr3.error();
+  node.power_resources_d3hot = *pr3;
+  auto manageable = exists(dir, "firmware_node/power_state", O_RDONLY | O_CLOEXEC, sys);
+  if (!manageable) return manageable.error();
+  node.platform_power_manageable = *manageable;
   return {};
 }
 
@@ -411,15 +441,16 @@ inline void decide(power_report& r) noexcept {
 ///      the components that parse as DDDD:BB:DD.F are the upstream bridges and,
 ///      last, the device itself;
 ///   2. for the device: power/control, power/runtime_status, power_state,
-///      d3cold_allowed (each open, read until EOF, close; ENOENT = absent),
-///      then open firmware_node/power_resources_D3hot with
-///      O_RDONLY|O_DIRECTORY|O_CLOEXEC (success = exists; closed at once),
-///      then open firmware_node/power_state with O_RDONLY|O_CLOEXEC
-///      (success = the platform manages the power; closed at once);
+///      d3cold_allowed (each open, one read, close: see read_attribute; ENOENT =
+///      absent), then access(F_OK) of firmware_node/power_resources_D3hot
+///      (exists = _PR3) and of firmware_node/power_state (exists = the platform
+///      manages the power); a seam without access opens and closes them instead;
 ///   3. when pm_capability is unknown: open <dev>/config, pread 256 bytes at
 ///      0, close, and walk the capability list (unknown when only 64 bytes
 ///      are readable, as for non-root);
 ///   4. step 2 for each upstream bridge, nearest first.
+/// So 1 + 14 per function (+ 3 for config): 18 for a device on the root bus, 14 more
+/// per bridge. Each function's directory path is built once.
 ///
 /// Verdict (runtime PM after VFIO low-power entry; a PM_CTRL write of D3hot is
 /// a separate path, see vfio::pci::power):
@@ -505,7 +536,7 @@ struct settle_options {
 };
 
 /// Polls <root>/bus/pci/devices/<bdf>/power/runtime_status and power_state
-/// (each open, read, close; ENOENT = absent) every interval_ns (sleeping
+/// (each open, one read, close; ENOENT = absent; the paths built once) every interval_ns (sleeping
 /// through syscalls::sleep_ns, deadline from syscalls::monotonic_ns) until they
 /// match the expectations, or, with none given, until they stop changing.
 /// Returns the final reading. On failure *last (if given) holds the last reading.
@@ -517,12 +548,14 @@ inline result<power_sample> wait_for_power_settle(const pci_address& bdf, const 
   if (options.interval_ns <= 0) return error(errc::invalid_argument, "wait_for_power_settle");
   const bool expecting = options.expect_status.has_value() || options.expect_state.has_value();
   const std::int64_t deadline = vfio::detail::deadline_after(sys.monotonic_ns(), options.timeout_ns);
+  detail::device_dir dir(sysfs_root, bdf);
+  if (!dir.ok()) return detail::path_error();
   power_sample previous{};
   std::int64_t unchanged_since = 0;
   bool have_previous = false;
   for (;;) {
     power_node node;
-    if (auto r = detail::read_status_and_state(sysfs_root, bdf, node, sys); !r) return r.error();
+    if (auto r = detail::read_status_and_state(dir, node, sys); !r) return r.error();
     power_sample s{node.status, node.state, sys.monotonic_ns()};
     if (last) *last = s;
     if (expecting) {

@@ -46,6 +46,18 @@ class path_buffer {
   void fail() noexcept { overflow_ = true; }
   bool ok() const noexcept { return !overflow_; }
   const char* c_str() const noexcept { return buf_; }
+  /// Bytes held, without the NUL.
+  std::size_t size() const noexcept { return len_; }
+  /// Cuts the path back to its first n bytes, to append another leaf to a directory
+  /// built once. Preconditions: n is a size() taken while ok(); appends since then
+  /// left that prefix intact (an overflowing append changes nothing), so the path is
+  /// usable again.
+  void truncate(std::size_t n) noexcept {
+    if (n > len_) return;
+    len_ = n;
+    buf_[len_] = '\0';
+    overflow_ = false;
+  }
 
  private:
   char buf_[max_sysfs_path];  // NOLINT(modernize-use-default-member-init): see the constructor
@@ -138,11 +150,18 @@ inline result<std::size_t> read_link(const char* path, char* buf, std::size_t si
 
 }  // namespace detail
 
-/// Reads a sysfs attribute: open(path, O_RDONLY|O_CLOEXEC), read(2) until end
-/// of file, close. One trailing newline is stripped and the text is
-/// NUL-terminated in buf. Returns the length without the NUL. A read(2) that claims
-/// more bytes than asked (a broken filesystem or seam) counts as the bytes asked, as
-/// in device::read: nothing past buf is ever indexed.
+/// Reads a sysfs attribute: open(path, O_RDONLY|O_CLOEXEC), read(2), close: three
+/// syscalls when the text fits in size - 1 bytes. sysfs serves a text attribute whole
+/// in one read (kernfs_fop_read_iter -> seq_read_iter runs the show method once into
+/// a page and copies what fits, fs/kernfs/file.c and fs/seq_file.c), and show methods
+/// end their text with a newline: a read that returns less than asked and ends in
+/// '\n' is the end. Otherwise (a text without newline, or a filesystem or seam that
+/// hands out pieces) reads go on until end of file (a read of 0); a text that fills
+/// the buffer takes one 1-byte read more to tell "fits exactly" from "truncated".
+/// One trailing newline is stripped and the text is NUL-terminated in buf. Returns
+/// the length without the NUL. A read(2) that claims more bytes than asked (a broken
+/// filesystem or seam) counts as the bytes asked, as in device::read: nothing past
+/// buf is ever indexed.
 /// Preconditions: buf holds size bytes, size >= 1.
 /// Errors: open's and read's errno (ENOENT no such attribute, EACCES, EIO,
 /// ENODEV ...); errc::invalid_argument (size 0); errc::out_of_bounds (the
@@ -167,7 +186,9 @@ inline result<std::size_t> read_attribute(const char* path, char* buf, std::size
     const long n = sys.read(fd.get(), buf + len, want);
     if (n < 0) return errno_error(static_cast<int>(-n), "read", detail::subject_of_path(path));
     if (n == 0) break;
-    len += static_cast<std::size_t>(n) < want ? static_cast<std::size_t>(n) : want;
+    const std::size_t got = static_cast<std::size_t>(n) < want ? static_cast<std::size_t>(n) : want;
+    len += got;
+    if (got < want && buf[len - 1] == '\n') break;  // a whole show() output: see above
   }
   if (len > 0 && buf[len - 1] == '\n') --len;
   buf[len] = '\0';

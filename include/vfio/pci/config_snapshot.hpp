@@ -1,7 +1,8 @@
 // A copy of PCI configuration space taken at one moment, and bounded,
-// cycle-checked walks of its standard and extended capability lists. Pure
-// parsing: no syscall, no device; vfio::pci::config takes snapshots through a
-// device, and vfio::device uses the walk to find the PM capability it tracks.
+// cycle-checked walks of its standard and extended capability lists (also over
+// bytes held elsewhere: config_view). Pure parsing: no syscall, no device;
+// vfio::pci::config takes snapshots through a device, and vfio::device walks the
+// bytes it just read (a view, no 4 KiB copy) to find the PM capability it tracks.
 #ifndef VFIO_PCI_CONFIG_SNAPSHOT_HPP_INCLUDED
 #define VFIO_PCI_CONFIG_SNAPSHOT_HPP_INCLUDED
 
@@ -26,28 +27,20 @@ struct capability {
   std::uint8_t version = 0;  ///< extended capabilities only; 0 for standard ones
 };
 
-/// A copy of config space taken at one moment: a value type holding up to 4096 bytes.
-/// Reads past size() return all-ones, as a PCI read of an absent register does.
-class config_snapshot {
+/// Config space bytes held elsewhere (a snapshot, a buffer just read), with the
+/// reads and capability walks of a snapshot: no copy. Reads past size() return
+/// all-ones, as a PCI read of an absent register does.
+/// Preconditions: the bytes outlive the view.
+class config_view {
  public:
-  /// The largest config space (PCIe extended).
-  static constexpr std::uint32_t max_size = abi::pci::cfg_space_exp_size;
+  constexpr config_view() noexcept = default;
+  /// A view of data[0, size); size is capped at config_snapshot::max_size (4096).
+  constexpr config_view(const std::uint8_t* data, std::uint32_t size) noexcept
+      : data_(data), size_(size < abi::pci::cfg_space_exp_size ? size : abi::pci::cfg_space_exp_size) {}
 
-  config_snapshot() noexcept = default;
-
-  /// A snapshot of `size` bytes from `data` (truncated to max_size), e.g. a sysfs
-  /// `config` file or a test image. No syscall.
-  /// Preconditions: data holds min(size, max_size) bytes.
-  static config_snapshot from_bytes(const void* data, std::size_t size) noexcept {
-    config_snapshot s;
-    s.size_ = static_cast<std::uint32_t>(size < max_size ? size : max_size);
-    if (s.size_ != 0) std::memcpy(s.bytes_.data(), data, s.size_);
-    return s;
-  }
-
-  /// Bytes held: 256 for conventional PCI, 4096 for PCIe.
+  /// Bytes viewed.
   std::uint32_t size() const noexcept { return size_; }
-  const std::uint8_t* data() const noexcept { return bytes_.data(); }
+  const std::uint8_t* data() const noexcept { return data_; }
 
   /// Little-endian reads at `off`; every byte past size() reads as 0xff (offsets are
   /// not wrapped: u16(0xffff) is 0xffff, never byte 0 as its high byte).
@@ -154,9 +147,66 @@ class config_snapshot {
   }
 
  private:
-  friend class config;  // snapshot() reads straight into bytes_
+  std::uint8_t byte_at(std::uint32_t off) const noexcept { return off < size_ ? data_[off] : std::uint8_t{0xff}; }
 
-  std::uint8_t byte_at(std::uint32_t off) const noexcept { return off < size_ ? bytes_[off] : std::uint8_t{0xff}; }
+  const std::uint8_t* data_ = nullptr;
+  std::uint32_t size_ = 0;
+};
+
+/// A copy of config space taken at one moment: a value type holding up to 4096 bytes.
+/// Reads past size() return all-ones, as a PCI read of an absent register does.
+class config_snapshot {
+ public:
+  /// The largest config space (PCIe extended).
+  static constexpr std::uint32_t max_size = abi::pci::cfg_space_exp_size;
+
+  config_snapshot() noexcept = default;
+
+  /// A snapshot of `size` bytes from `data` (truncated to max_size), e.g. a sysfs
+  /// `config` file or a test image. No syscall.
+  /// Preconditions: data holds min(size, max_size) bytes.
+  static config_snapshot from_bytes(const void* data, std::size_t size) noexcept {
+    config_snapshot s;
+    s.size_ = static_cast<std::uint32_t>(size < max_size ? size : max_size);
+    if (s.size_ != 0) std::memcpy(s.bytes_.data(), data, s.size_);
+    return s;
+  }
+
+  /// Bytes held: 256 for conventional PCI, 4096 for PCIe.
+  std::uint32_t size() const noexcept { return size_; }
+  const std::uint8_t* data() const noexcept { return bytes_.data(); }
+
+  /// Little-endian reads at `off`; every byte past size() reads as 0xff (offsets are
+  /// not wrapped: u16(0xffff) is 0xffff, never byte 0 as its high byte).
+  std::uint8_t u8(std::uint16_t off) const noexcept { return view().u8(off); }
+  std::uint16_t u16(std::uint16_t off) const noexcept { return view().u16(off); }
+  std::uint32_t u32(std::uint16_t off) const noexcept { return view().u32(off); }
+
+  /// The bytes as a config_view (valid while this snapshot lives).
+  config_view view() const noexcept { return config_view(bytes_.data(), size_); }
+
+  /// The walks of config_view over this snapshot's bytes: see there.
+  template <class F>
+  result<void> for_each_capability(F f) const noexcept {
+    return view().for_each_capability(f);
+  }
+  /// The offset of the first standard capability with `id`, or nullopt.
+  /// Errors: errc::malformed_capability_chain (met before a match).
+  result<std::optional<std::uint16_t>> find_capability(std::uint8_t id) const noexcept {
+    return view().find_capability(id);
+  }
+  template <class F>
+  result<void> for_each_ext_capability(F f) const noexcept {
+    return view().for_each_ext_capability(f);
+  }
+  /// The offset of the first extended capability with `id`, or nullopt.
+  /// Errors: errc::malformed_capability_chain (met before a match).
+  result<std::optional<std::uint16_t>> find_ext_capability(std::uint16_t id) const noexcept {
+    return view().find_ext_capability(id);
+  }
+
+ private:
+  friend class config;  // snapshot() reads straight into bytes_
 
   std::array<std::uint8_t, max_size> bytes_{};
   std::uint32_t size_ = 0;

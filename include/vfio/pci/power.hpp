@@ -8,16 +8,22 @@
 // pm = the PM capability offset; F(argsz, flags[, payload]) = one
 // ioctl(fd, VFIO_DEVICE_FEATURE) with that header):
 //
-// Dialect detection, once per vfio::pci::power object (skipped when forced):
-//   F(8, 3|PROBE|GET)   0 -> seed; -ENOTTY -> none; -EINVAL -> go on
-//   F(8, 3|PROBE|SET)   0 -> merged; -EINVAL / -ENOTTY -> none
-// PM capability lookup, once (only where PM_CTRL is needed):
-//   pread(fd, whole config region, cfg + 0)          snapshot, capability walk
+// Dialect detection, once per device (the answer is kept in the device for every
+// power object of it; skipped when forced):
+//   F(8, 5|PROBE|SET)   0 -> merged (LOW_POWER_EXIT exists only there): one probe
+//                       -ENOTTY / -EINVAL -> go on
+//   F(8, 3|PROBE|GET)   0 -> seed; -ENOTTY / -EINVAL -> none
+// PM capability lookup, once per device (only where PM_CTRL is needed):
+//   pread(fd, 256, cfg + 0)                          capability walk over the bytes read
 // A PM_CTRL transition to state S:
-//   pread(fd, 2, cfg + pm + 4)                       v = PMCSR
+//   pread(fd, 2, cfg + pm + 4)                       v = PMCSR (skipped when the lookup
+//                                                    above ran in the same call: its
+//                                                    bytes hold PMCSR as it is now)
 //   pwrite(fd, (v & ~(PowerState | PME_Status)) | S, 2, cfg + pm + 4)
-//   pread(fd, 2, cfg + pm + 4)                       verify
-// (set_power_state() always writes; the flows below stop after the first pread
+//   pread(fd, 2, cfg + pm + 4)                       verify (kept: the kernel may refuse
+//                                                    the state without an error, and
+//                                                    mapping safety depends on it)
+// (set_power_state() always writes; the flows below stop after the first read
 // when PMCSR already reads S.)
 //
 // Merged ABI (Linux 6.1+), suspend():
@@ -27,7 +33,9 @@
 //                 F(16, 4|SET, {eventfd, 0})        LOW_POWER_ENTRY_WITH_WAKEUP
 // Merged ABI, resume():
 //   F(8, 5|SET)                                      LOW_POWER_EXIT
-//   [a PM capability: pread(PMCSR); if not D0, the PM_CTRL transition to D0]
+//   [a PM capability: pread(PMCSR), or the lookup's 256-byte pread on first use;
+//    if not D0, the PM_CTRL transition to D0]         kept: runtime PM may have
+//                                                    changed the state while engaged
 //   close(eventfd) when the library created it
 //
 // Seed ABI (the 2022 RFC's POWER_MANAGEMENT, feature 3, never merged), suspend():
@@ -278,19 +286,22 @@ class power : private detail::device_view {
     return pm_capability{at->offset, decode_pmc(at->pmc), decode_pmcsr(*v)};
   }
 
-  /// The PowerState field of PMCSR (one 2-byte pread of cap + 4, after the
-  /// capability lookup on first use). While low power is engaged the read wakes
+  /// The PowerState field of PMCSR (one 2-byte pread of cap + 4; on first use the
+  /// capability lookup's read instead, which holds it). While low power is engaged the read wakes
   /// the device (vfio_pci_config_rw takes a runtime-PM reference).
   /// Errors: as capability().
   result<d_state> power_state() noexcept {
-    auto at = location();
+    bool looked_up = false;
+    auto at = location(&looked_up);
     if (!at) return at.error();
+    if (looked_up) return static_cast<d_state>(at->pmcsr & abi::pci::pm::ctrl_state_mask);
     auto v = read_pmcsr(at->offset);
     if (!v) return v.error();
     return static_cast<d_state>(*v & abi::pci::pm::ctrl_state_mask);
   }
 
-  /// Moves the device to `target` through PM_CTRL: pread PMCSR, pwrite it with
+  /// Moves the device to `target` through PM_CTRL: pread PMCSR (taken from the
+  /// capability lookup instead when that runs in this call), pwrite it with
   /// only PowerState changed and PME_Status written as 0, pread it back. Always
   /// writes, even when PMCSR already reads `target`. *observed (if given) receives
   /// the state read back whenever the read-back happened, also on failure.
@@ -310,22 +321,30 @@ class power : private detail::device_view {
 
   // --- Low power through VFIO device features --------------------------------
 
-  /// Detects the dialect by probing feature 3 (see the sequence at the top), once;
-  /// later calls return the cached or forced answer without a syscall.
+  /// Detects the dialect (see the sequence at the top): PROBE|SET of LOW_POWER_EXIT
+  /// (5), which only the merged ABI has, answers the usual case in one ioctl; only
+  /// when it is absent does PROBE|GET of feature 3 tell the seed ABI (GET and SET
+  /// of POWER_MANAGEMENT) from none. The merged kernel adds features 3, 4 and 5
+  /// together (vfio_pci_core_ioctl_feature), so 5 stands for all three. The answer
+  /// is kept in the device: the driver behind a device descriptor cannot change
+  /// while it is open, so later calls, by this or any other power object of the
+  /// device, return it without a syscall (a forced dialect stays this object's).
   /// Errors: errnos other than ENOTTY / EINVAL from the probes (EIO, EBADF),
-  /// operation "VFIO_DEVICE_FEATURE".
+  /// operation "VFIO_DEVICE_FEATURE"; nothing is kept then.
   result<low_power_dialect> detect_dialect() noexcept {
     if (dialect_) return *dialect_;
     device& d = dev();
-    const int as_get = feature::detail::probe_raw(d.fd(), d.sys(), 3, abi::feature_flags::get);
-    if (as_get >= 0) return remember(low_power_dialect::seed);
-    if (as_get == -ENOTTY) return remember(low_power_dialect::none);
-    if (as_get != -EINVAL) return errno_error(-as_get, feature::detail::operation);
-    // EINVAL: feature 3 is SET-only (merged), or, before 6.18, no feature handler at all.
-    const int as_set = feature::detail::probe_raw(d.fd(), d.sys(), 3, abi::feature_flags::set);
-    if (as_set >= 0) return remember(low_power_dialect::merged);
-    if (as_set == -ENOTTY || as_set == -EINVAL) return remember(low_power_dialect::none);
-    return errno_error(-as_set, feature::detail::operation);
+    if (d.low_power_dialect_ != 0) return remember(static_cast<low_power_dialect>(d.low_power_dialect_ - 1));
+    const int merged =
+        feature::detail::probe_raw(d.fd(), d.sys(), feature::low_power_exit::id, abi::feature_flags::set);
+    if (merged >= 0) return remember(low_power_dialect::merged);
+    // ENOTTY: no such feature; EINVAL: before 6.18, a driver without a feature handler.
+    if (merged != -ENOTTY && merged != -EINVAL) return errno_error(-merged, feature::detail::operation);
+    const int seed =
+        feature::detail::probe_raw(d.fd(), d.sys(), abi::seed::feature_id::power_management, abi::feature_flags::get);
+    if (seed >= 0) return remember(low_power_dialect::seed);
+    if (seed == -ENOTTY || seed == -EINVAL) return remember(low_power_dialect::none);
+    return errno_error(-seed, feature::detail::operation);
   }
 
   /// Uses `d` from now on without probing (e.g. a kernel carrying the seed patch).
@@ -446,11 +465,12 @@ class power : private detail::device_view {
       if (!r) return r.error();
       if (*r > 0) return errno_error(*r, feature::detail::operation);  // the seed's positive errno
       set_disengaged(low_power_request::exit);
-      auto at = location();
+      bool looked_up = false;
+      auto at = location(&looked_up);
       if (!at && at.error() != errc::no_pm_capability) return at.error();
       if (at) {
         bool wrote = false;
-        if (auto t = transition(d_state::d0, true, nullptr, wrote); !t) return t.error();
+        if (auto t = transition(d_state::d0, true, nullptr, wrote, looked_up); !t) return t.error();
       }
       return {};
     }
@@ -503,10 +523,11 @@ class power : private detail::device_view {
     }
     bool wrote_d3hot = false;
     if (options.d3hot == d3hot_policy::if_possible) {
-      auto at = location();
+      bool looked_up = false;
+      auto at = location(&looked_up);
       if (!at && at.error() != errc::no_pm_capability) return at.error();
       if (at) {
-        auto t = transition(d_state::d3hot, true, nullptr, wrote_d3hot);
+        auto t = transition(d_state::d3hot, true, nullptr, wrote_d3hot, looked_up);
         if (!t) {
           if (wrote_d3hot) undo_d3hot();
           return t.error();
@@ -530,11 +551,15 @@ class power : private detail::device_view {
     // The D0 transition below reads PMCSR anyway: no separate refresh.
     if (auto r = exit_low_power(/*refresh_unknown=*/false); !r) return r;
     if (dialect_ == low_power_dialect::merged) {  // the seed's exit() has verified D0 already
-      auto at = location();
+      // PMCSR after exit: one 2-byte pread (or, on first use, the lookup's 256-byte
+      // one, whose PMCSR serves): kept, because runtime PM may have changed the state
+      // while low power was engaged (vfio_pci_core_runtime_suspend sets D0 first).
+      bool looked_up = false;
+      auto at = location(&looked_up);
       if (!at && at.error() != errc::no_pm_capability) return at.error();
       if (at) {
         bool wrote = false;
-        if (auto t = transition(d_state::d0, true, nullptr, wrote); !t) return t.error();
+        if (auto t = transition(d_state::d0, true, nullptr, wrote, looked_up); !t) return t.error();
       }
     }
     drop_wakeup_fd();
@@ -544,11 +569,16 @@ class power : private detail::device_view {
  private:
   result<low_power_dialect> remember(low_power_dialect d) noexcept {
     dialect_ = d;
+    device& viewed_device = dev();
+    if (viewed_device) viewed_device.low_power_dialect_ = static_cast<std::uint8_t>(static_cast<std::uint8_t>(d) + 1);
     return d;
   }
 
   // The PM capability's location; errc::no_pm_capability when the device has none.
-  result<pm_location> location() const noexcept {
+  // *looked_up (if given) tells whether this call read config space for it: its
+  // pmcsr is then PMCSR as it is now, and a transition need not read it again.
+  result<pm_location> location(bool* looked_up = nullptr) const noexcept {
+    if (looked_up) *looked_up = dev().pm_ == device::pm_lookup::unknown;
     auto at = dev().pm_capability_location();
     if (!at) return at.error();
     if (at->offset == 0) return error(errc::no_pm_capability, "PCI_CAPABILITY_LIST");
@@ -561,24 +591,37 @@ class power : private detail::device_view {
 
   /// The PM_CTRL read-modify-write; the device reads PMCSR back as part of the write
   /// (and records it). Returns whether it wrote; `wrote` is set before the write is
-  /// attempted, so a caller can undo it whatever failed after.
-  result<bool> transition(d_state target, bool skip_if_there, d_state* observed, bool& wrote) noexcept {
+  /// attempted, so a caller can undo it whatever failed after. `looked_up`: the
+  /// caller's location() call has just read config space (nothing ran since), so
+  /// its PMCSR is current; so it is when this call's own location() looks it up.
+  /// Then the first PMCSR read is skipped; otherwise it costs one 2-byte pread.
+  result<bool> transition(d_state target, bool skip_if_there, d_state* observed, bool& wrote,
+                          bool looked_up = false) noexcept {
     constexpr const char* op = "PCI_PM_CTRL";
-    auto loc = location();
+    bool fresh = false;
+    auto loc = location(&fresh);
     if (!loc) return loc.error();
     if (!decode_pmc(loc->pmc).supports(target)) return error(errc::power_state_unsupported, op);
     device& d = dev();
     config cfg(d);
     const auto at = static_cast<std::uint16_t>(loc->offset + abi::pci::pm_ctrl);
-    auto before = cfg.read16(at);
-    if (!before) return before.error();
-    const auto current = static_cast<d_state>(*before & abi::pci::pm::ctrl_state_mask);
+    std::uint16_t before = loc->pmcsr;
+    if (!fresh && !looked_up) {
+      auto read = cfg.read16(at);
+      if (!read) return read.error();
+      before = *read;
+    }
+    const auto current = static_cast<d_state>(before & abi::pci::pm::ctrl_state_mask);
     if (skip_if_there && current == target) {
       if (observed) *observed = current;
       return false;
     }
     wrote = true;
-    if (auto w = cfg.write16(at, pmcsr_write_value(*before, target)); !w) return w.error();
+    // The write is followed by one 2-byte pread of PMCSR inside device::write (the
+    // read-back): kept, since vfio-pci ignores a refused state change
+    // (vfio_pm_config_write drops vfio_pci_set_power_state's -EBUSY) and the mapping
+    // state must follow what the device really is in.
+    if (auto w = cfg.write16(at, pmcsr_write_value(before, target)); !w) return w.error();
     if (!d.pm_readback_ok_) return d.pm_readback_error_;
     const auto now = static_cast<d_state>(d.pm_at_.pmcsr & abi::pci::pm::ctrl_state_mask);
     if (observed) *observed = now;

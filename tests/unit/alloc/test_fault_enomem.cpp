@@ -173,7 +173,7 @@ TEST_CASE("allocation failure inside noexcept calls is ENOMEM, never termination
               },
               "VFIO_DEVICE_GET_PCI_HOT_RESET_INFO") >= 2);
   }
-  SECTION("get_iommu_info: the buffer and the IOVA ranges") {
+  SECTION("get_iommu_info: the IOVA ranges (the first call's buffer is on the stack)") {
     CHECK(each_allocation(
               [&] {
                 auto r = c->get_iommu_info();
@@ -181,7 +181,26 @@ TEST_CASE("allocation failure inside noexcept calls is ENOMEM, never termination
                 CHECK(r->iova_ranges.size() == 2);
                 return vfio::result<void>();
               },
-              "VFIO_IOMMU_GET_INFO") >= 2);
+              "VFIO_IOMMU_GET_INFO") == 1);
+  }
+  SECTION("get_iommu_info: the grown buffer and the IOVA ranges") {
+    sim::kernel_options many;  // 40 ranges: more than the first call's 512 bytes hold
+    many.iova_ranges.clear();
+    for (std::uint64_t i = 0; i < 40; ++i) many.iova_ranges.push_back({i << 32, (i << 32) + 0xfffffff});
+    simulated_kernel k2(many);
+    REQUIRE(k2.add_device(sim::profiles::e1000e()));
+    disarmed_seam s2(k2);
+    auto c2 = vfio::container::open("/dev/vfio/vfio", s2);
+    auto g2 = vfio::group::open(3, s2);
+    REQUIRE((c2 && g2 && g2->set_container(*c2) && c2->set_best_iommu()));
+    CHECK(each_allocation(
+              [&] {
+                auto r = c2->get_iommu_info();
+                if (!r) return vfio::result<void>(r.error());
+                CHECK(r->iova_ranges.size() == 40);
+                return vfio::result<void>();
+              },
+              "VFIO_IOMMU_GET_INFO") == 2);
   }
   SECTION("region_mapping::map: the piece list") {
     auto ri = d->region(vfio::abi::pci_region::bar0);

@@ -208,8 +208,7 @@ void expect_transition(scripted_syscalls& m, int fd, std::uint16_t read, std::ui
 }
 void expect_attribute(scripted_syscalls& m, const std::string& path, const std::string& text, int fd) {
   m.expect_open(path).returns(fd);
-  m.expect_read(fd).fills_text(text + "\n");
-  m.expect_read(fd).returns(0);
+  m.expect_read(fd).fills_text(text + "\n");  // the whole attribute: no read for EOF
   m.expect_close(fd);
 }
 
@@ -243,11 +242,10 @@ TEST_CASE("feature, power and host power paths make no heap allocation", "[alloc
   const abi::feature_migration caps{abi::migration_flags::stop_copy};
   mock.expect_ioctl(merged_fd, abi::req::device_feature).fills(caps, 8);
   expect_feature(mock, merged_fd, frame(8, 5 | SET));
-  for (std::uint32_t id = 0; id < 12; ++id)
-    for (std::uint32_t dir : {0U, GET, SET}) expect_feature(mock, merged_fd, frame(8, id | PROBE | dir), -ENOTTY);
+  for (std::uint32_t id = 0; id < 12; ++id)  // ENOTTY: GET and SET not asked
+    expect_feature(mock, merged_fd, frame(8, id | PROBE), -ENOTTY);
   // merged power
-  expect_feature(mock, merged_fd, frame(8, 3 | PROBE | GET), -EINVAL);
-  expect_feature(mock, merged_fd, frame(8, 3 | PROBE | SET));
+  expect_feature(mock, merged_fd, frame(8, 5 | PROBE | SET));
   expect_snapshot(mock, merged_fd, 0x8000);
   expect_transition(mock, merged_fd, 0x8000, 0x0003, 0x0003);
   expect_transition(mock, merged_fd, 0x8003, 0x0000, 0x0000);
@@ -270,9 +268,13 @@ TEST_CASE("feature, power and host power paths make no heap allocation", "[alloc
   expect_feature(mock, merged_fd, frame(8, 5 | SET));
   expect_transition(mock, merged_fd, 0x0003, 0x0000, 0x0000);
   // seed power
+  expect_feature(mock, seed_fd, frame(8, 5 | PROBE | SET), -ENOTTY);
   expect_feature(mock, seed_fd, frame(8, 3 | PROBE | GET));
   expect_snapshot(mock, seed_fd, 0x0000);
-  expect_transition(mock, seed_fd, 0x8000, 0x0003, 0x0003);
+  // The lookup just read PMCSR: the transition writes and reads back only.
+  const std::uint8_t d3hot_bytes[2] = {0x03, 0x00};
+  mock.expect_pwrite(seed_fd, pmcsr_at).with_bytes(d3hot_bytes, 2);
+  expect_pmcsr_read(mock, seed_fd, 0x0003);
   const abi::seed::feature_power_management enter{abi::seed::low_power_state_enter};
   const abi::seed::feature_power_management leave{abi::seed::low_power_state_exit};
   expect_feature(mock, seed_fd, frame(16, 3 | SET, &enter, sizeof enter));
