@@ -130,7 +130,7 @@ inline result<feature::vf_token_uuid> parse_vf_token(std::string_view text) noex
   feature::vf_token_uuid out{};
   if (text.size() != 36) return error(errc::invalid_argument, "VF token check");
   std::size_t at = 0;
-  for (std::size_t i = 0; i < 16; ++i) {
+  for (std::uint8_t& byte : out.bytes) {
     if (at == 8 || at == 13 || at == 18 || at == 23) {
       if (text[at] != '-') return error(errc::invalid_argument, "VF token check");
       ++at;
@@ -138,7 +138,7 @@ inline result<feature::vf_token_uuid> parse_vf_token(std::string_view text) noex
     const int hi = hex(text[at]);
     const int lo = hex(text[at + 1]);
     if (hi < 0 || lo < 0) return error(errc::invalid_argument, "VF token check");
-    out.bytes[i] = static_cast<std::uint8_t>(hi << 4 | lo);
+    byte = static_cast<std::uint8_t>(hi << 4 | lo);
     at += 2;
   }
   return out;
@@ -187,10 +187,12 @@ inline result<cdev_device> open_device(const host::pci_address& bdf, const iommu
   if (!number) return number.error();
   auto fd = open_node(*number, ictx.sys());
   if (!fd) return fd.error();
-  const auto id = cdev::bind(*fd, ictx, vf_token, host::subject_of(bdf));  // qualified: ADL would find std::bind
-  if (!id) return id.error();
+  // The device owns the descriptor from here on: a failed bind closes it.
   const auto name = host::to_chars(bdf);
-  return cdev_device{device(std::move(*fd), std::string_view(name.data(), name.size() - 1)), *id};
+  device dev(std::move(*fd), std::string_view(name.data(), name.size() - 1));
+  const auto id = cdev::bind(dev.fd(), ictx, vf_token, host::subject_of(bdf));  // qualified: ADL finds std::bind
+  if (!id) return id.error();
+  return cdev_device{std::move(dev), *id};
 }
 /// open_device of a PCI address in text ("0000:00:03.0" or "00:03.0").
 /// Errors: errc::invalid_bdf (host::parse_pci_address), no syscall; then as above.
