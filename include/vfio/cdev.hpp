@@ -156,7 +156,8 @@ inline result<feature::vf_token_uuid> parse_vf_token(std::string_view text) noex
 /// another owner holds DMA of the group: iommu_device_claim_dma_owner); EPERM (MSI not
 /// isolated and allow_unsafe_interrupts off: iommufd_device_bind); EACCES (VF token
 /// missing or wrong, kernels with the flag: vfio_pci_core_match_token_uuid); EBADFD (not
-/// an iommufd); the driver's open errors (EIO, ENOMEM ...).
+/// an iommufd); E2BIG (a VF token on a token kernel without the fix 2f03f21fe751, see
+/// abi::device_bind_iommufd); the driver's open errors (EIO, ENOMEM ...).
 inline result<dev_id> bind(fd_ref device_fd, const iommufd& ictx,
                            const std::optional<feature::vf_token_uuid>& vf_token = std::nullopt,
                            subject about = {}) noexcept {

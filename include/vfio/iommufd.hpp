@@ -398,8 +398,9 @@ class iommufd {
     return *v != 0;
   }
   /// Sets IOMMU_OPTION_HUGE_PAGES of an IOAS. Errors: as set_option(); turning them off
-  /// can fail while domains are attached that already use large pages
-  /// (io_pagetable.c, iopt_disable_large_pages).
+  /// is EINVAL once a device is attached and something is mapped (io_pagetable.c,
+  /// iopt_disable_large_pages), or EADDRINUSE when a mapping is not page aligned, as the
+  /// PAGE_SIZE IOVA alignment that follows requires (iopt_calculate_iova_alignment).
   result<void> set_huge_pages(ioas_id id, bool enable) noexcept {
     return set_option(abi::iommufd::option_id::huge_pages, enable ? 1 : 0, id.value);
   }
@@ -420,7 +421,8 @@ class iommufd {
   /// Errors (hw_pagetable.c, iommufd_hwpt_alloc / iommufd_hwpt_paging_alloc): EBADF
   /// (empty iommufd, no syscall); ENOENT (no such device); EINVAL (pt is not an IOAS or
   /// HWPT, or does not exist); EOPNOTSUPP (an unknown flag, dirty_tracking on an IOMMU
-  /// without it, flags the IOMMU driver cannot take); ENOMEM; ENOTTY (before v6.6).
+  /// without it, flags the IOMMU driver cannot take, pt an HWPT: a nested HWPT needs
+  /// user data, iommufd_hwpt_nested_alloc); ENOMEM; ENOTTY (before v6.6).
   result<hwpt> hwpt_alloc(dev_id device, pt_id pt, std::uint32_t flags = 0) noexcept;
 
   /// IOMMU_HWPT_SET_DIRTY_TRACKING: starts (clearing the dirty bits first) or stops dirty

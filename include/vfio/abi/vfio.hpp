@@ -464,10 +464,12 @@ inline constexpr std::uint32_t token = 1U << 0;  // token_uuid_ptr valid; not in
 }  // namespace bind_flags
 
 // vfio_device_bind_iommufd: DEVICE_BIND_IOMMUFD argument. token_uuid_ptr and the token
-// flag are not in 6.12; they came with "vfio: Allow vfio device cdev to set VF token"
-// (commit be2e70b96c3e, July 2025, so about v6.17; version inferred). The kernel's minsz
-// ends at out_devid (16): 6.12 reads 16 bytes and ignores the rest, later kernels read up
-// to argsz with copy_struct_from_user (a non-zero byte they do not know is -E2BIG).
+// flag are not in 6.12; they came with "vfio/pci: Do vf_token checks for
+// VFIO_DEVICE_BIND_IOMMUFD" (commit 86624ba3b522, July 2025, so about v6.17; version
+// inferred). The kernel's minsz ends at out_devid (16): 6.12 reads 16 bytes and ignores
+// the rest; the token kernels read argsz bytes with copy_struct_from_user, and until the
+// fix 2f03f21fe751 (backported to 6.18 stable) they read only 16 of them and answer a
+// non-zero token_uuid_ptr with -E2BIG.
 struct device_bind_iommufd {
   std::uint32_t argsz;
   std::uint32_t flags;
