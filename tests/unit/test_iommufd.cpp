@@ -234,6 +234,33 @@ TEST_CASE("iommufd: handles follow a moved iommufd and empty when it closes", "[
   CHECK(s.mismatches.empty());
 }
 
+TEST_CASE("iommufd: move-assigning a handle destroys the IOAS it held", "[iommufd]") {
+  vfio_test::seam s;
+  {
+    iommufd fd = open_iommufd(s.mock, s.mock);
+    expect_ioas_alloc(s.mock, 1);
+    auto a = fd.ioas_alloc();
+    REQUIRE(a.has_value());
+    expect_ioas_alloc(s.mock, 2);
+    auto b = fd.ioas_alloc();
+    REQUIRE(b.has_value());
+    expect_destroy(s.mock, 1);
+    *a = std::move(*b);
+    CHECK(a->id() == ioas_id{2});
+    CHECK(a->owner() == &fd);
+    CHECK_FALSE(static_cast<bool>(*b));
+    vfio::ioas& self = *a;
+    *a = std::move(self);  // self-move: nothing happens
+    CHECK(a->id() == ioas_id{2});
+    CHECK(static_cast<bool>(*a));
+    expect_destroy(s.mock, 2);
+    s.mock.expect_close(iommu_fd);
+  }
+  CHECK(s.mock.open_descriptors() == 0);
+  CHECK(s.mock.verify_done());
+  CHECK(s.mismatches.empty());
+}
+
 TEST_CASE("iommufd: move-assigning over an iommufd empties its handles and closes it first", "[iommufd]") {
   vfio_test::seam s;
   {
