@@ -23,9 +23,10 @@
 
 #include "../catch.hpp"
 
-#define VFIO_XCI_SAME(ours, theirs)                                                                       \
-  static_assert(static_cast<std::uint64_t>(ours) == static_cast<std::uint64_t>(theirs), #ours " differs " \
-                                                                                              "from " #theirs)
+#define VFIO_XCI_SAME(ours, theirs)                                                           \
+  static_assert(static_cast<std::uint64_t>(ours) == static_cast<std::uint64_t>(theirs), #ours \
+                " differs "                                                                   \
+                "from " #theirs)
 
 #define VFIO_XCI_STRUCT(ours, theirs)                                                         \
   static_assert(sizeof(vfio::abi::iommufd::ours) == sizeof(struct theirs), #ours ": sizeof"); \
