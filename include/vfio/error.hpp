@@ -110,6 +110,8 @@ class subject {
     region,           ///< a device region: value is the region index
     irq,              ///< a device IRQ: value is the IRQ index
     feature,          ///< a VFIO_DEVICE_FEATURE: value is the feature id
+    cdev_node,        ///< /dev/vfio/devices/vfio<value>, a device's VFIO cdev
+    iommufd_object,   ///< an object of an iommufd: value is its id, aux a subject::iommufd_type
   };
 
   /// The fixed objects a subject of kind host_path names (stable numbering).
@@ -123,6 +125,7 @@ class subject {
     drivers_probe,     ///< /sys/bus/pci/drivers_probe
     rlimit_memlock,    ///< the RLIMIT_MEMLOCK resource limit of the process
     proc_self_status,  ///< /proc/self/status
+    iommu_node,        ///< /dev/iommu, the iommufd node
     count_             ///< number of objects (not an object)
   };
 
@@ -146,7 +149,16 @@ class subject {
     vendor,
     device,
     class_code,  ///< class
+    vfio_dev,    ///< vfio-dev (the directory holding the device's vfioN cdev entry)
     count_       ///< number of attributes (not an attribute)
+  };
+
+  /// What kind of iommufd object a subject of kind iommufd_object names.
+  enum class iommufd_type : std::uint16_t {
+    any,     ///< an object of any type ("iommufd object N")
+    ioas,    ///< an IO address space (IOMMU_IOAS_ALLOC)
+    hwpt,    ///< a hardware page table (IOMMU_HWPT_ALLOC, or made by an attach)
+    device,  ///< a bound device: its devid (VFIO_DEVICE_BIND_IOMMUFD)
   };
 
   constexpr subject() noexcept = default;
@@ -164,12 +176,22 @@ class subject {
   static constexpr subject region(std::uint32_t index) noexcept { return subject(kind::region, index, 0); }
   static constexpr subject irq(std::uint32_t index) noexcept { return subject(kind::irq, index, 0); }
   static constexpr subject feature(std::uint32_t id) noexcept { return subject(kind::feature, id, 0); }
+  /// /dev/vfio/devices/vfio<number>.
+  static constexpr subject cdev_node(std::uint32_t number) noexcept { return subject(kind::cdev_node, number, 0); }
+  /// An object of an iommufd by id: "(IOAS 2)", "(HWPT 5)", "(devid 1)", "(iommufd object 7)".
+  static constexpr subject iommufd_object(std::uint32_t id, iommufd_type t = iommufd_type::any) noexcept {
+    return subject(kind::iommufd_object, id, static_cast<std::uint16_t>(t));
+  }
 
   constexpr kind type() const noexcept { return kind_; }
   constexpr std::uint32_t value() const noexcept { return value_; }
   /// The attribute of a sysfs_attribute subject (attribute::other otherwise).
   constexpr attribute sysfs_attribute() const noexcept {
     return kind_ == kind::sysfs_attribute ? static_cast<attribute>(aux_) : attribute::other;
+  }
+  /// The object type of an iommufd_object subject (iommufd_type::any otherwise).
+  constexpr iommufd_type iommufd_object_type() const noexcept {
+    return kind_ == kind::iommufd_object ? static_cast<iommufd_type>(aux_) : iommufd_type::any;
   }
   constexpr explicit operator bool() const noexcept { return kind_ != kind::none; }
   constexpr bool operator==(const subject& o) const noexcept {
@@ -189,7 +211,7 @@ class subject {
   /// Whether the text is a path (printed after the operation: "open /dev/vfio/12")
   /// rather than a tag (printed in parentheses: "VFIO_DEVICE_RESET (device ...)").
   constexpr bool is_path() const noexcept {
-    return kind_ == kind::group_node || kind_ == kind::sysfs_attribute ||
+    return kind_ == kind::group_node || kind_ == kind::sysfs_attribute || kind_ == kind::cdev_node ||
            (kind_ == kind::host_path && value_ != static_cast<std::uint32_t>(host_object::rlimit_memlock));
   }
 
@@ -218,6 +240,8 @@ inline const char* to_string(subject::kind k) noexcept {
     case subject::kind::region: return "region";
     case subject::kind::irq: return "irq";
     case subject::kind::feature: return "feature";
+    case subject::kind::cdev_node: return "cdev_node";
+    case subject::kind::iommufd_object: return "iommufd_object";
   }
   return "?";
 }
@@ -242,6 +266,7 @@ inline const char* to_string(subject::attribute a) noexcept {
     case subject::attribute::vendor: return "vendor";
     case subject::attribute::device: return "device";
     case subject::attribute::class_code: return "class";
+    case subject::attribute::vfio_dev: return "vfio-dev";
     case subject::attribute::count_: break;
   }
   return "";
@@ -259,6 +284,7 @@ inline const char* to_string(subject::host_object o) noexcept {
     case subject::host_object::drivers_probe: return "/sys/bus/pci/drivers_probe";
     case subject::host_object::rlimit_memlock: return "RLIMIT_MEMLOCK";
     case subject::host_object::proc_self_status: return "/proc/self/status";
+    case subject::host_object::iommu_node: return "/dev/iommu";
     case subject::host_object::count_: break;
   }
   return "";
@@ -355,6 +381,12 @@ inline std::size_t subject::to_chars(char* buf, std::size_t size) const noexcept
       const char* name = feature_name(value_);
       if (*name) out.put(", ").put(name);
       out.put(')');
+      break;
+    }
+    case kind::cdev_node: out.put("/dev/vfio/devices/vfio").put_unsigned(value_); break;
+    case kind::iommufd_object: {
+      const char* names[] = {"iommufd object ", "IOAS ", "HWPT ", "devid "};
+      out.put('(').put(aux_ < 4 ? names[aux_] : names[0]).put_unsigned(value_).put(')');
       break;
     }
   }

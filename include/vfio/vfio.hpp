@@ -3,9 +3,11 @@
 #ifndef VFIO_VFIO_HPP_INCLUDED
 #define VFIO_VFIO_HPP_INCLUDED
 
+#include "abi/iommufd.hpp"
 #include "abi/kvm.hpp"
 #include "abi/pci.hpp"
 #include "abi/vfio.hpp"
+#include "cdev.hpp"
 #include "config.hpp"
 #include "container.hpp"
 #include "device.hpp"
@@ -21,6 +23,7 @@
 #include "host/sysfs.hpp"
 #include "hot_reset.hpp"
 #include "ioeventfd.hpp"
+#include "iommufd.hpp"
 #include "irq.hpp"
 #include "kvm.hpp"
 #include "notify_irq.hpp"

@@ -460,11 +460,16 @@ struct device_ioeventfd {
 
 // vfio_device_bind_iommufd flags.
 namespace bind_flags {
-inline constexpr std::uint32_t token = 1U << 0;  // token_uuid_ptr valid (version unverified)
+inline constexpr std::uint32_t token = 1U << 0;  // token_uuid_ptr valid; not in 6.12 (about v6.17)
 }  // namespace bind_flags
 
-// vfio_device_bind_iommufd: DEVICE_BIND_IOMMUFD argument. token_uuid_ptr came after
-// v6.6; the kernel's minsz ends at out_devid (16).
+// vfio_device_bind_iommufd: DEVICE_BIND_IOMMUFD argument. token_uuid_ptr and the token
+// flag are not in 6.12; they came with "vfio/pci: Do vf_token checks for
+// VFIO_DEVICE_BIND_IOMMUFD" (commit 86624ba3b522, July 2025, so about v6.17; version
+// inferred). The kernel's minsz ends at out_devid (16): 6.12 reads 16 bytes and ignores
+// the rest; the token kernels read argsz bytes with copy_struct_from_user, and until the
+// fix 2f03f21fe751 (backported to 6.18 stable) they read only 16 of them and answer a
+// non-zero token_uuid_ptr with -E2BIG.
 struct device_bind_iommufd {
   std::uint32_t argsz;
   std::uint32_t flags;
@@ -475,11 +480,12 @@ struct device_bind_iommufd {
 
 // vfio_device_attach_iommufd_pt flags.
 namespace attach_flags {
-inline constexpr std::uint32_t pasid = 1U << 0;  // after v6.6 (version unverified)
+inline constexpr std::uint32_t pasid = 1U << 0;  // not in 6.12 (v6.15, version unverified)
 }  // namespace attach_flags
 
-// vfio_device_attach_iommufd_pt: DEVICE_ATTACH_IOMMUFD_PT argument; `pasid` came after
-// v6.6 and is read only with attach_flags::pasid.
+// vfio_device_attach_iommufd_pt: DEVICE_ATTACH_IOMMUFD_PT argument; `pasid` is not in 6.12
+// (v6.15, commit ad744ed5dd8b; version unverified) and is read only with
+// attach_flags::pasid. 6.12 reads the first 12 bytes and ignores the rest.
 struct device_attach_iommufd_pt {
   std::uint32_t argsz;
   std::uint32_t flags;
@@ -489,11 +495,12 @@ struct device_attach_iommufd_pt {
 
 // vfio_device_detach_iommufd_pt flags.
 namespace detach_flags {
-inline constexpr std::uint32_t pasid = 1U << 0;  // after v6.6 (version unverified)
+inline constexpr std::uint32_t pasid = 1U << 0;  // not in 6.12 (v6.15, version unverified)
 }  // namespace detach_flags
 
-// vfio_device_detach_iommufd_pt: DEVICE_DETACH_IOMMUFD_PT argument; `pasid` came after
-// v6.6 and is read only with detach_flags::pasid.
+// vfio_device_detach_iommufd_pt: DEVICE_DETACH_IOMMUFD_PT argument; `pasid` is not in 6.12
+// (v6.15, version unverified) and is read only with detach_flags::pasid. 6.12 reads the
+// first 8 bytes and ignores the rest.
 struct device_detach_iommufd_pt {
   std::uint32_t argsz;
   std::uint32_t flags;

@@ -1,11 +1,12 @@
-// The names of VFIO ioctl requests, for test output: the tracer's lines and
-// the scripted mock's mismatch reports print "VFIO_DEVICE_FEATURE", not 0x3b75.
+// The names of VFIO and iommufd ioctl requests, for test output: the tracer's lines
+// and the scripted mock's mismatch reports print "VFIO_DEVICE_FEATURE", not 0x3b75.
 #ifndef VFIO_TESTING_IOCTL_NAMES_HPP_INCLUDED
 #define VFIO_TESTING_IOCTL_NAMES_HPP_INCLUDED
 
 #include <cstdio>
 #include <string>
 
+#include "../abi/iommufd.hpp"
 #include "../abi/vfio.hpp"
 
 namespace vfio::testing {
@@ -58,9 +59,32 @@ inline const char* ioctl_name(unsigned long request, ioctl_target target) noexce
       case r::device_pci_hot_reset: return "VFIO_DEVICE_PCI_HOT_RESET";
       case r::device_ioeventfd: return "VFIO_DEVICE_IOEVENTFD";
       case r::device_feature: return "VFIO_DEVICE_FEATURE";
+      case r::device_bind_iommufd: return "VFIO_DEVICE_BIND_IOMMUFD";
+      case r::device_attach_iommufd_pt: return "VFIO_DEVICE_ATTACH_IOMMUFD_PT";
+      case r::device_detach_iommufd_pt: return "VFIO_DEVICE_DETACH_IOMMUFD_PT";
       default: return nullptr;
     }
   };
+  // iommufd numbers (IOMMUFD_CMD_BASE 0x80 and up) lie above every VFIO number: no
+  // descriptor kind is needed to name them.
+  switch (request) {
+    case abi::iommufd::req::destroy: return "IOMMU_DESTROY";
+    case abi::iommufd::req::ioas_alloc: return "IOMMU_IOAS_ALLOC";
+    case abi::iommufd::req::ioas_allow_iovas: return "IOMMU_IOAS_ALLOW_IOVAS";
+    case abi::iommufd::req::ioas_copy: return "IOMMU_IOAS_COPY";
+    case abi::iommufd::req::ioas_iova_ranges: return "IOMMU_IOAS_IOVA_RANGES";
+    case abi::iommufd::req::ioas_map: return "IOMMU_IOAS_MAP";
+    case abi::iommufd::req::ioas_unmap: return "IOMMU_IOAS_UNMAP";
+    case abi::iommufd::req::option: return "IOMMU_OPTION";
+    case abi::iommufd::req::vfio_ioas: return "IOMMU_VFIO_IOAS";
+    case abi::iommufd::req::hwpt_alloc: return "IOMMU_HWPT_ALLOC";
+    case abi::iommufd::req::get_hw_info: return "IOMMU_GET_HW_INFO";
+    case abi::iommufd::req::hwpt_set_dirty_tracking: return "IOMMU_HWPT_SET_DIRTY_TRACKING";
+    case abi::iommufd::req::hwpt_get_dirty_bitmap: return "IOMMU_HWPT_GET_DIRTY_BITMAP";
+    case abi::iommufd::req::hwpt_invalidate: return "IOMMU_HWPT_INVALIDATE";
+    case abi::iommufd::req::fault_queue_alloc: return "IOMMU_FAULT_QUEUE_ALLOC";
+    default: break;
+  }
   switch (target) {
     case ioctl_target::container: return container_name(request);
     case ioctl_target::group_or_device: return other_name(request);
