@@ -265,10 +265,10 @@ class vfio_pci_device final : public runtime_pm_client, public config_host {
     if (request == r::device_get_pci_hot_reset_info) return env_->hot_reset_info(*this, arg);
     if (request == r::device_pci_hot_reset) return env_->hot_reset(*this, arg);
     if (request == r::device_ioeventfd) return ioeventfd(arg);
-    if ((request == r::device_attach_iommufd_pt || request == r::device_detach_iommufd_pt) &&
-        opt_->version != kernel_version::v6_1)
-      return -EINVAL;  // group-opened device: no iommufd to attach to (unverified errno)
-    return -ENOTTY;    // vfio_pci_core_ioctl default
+    // ATTACH/DETACH_IOMMUFD_PT reach the cdev handlers only for a cdev-opened
+    // device (vfio_device_fops_unl_ioctl, drivers/vfio/vfio_main.c: `!df->group`);
+    // a group-opened one falls through to vfio_pci_core_ioctl's default.
+    return -ENOTTY;  // vfio_pci_core_ioctl default
   }
 
   int region_info(void* arg) {
