@@ -428,6 +428,9 @@ class device {
     if (!found) return found.error();
     pm_location at;
     if (*found) {
+      // PMC and PMCSR must lie in the bytes read: a capability at 0xfc would put
+      // PMCSR at 0x100, outside the capability area, where no read-back follows it.
+      if (std::size_t{**found} + abi::pci::pm_sizeof > n) return error(errc::malformed_capability_chain, op);
       at.offset = **found;
       at.pmc = snap.u16(static_cast<std::uint16_t>(at.offset + abi::pci::pm_pmc));
       at.pmcsr = snap.u16(static_cast<std::uint16_t>(at.offset + pmcsr_offset));
@@ -689,9 +692,11 @@ class device {
       else if ((bytes[command_offset - offset] & abi::pci::command_bits::memory) == 0)
         update_blockers(0, mapping_state::memory_disabled_bit);  // may have landed: assume the unsafe side
     }
-    // PMCSR lies inside the standard capability area.
-    if (offset + size <= abi::pci::std_header_sizeof || offset >= abi::pci::cfg_space_size) return;
     if (pm_ == pm_lookup::unknown) {
+      // A PM capability lies in [0x40, 0x100): a write elsewhere needs no lookup.
+      // Once found, the capability's own PMCSR offset decides (a hostile capability
+      // at 0xfc puts PMCSR at 0x100).
+      if (offset + size <= abi::pci::std_header_sizeof || offset >= abi::pci::cfg_space_size) return;
       if (!completed || !pm_capability_location()) {
         update_blockers(0, mapping_state::unknown_bit);
         return;

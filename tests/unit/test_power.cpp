@@ -697,3 +697,24 @@ TEST_CASE("power: resume reports a device stuck in D3hot", "[power]") {
   CHECK_FALSE(f.dev.mappings_accessible());
   CHECK(f.done());
 }
+
+TEST_CASE("power: a PM capability whose registers leave the capability area is malformed", "[power][hostile]") {
+  // A capability at 0xfc would put PMCSR at 0x100: the lookup's bytes do not hold
+  // it and the write's read-back does not follow it. Refused before any PM_CTRL access,
+  // with the operation named (a fuzzed run once got an error naming nothing).
+  power_fixture f;
+  expect_config_region_info(f.mock);
+  auto cfg = config_image(false, 0, 0);
+  cfg[0x34] = 0xfc;
+  cfg[0xfc] = 0x01;  // PM, last in the list
+  cfg[0xfd] = 0x00;
+  cfg[0xfe] = static_cast<std::uint8_t>(pmc_full);
+  cfg[0xff] = static_cast<std::uint8_t>(pmc_full >> 8);
+  f.mock.expect_pread(device_fd, cfg_base, 256).fills_bytes(cfg.data(), cfg.size());
+
+  auto r = f.pm.set_power_state(d_state::d0);
+  REQUIRE_FALSE(r);
+  CHECK(r.error() == vfio::errc::malformed_capability_chain);
+  CHECK(std::string(r.error().operation()) == "PCI_CAPABILITY_LIST");
+  CHECK(f.done());  // no pread or pwrite of PMCSR
+}

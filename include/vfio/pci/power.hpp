@@ -621,6 +621,9 @@ class power : private detail::device_view {
     // read-back): kept, since vfio-pci ignores a refused state change
     // (vfio_pm_config_write drops vfio_pci_set_power_state's -EBUSY) and the mapping
     // state must follow what the device really is in.
+    // note_config_write sets these for this write; never judge it by an earlier one.
+    d.pm_readback_ok_ = false;
+    d.pm_readback_error_ = error(errc::invalid_argument, "PMCSR read-back");
     if (auto w = cfg.write16(at, pmcsr_write_value(before, target)); !w) return w.error();
     if (!d.pm_readback_ok_) return d.pm_readback_error_;
     const auto now = static_cast<d_state>(d.pm_at_.pmcsr & abi::pci::pm::ctrl_state_mask);
