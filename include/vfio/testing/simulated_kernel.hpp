@@ -25,7 +25,11 @@
 // vfio_pci_device.hpp (vfio_pci_core.c, vfio_pci_rdwr.c), irqs.hpp
 // (vfio_pci_intrs.c), config_space.hpp (vfio_pci_config.c), type1_iommu.hpp
 // (vfio_iommu_type1.c), runtime_pm.hpp (drivers/base/power/runtime.c),
-// sysfs_files.hpp (pci-sysfs.c, power/sysfs.c, bus.c). The host around it
+// sysfs_files.hpp (pci-sysfs.c, power/sysfs.c, bus.c), iommufd.hpp
+// (drivers/iommu/iommufd/: /dev/iommu) with the device cdevs in vfio_files.hpp
+// (device_cdev.c). Those two exist only with kernel_options::iommufd and
+// ::device_cdev (off by default, as in Debian's kernels;
+// kernel_options::project_kernel() turns them on). The host around it
 // (modules loaded, IOMMU on, the caller's permissions on /dev/vfio/N,
 // RLIMIT_MEMLOCK) is sim::kernel_options::host (sim/host_environment.hpp).
 //
@@ -186,6 +190,51 @@ class simulated_kernel final : public syscalls {
     if (it == all.end() || it->second.kind != sim::descriptor_kind::container || !it->second.container->iommu)
       return {};
     return it->second.container->iommu->mappings();
+  }
+  /// The areas of IOAS `ioas_id` of the iommufd behind descriptor `iommufd_fd`
+  /// (empty for anything else).
+  std::vector<sim::ioas_mapping> ioas_mappings(int iommufd_fd, std::uint32_t ioas_id) const noexcept {
+    std::lock_guard<std::mutex> lock(mu_);
+    const auto& all = k_.fds.all();
+    auto it = all.find(iommufd_fd);
+    if (it == all.end() || it->second.kind != sim::descriptor_kind::iommufd) return {};
+    return it->second.iommufd->mappings(ioas_id);
+  }
+  /// The iommufd objects (IOAS, HWPT, devices) behind descriptor `iommufd_fd`.
+  std::size_t iommufd_objects(int iommufd_fd) const noexcept {
+    std::lock_guard<std::mutex> lock(mu_);
+    const auto& all = k_.fds.all();
+    auto it = all.find(iommufd_fd);
+    if (it == all.end() || it->second.kind != sim::descriptor_kind::iommufd) return 0;
+    return it->second.iommufd->object_count();
+  }
+  /// The HWPT a cdev-bound function is attached to (0: none, or not bound).
+  std::uint32_t attached_hwpt(const std::string& bdf) const noexcept {
+    std::lock_guard<std::mutex> lock(mu_);
+    const sim::sim_function* f = find(bdf);
+    return f && f->ictx ? f->ictx->attached_hwpt(f->devid) : 0;
+  }
+  /// Whether a DMA of the function at [iova, iova + length) would get through
+  /// its IOMMU: the device is open, and for a cdev-bound one attached to an
+  /// IOAS whose areas cover the range with the access (a write marks the pages
+  /// dirty for a tracking HWPT); for a group-opened one the container's type1
+  /// mappings cover it. Nothing is read or written.
+  bool device_dma(const std::string& bdf, std::uint64_t iova, std::uint64_t length, bool write) noexcept {
+    std::lock_guard<std::mutex> lock(mu_);
+    sim::sim_function* f = k_.function(bdf);
+    if (!f || !f->vfio || !f->open_count || !length || iova + length - 1 < iova) return false;
+    if (f->cdev_opened) return f->ictx && f->ictx->dma(f->devid, iova, length, write);
+    auto g = k_.groups.find(f->hw->desc().iommu_group);
+    if (g == k_.groups.end() || !g->second.container || !g->second.container->iommu) return false;
+    const std::uint64_t last = iova + length - 1;
+    std::uint64_t at = iova;
+    for (const sim::dma_mapping& m : g->second.container->iommu->mappings()) {
+      if (m.iova + m.size - 1 < at) continue;
+      if (m.iova > at || !(write ? m.writable : m.readable)) return false;
+      if (m.iova + m.size - 1 >= last) return true;
+      at = m.iova + m.size;
+    }
+    return false;
   }
   /// What the ACPI power resources of a function did ("on" / "off"), oldest first.
   std::vector<std::string> firmware_log(const std::string& bdf) const noexcept {
@@ -501,9 +550,38 @@ class simulated_kernel final : public syscalls {
     trace_.push_back(std::move(rec));
   }
 
+  /// /dev/iommu: iommu_misc_dev's mode 0660 (drivers/iommu/iommufd/main.c), root's.
+  static constexpr sim::node_access iommu_node{0, 0, 0660};
+  inline static const std::string cdev_prefix = "/dev/vfio/devices/vfio";
+
+  /// The function behind /dev/vfio/devices/vfio<N>, or nullptr.
+  sim::sim_function* cdev_node(const std::string& path) {
+    const std::string n = path.substr(cdev_prefix.size());
+    if (n.empty() || n.size() > 9 || n.find_first_not_of("0123456789") != std::string::npos) return nullptr;
+    return k_.cdev_function(static_cast<int>(std::strtoul(n.c_str(), nullptr, 10)));
+  }
+
   long do_open(const std::string& path, int flags) {
     const sim::host_environment& host = k_.opt.host;
+    if (path == "/dev/iommu") {
+      // iommufd_fops_open behind the misc device (mode 0660, root's).
+      if (!k_.opt.has_iommufd()) return -ENOENT;
+      if (flags & O_DIRECTORY) return -ENOTDIR;
+      if (!host.may_access(iommu_node, sim::host_environment::open_mode(flags))) return -EACCES;
+      sim::descriptor d;
+      d.kind = sim::descriptor_kind::iommufd;
+      d.iommufd = std::make_shared<sim::iommufd_ctx>(
+          k_.opt, [this](std::uint64_t va, std::uint64_t length, bool write) { return user_pages(va, length, write); });
+      return k_.fds.add(std::move(d));
+    }
     if (!host.vfio_loaded && path.compare(0, 9, "/dev/vfio") == 0) return -ENOENT;  // no vfio misc device
+    if (k_.opt.has_device_cdev() && path.compare(0, cdev_prefix.size(), cdev_prefix) == 0) {
+      sim::sim_function* fn = cdev_node(path);
+      if (!fn) return -ENOENT;
+      if (flags & O_DIRECTORY) return -ENOTDIR;
+      if (!host.may_access(sim::node_access{}, sim::host_environment::open_mode(flags))) return -EACCES;
+      return sim::vfio_files::open_cdev(k_, *fn);
+    }
     if (path == "/dev/vfio/vfio") return (flags & O_DIRECTORY) ? -ENOTDIR : sim::vfio_files::open_container(k_);
     static const std::string group_prefix = "/dev/vfio/";
     if (path.compare(0, group_prefix.size(), group_prefix) == 0) {
@@ -527,6 +605,14 @@ class simulated_kernel final : public syscalls {
   long do_access(const std::string& path, int mode) {
     const sim::host_environment& host = k_.opt.host;
     const auto check = [&](const sim::node_access& n) { return host.may_access(n, mode) ? 0L : -EACCES; };
+    if (path == "/dev/iommu") return k_.opt.has_iommufd() ? check(iommu_node) : -ENOENT;
+    if (k_.opt.has_device_cdev() && host.vfio_loaded) {
+      // /dev/vfio/devices (0755) and its nodes (vfio_device_devnode sets no
+      // mode: root's, 0600).
+      if (path == "/dev/vfio/devices" || path == "/dev/vfio/devices/") return check(sim::node_access{0, 0, 0755});
+      if (path.compare(0, cdev_prefix.size(), cdev_prefix) == 0)
+        return cdev_node(path) ? check(sim::node_access{}) : -ENOENT;
+    }
     if (path == "/dev/vfio" || path == "/dev/vfio/")
       return host.vfio_loaded ? check(sim::node_access{0, 0, 0755}) : -ENOENT;
     if (path == "/dev/vfio/vfio") return host.vfio_loaded ? check(sim::node_access{0, 0, 0666}) : -ENOENT;
@@ -608,10 +694,15 @@ class simulated_kernel final : public syscalls {
           r = sim::vfio_files::group_ioctl(k_, k_.groups[d->group], request, arg);
           break;
         case sim::descriptor_kind::device: {
+          if (d->device->cdev) {
+            r = sim::vfio_files::cdev_ioctl(k_, *d->device, request, arg);
+            break;
+          }
           sim::sim_function* f = k_.function(d->device->bdf);
           r = f && f->vfio ? f->vfio->ioctl(request, arg) : -ENODEV;
           break;
         }
+        case sim::descriptor_kind::iommufd: r = d->iommufd->ioctl(request, arg); break;
         default: r = -ENOTTY;  // no unlocked_ioctl
       }
     } else {
@@ -640,6 +731,10 @@ class simulated_kernel final : public syscalls {
     else {
       switch (d->kind) {
         case sim::descriptor_kind::device: {
+          if (!d->device->access_granted) {  // vfio_device_fops_read / _write: an unbound cdev
+            r = -EINVAL;
+            break;
+          }
           sim::sim_function* f = k_.function(d->device->bdf);
           const std::uint64_t at = positional ? static_cast<std::uint64_t>(offset) : d->device->pos;
           r = f && f->vfio ? f->vfio->rw(at, static_cast<unsigned char*>(buf), count, write) : -ENODEV;

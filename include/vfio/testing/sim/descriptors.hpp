@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "eventfd.hpp"
+#include "iommufd.hpp"
 #include "pci_function.hpp"
 #include "sysfs.hpp"
 #include "type1_iommu.hpp"
@@ -36,7 +37,10 @@ struct group_object {
   bool fd_open = false;  ///< the descriptor itself is still open
   int device_refs = 0;   ///< device files holding the group file (vfio_group_use_container: get_file)
   std::shared_ptr<container_object> container;
-  int container_users = 0;  ///< 1 for the attachment + 1 per device with open_count > 0
+  int container_users = 0;          ///< 1 for the attachment + 1 per device with open_count > 0
+  int cdev_device_open_cnt = 0;     ///< cdev-bound devices of the group: they block the node (group.c)
+  const void* dma_owner = nullptr;  ///< iommu_group owner claimed by an iommufd (iommu_device_claim_dma_owner)
+  int dma_owner_cnt = 0;
 };
 
 /// An open device file (anon inode "[vfio-device]"). Mappings hold a file
@@ -48,9 +52,15 @@ struct device_file {
   bool fd_open = true;
   int mappings = 0;
   std::uint64_t pos = 0;  ///< the file position read(2) / write(2) use
+  /// Opened through /dev/vfio/devices/vfioN (df->group == NULL); such a file
+  /// grants nothing until VFIO_DEVICE_BIND_IOMMUFD succeeds (access_granted).
+  bool cdev = false;
+  bool access_granted = true;         ///< a group-opened file is granted from the start
+  std::shared_ptr<iommufd_ctx> ictx;  ///< the iommufd bound to (df->iommufd)
+  std::uint32_t devid = 0;            ///< its device object there (df->devid)
 };
 
-enum class descriptor_kind { container, group, device, eventfd, sysfs };
+enum class descriptor_kind { container, group, device, eventfd, sysfs, iommufd };
 
 inline const char* to_string(descriptor_kind k) noexcept {
   switch (k) {
@@ -59,6 +69,7 @@ inline const char* to_string(descriptor_kind k) noexcept {
     case descriptor_kind::device: return "device";
     case descriptor_kind::eventfd: return "eventfd";
     case descriptor_kind::sysfs: return "sysfs";
+    case descriptor_kind::iommufd: return "iommufd";
   }
   return "?";
 }
@@ -70,6 +81,7 @@ struct descriptor {
   std::shared_ptr<device_file> device;
   std::shared_ptr<eventfd_counter> eventfd;
   std::shared_ptr<sysfs_file> sysfs;
+  std::shared_ptr<iommufd_ctx> iommufd;  ///< /dev/iommu: the context lives while a bound device holds it too
 };
 
 /// Fake descriptor numbers from 1000 up, the lowest free one first (as the

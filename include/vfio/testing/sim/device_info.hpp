@@ -164,15 +164,20 @@ inline int reply_irq_info(void* arg, std::uint32_t count, bool dynamic_msix) noe
 
 /// VFIO_DEVICE_GET_PCI_HOT_RESET_INFO once the affected devices are known:
 /// -ENOSPC with `count` filled in (the 12-byte header copied back) when the
-/// array does not fit; flags are 0 for group-opened devices.
-inline int reply_hot_reset_info(void* arg, const std::vector<abi::pci_dependent_device>& devices) noexcept {
+/// array does not fit; flags are 0 then and for group-opened devices.
+inline int reply_hot_reset_info(void* arg, const std::vector<abi::pci_dependent_device>& devices,
+                                std::uint32_t flags = 0) noexcept {
   abi::pci_hot_reset_info hdr{};
   std::memcpy(&hdr, arg, sizeof hdr);
   hdr.flags = 0;
   hdr.count = static_cast<std::uint32_t>(devices.size());
   const std::size_t need = sizeof hdr + devices.size() * sizeof(abi::pci_dependent_device);
+  if (hdr.argsz < need) {
+    std::memcpy(arg, &hdr, sizeof hdr);
+    return -ENOSPC;
+  }
+  hdr.flags = flags;  // the cdev flags come with the filled array only
   std::memcpy(arg, &hdr, sizeof hdr);
-  if (hdr.argsz < need) return -ENOSPC;
   if (!devices.empty())
     std::memcpy(static_cast<unsigned char*>(arg) + sizeof hdr, devices.data(),
                 devices.size() * sizeof(abi::pci_dependent_device));

@@ -47,6 +47,12 @@ struct sim_function {
   /// probed default list (pci_init_reset_methods).
   std::optional<std::vector<std::string>> reset_methods;
   unsigned open_count = 0;  ///< vfio_device->open_count
+  /// vfio_device->index: the N of vfio-dev/vfioN and /dev/vfio/devices/vfioN
+  /// (vfio_init_device: the lowest free index when vfio-pci probes); -1 unbound.
+  int cdev_index = -1;
+  bool cdev_opened = false;     ///< vfio_device->cdev_opened: bound through its cdev
+  iommufd_ctx* ictx = nullptr;  ///< the iommufd it is bound to (vfio_iommufd_device_ictx)
+  std::uint32_t devid = 0;      ///< its device id there
   std::vector<std::string> firmware_log;
   /// The ACPI companion's power.state (firmware_node/power_state), D0 at
   /// boot (acpi_bus_init_power); D3cold also marks power cut from above.
@@ -180,6 +186,20 @@ class kernel_state final : public vfio_pci_env {
       if (kv.second.d.iommu_group == id && !driver_keeps_group_viable(kv.second.d.driver)) return false;
     return true;
   }
+  /// The function whose VFIO device has index `n` (/dev/vfio/devices/vfio<n>).
+  sim_function* cdev_function(int n) {
+    for (auto& kv : functions)
+      if (kv.second->vfio && kv.second->cdev_index == n) return kv.second.get();
+    return nullptr;
+  }
+  /// ida_alloc_max(&vfio.device_ida): the lowest index no VFIO device holds.
+  int free_cdev_index() const {
+    for (int n = 0;; ++n) {
+      bool used = false;
+      for (const auto& kv : functions) used = used || (kv.second->vfio && kv.second->cdev_index == n);
+      if (!used) return n;
+    }
+  }
   /// Drops a group object nobody uses any more.
   void forget_group_if_unused(unsigned id) {
     auto it = groups.find(id);
@@ -195,6 +215,7 @@ class kernel_state final : public vfio_pci_env {
     fn.driver = driver;
     if (driver != "vfio-pci") return;
     fn.vfio = std::make_unique<vfio_pci_device>(*fn.hw, *fn.pm, clock, opt, *this);
+    fn.cdev_index = free_cdev_index();
     groups[fn.hw->desc().iommu_group].id = fn.hw->desc().iommu_group;
     fn.vfio->probe();
   }
@@ -209,6 +230,7 @@ class kernel_state final : public vfio_pci_env {
       }
       fn.vfio->remove();
       fn.vfio.reset();
+      fn.cdev_index = -1;
       forget_group_if_unused(fn.hw->desc().iommu_group);
     }
     fn.driver.clear();
@@ -319,16 +341,40 @@ class kernel_state final : public vfio_pci_env {
     if (hdr.argsz < sizeof hdr) return -EINVAL;
     const std::string& bus = dev.hw().desc().upstream_bridge;
     if (bus.empty()) return -ENODEV;  // pci_probe_reset_slot / pci_probe_reset_bus: -ENOTTY
+    // A cdev-opened device reports devids (vfio_pci_fill_devs with
+    // VFIO_PCI_HOT_RESET_FLAG_DEV_ID): the devid in the caller's iommufd,
+    // OWNED for a device whose group that iommufd holds, NOT_OWNED otherwise
+    // (which also clears DEV_ID_OWNED).
+    const sim_function* self = function(dev.hw().desc().bdf);
+    const bool by_devid = self && self->cdev_opened;
+    std::uint32_t flags = by_devid ? abi::hot_reset_flags::dev_id | abi::hot_reset_flags::dev_id_owned : 0U;
     std::vector<abi::pci_dependent_device> out;
     for (sim_function* f : functions_below(bus)) {
       abi::pci_dependent_device e{};
-      e.group_id = f->hw->desc().iommu_group;
+      if (by_devid) {
+        const int id = devid_in(*f, self->ictx);
+        e.devid = id > 0          ? static_cast<std::uint32_t>(id)
+                  : id == -ENOENT ? abi::pci_devid::owned
+                                  : abi::pci_devid::not_owned;
+        if (e.devid == abi::pci_devid::not_owned) flags &= ~abi::hot_reset_flags::dev_id_owned;
+      } else {
+        e.group_id = f->hw->desc().iommu_group;
+      }
       e.segment = f->hw->address().segment;
       e.bus = f->hw->address().bus;
       e.devfn = f->hw->address().devfn;
       out.push_back(e);
     }
-    return reply_hot_reset_info(arg, out);
+    return reply_hot_reset_info(arg, out, flags);
+  }
+
+  /// vfio_iommufd_get_dev_id: the devid of a VFIO device bound to `ictx`,
+  /// -ENOENT when another device of its group is bound there, else -ENODEV
+  /// (also for a function vfio-pci does not drive: not in the dev_set).
+  int devid_in(const sim_function& f, iommufd_ctx* ictx) const {
+    if (!f.vfio || !ictx) return -ENODEV;
+    if (f.ictx == ictx) return static_cast<int>(f.devid);
+    return ictx->has_group(f.hw->desc().iommu_group) ? -ENOENT : -ENODEV;
   }
 
   /// vfio_pci_ioctl_pci_hot_reset -> vfio_pci_dev_set_hot_reset.
@@ -339,12 +385,27 @@ class kernel_state final : public vfio_pci_env {
     if (hdr.argsz < sizeof hdr || hdr.flags) return -EINVAL;
     // Since the device cdev work ("zero-length array is only for cdev opened
     // devices", absent from 6.1, present in 6.12 and 7.x), an empty list on a
-    // group-opened device is refused before the slot/bus probe; the model's
-    // devices are all group-opened.
-    if (!hdr.count && opt.version != kernel_version::v6_1) return -EINVAL;
+    // group-opened device and a non-empty one on a cdev-opened device are
+    // refused before the slot/bus probe (`!!hdr.count == cdev_opened`).
+    const sim_function* self = function(dev.hw().desc().bdf);
+    const bool cdev = self && self->cdev_opened;
+    if (opt.version != kernel_version::v6_1 && (hdr.count != 0) == cdev) return -EINVAL;
     const std::string& bus = dev.hw().desc().upstream_bridge;
     if (bus.empty()) return -ENODEV;
     const std::vector<sim_function*> affected = functions_below(bus);
+    if (cdev) {
+      // vfio_pci_dev_set_hot_reset with the device's iommufd: every affected
+      // function must be a VFIO device of the set, bound to that iommufd or in
+      // a group it holds.
+      for (sim_function* f : affected) {
+        const int id = devid_in(*f, self->ictx);
+        if (!f->vfio || !(id > 0 || id == -ENOENT)) return -EINVAL;
+      }
+      for (sim_function* f : affected) f->pm->get();
+      for (sim_function* f : affected) f->vfio->set_power_state(d_state::d0);
+      for (sim_function* f : affected) f->pm->put();
+      return 0;
+    }
     if (!hdr.count || hdr.count > affected.size()) return -EINVAL;
     std::vector<std::int32_t> group_fds(hdr.count);
     std::memcpy(group_fds.data(), static_cast<unsigned char*>(arg) + sizeof hdr, hdr.count * sizeof(std::int32_t));

@@ -108,6 +108,36 @@ struct kernel_options {
   /// records through tracing_syscalls).
   std::size_t trace_capacity = 65536;
 
+  /// CONFIG_IOMMUFD: /dev/iommu (drivers/iommu/iommufd/, v6.2+). Debian's
+  /// packaged 6.1, 6.12 and 7.x kernels are built without it, so it is off by
+  /// default and the model answers as they do (ENOENT for the node). The
+  /// project's own 6.12 build has it (see project_kernel()). Below v6.2 (the
+  /// 6.1 setting) it has no effect: has_iommufd() stays false.
+  bool iommufd = false;
+  /// CONFIG_VFIO_DEVICE_CDEV (v6.6+, depends on CONFIG_IOMMUFD): the device
+  /// nodes /dev/vfio/devices/vfioN, VFIO_DEVICE_BIND_IOMMUFD and
+  /// ATTACH/DETACH_IOMMUFD_PT (drivers/vfio/device_cdev.c). Off by default as
+  /// in Debian's kernels; no effect below v6.6 or without `iommufd`.
+  /// The model also shows /sys/bus/pci/devices/<bdf>/vfio-dev/vfioN only with
+  /// it. (The real kernel registers that class device for every VFIO device
+  /// since v6.1, cdev or not: vfio_main.c vfio_device_add; the model keeps it
+  /// behind this switch so that the traces recorded without it stay as they
+  /// are. Finding the cdev therefore needs the node too, not only sysfs.)
+  bool device_cdev = false;
+  /// Whether the simulated IOMMU tracks dirty pages (IOMMU_CAP_DIRTY_TRACKING:
+  /// intel_iommu_capable -> ssads_supported, second-stage A/D bits of
+  /// scalable mode). QEMU's intel-iommu offers neither scalable-mode A/D nor
+  /// the capability by default, so the default is false: HWPT_ALLOC with
+  /// IOMMU_HWPT_ALLOC_DIRTY_TRACKING is EOPNOTSUPP and GET_HW_INFO reports no
+  /// IOMMU_HW_CAP_DIRTY_TRACKING (the QEMU default inferred from its sources,
+  /// not observed on every QEMU version).
+  bool iommu_dirty_tracking = false;
+  /// struct iommu_hw_info_vtd cap_reg / ecap_reg that IOMMU_GET_HW_INFO
+  /// reports (intel_iommu_hw_info). The model does not derive them from the
+  /// other settings; 0 unless a test sets them.
+  std::uint64_t vtd_cap_reg = 0;
+  std::uint64_t vtd_ecap_reg = 0;
+
   /// The seed patch returns a positive EINVAL (a bug in the patch: `ret =
   /// EINVAL;`) for a refused ENTER/EXIT, so ioctl(2) returns 22. false (the
   /// default) returns -EINVAL, the patch's evident intent; true reproduces the
@@ -147,6 +177,23 @@ struct kernel_options {
   /// vfio_iommu_type1_dirty_pages. 6.1 and 6.12 answer EINVAL, 7.x EOVERFLOW
   /// (checked on Debian's kernels).
   bool dma_wrap_eoverflow() const noexcept { return version == kernel_version::v7; }
+  /// /dev/iommu exists: `iommufd` asked for and the release has it (v6.2+:
+  /// every release but 6.1).
+  bool has_iommufd() const noexcept { return iommufd && version != kernel_version::v6_1; }
+  /// Device cdevs exist: `device_cdev` asked for, iommufd present (Kconfig:
+  /// VFIO_DEVICE_CDEV depends on IOMMUFD) and the release has them (v6.6+).
+  bool has_device_cdev() const noexcept { return device_cdev && has_iommufd(); }
+
+  /// The project's own 6.12 kernel: Debian's 6.12 sources built with
+  /// CONFIG_IOMMUFD and CONFIG_VFIO_DEVICE_CDEV beside the legacy container
+  /// (/dev/vfio/vfio stays vfio's own: CONFIG_IOMMUFD_VFIO_CONTAINER off).
+  static kernel_options project_kernel() {
+    kernel_options o;
+    o.version = kernel_version::v6_12;
+    o.iommufd = true;
+    o.device_cdev = true;
+    return o;
+  }
 };
 
 }  // namespace vfio::testing::sim

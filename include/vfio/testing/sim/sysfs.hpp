@@ -72,6 +72,7 @@ inline const std::vector<attr_info>& pci_attributes() {
       {"firmware_node", attr_type::link},
       {"firmware_node/power_resources_D3hot", attr_type::directory},
       {"firmware_node/power_state", attr_type::file_ro},
+      {"vfio-dev", attr_type::directory},
   };
   return all;
 }

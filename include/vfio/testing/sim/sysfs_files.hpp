@@ -82,6 +82,11 @@ inline std::vector<std::string> list(const kernel_state& k, const sysfs_ref& r) 
   std::vector<std::string> v;
   if (r.k == K::group_members) return iommu_group_members(k, r.group);
   if (r.k == K::iommu_group) return {"devices"};
+  if (r.k == K::device_attr && r.attr == "vfio-dev") {
+    const sim_function* fn = k.function(r.bdf);
+    if (fn && fn->vfio) v.push_back("vfio" + std::to_string(fn->cdev_index));
+    return v;
+  }
   if (r.k != K::directory) return v;
   if (r.attr == "/sys/kernel/iommu_groups")
     for (unsigned g : iommu_groups(k)) v.push_back(std::to_string(g));
@@ -157,6 +162,9 @@ inline bool attr_exists(kernel_state& k, const sysfs_ref& r) {
     // acpi_attr_is_visible (drivers/acpi/device_sysfs.c): only for a
     // power-manageable ACPI device.
     if (a == "firmware_node/power_state") return platform_power_manageable(d);
+    // The vfio-dev class device (vfio_main.c vfio_device_add), shown with the
+    // device cdev option only (sim::kernel_options::device_cdev).
+    if (a == "vfio-dev") return fn->vfio && k.opt.has_device_cdev();
     return true;
   }
   auto it = k.bridges.find(r.bdf);
@@ -166,7 +174,7 @@ inline bool attr_exists(kernel_state& k, const sysfs_ref& r) {
   if (a == "firmware_node") return b.acpi_node;
   if (a == "firmware_node/power_resources_D3hot") return b.acpi_node && b.power_resources;
   if (a == "firmware_node/power_state") return b.acpi_node && b.power_resources;
-  if (a == "reset_method") return false;  // not modelled for bridges
+  if (a == "reset_method" || a == "vfio-dev") return false;  // not modelled for bridges; no VFIO device
   // Bridges carry no configuration image in their description.
   return a != "config" && a != "vendor" && a != "device" && a != "subsystem_vendor" && a != "subsystem_device" &&
          a != "class" && a != "revision";

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <memory>
@@ -36,6 +37,7 @@ inline int open_group(kernel_state& k, unsigned id) {
   if (!k.group_has_vfio_device(id)) return -ENOENT;
   group_object& g = k.groups[id];
   g.id = id;
+  if (g.cdev_device_open_cnt) return -EBUSY;  // a device of the group is bound through its cdev
   if (g.opened) return -EBUSY;
   g.opened = true;
   g.fd_open = true;
@@ -63,10 +65,137 @@ inline void release_group_file(kernel_state& k, group_object& g) {
   k.forget_group_if_unused(g.id);
 }
 
+// --- device cdevs (drivers/vfio/device_cdev.c) ------------------------------------
+
+/// vfio_device_fops_cdev_open: a device file that grants nothing until
+/// BIND_IOMMUFD. The node exists only while the device is registered (the
+/// caller's path walk answers ENOENT otherwise).
+inline int open_cdev(kernel_state& k, sim_function& fn) {
+  auto file = std::make_shared<device_file>();
+  file->bdf = fn.hw->desc().bdf;
+  file->group = fn.hw->desc().iommu_group;
+  file->cdev = true;
+  file->access_granted = false;
+  descriptor d;
+  d.kind = descriptor_kind::device;
+  d.device = std::move(file);
+  return k.fds.add(std::move(d));
+}
+
+/// vfio_df_ioctl_bind_iommufd (6.12: flags must be 0; the VF-token flag of
+/// later kernels is not modelled) -> vfio_df_open -> vfio_df_iommufd_bind ->
+/// iommufd_device_bind, then vfio-pci's open_device.
+inline long cdev_bind(kernel_state& k, device_file& f, void* arg) {
+  if (!arg) return -EFAULT;
+  abi::device_bind_iommufd bind{};
+  constexpr std::size_t minsz = offsetof(abi::device_bind_iommufd, out_devid) + 4;  // 16
+  std::memcpy(&bind, arg, minsz);
+  if (bind.argsz < minsz || bind.flags || bind.iommufd < 0) return -EINVAL;
+  sim_function* fn = k.function(f.bdf);
+  if (!fn || !fn->vfio) return -ENODEV;
+  group_object& g = k.groups[f.group];
+  g.id = f.group;
+  if (g.opened) return -EBUSY;           // vfio_device_block_group: the group node is open
+  if (f.access_granted) return -EINVAL;  // "one device cannot be bound twice"
+  descriptor* d = k.fds.find(bind.iommufd);
+  if (!d) return -EBADF;                                    // iommufd_ctx_from_fd: fget
+  if (d->kind != descriptor_kind::iommufd) return -EBADFD;  // not iommufd_fops
+  if (fn->open_count) return -EINVAL;  // vfio_df_open: "the device cdev path doesn't have a secure way"
+  // iommu_device_claim_dma_owner: another owner (an iommufd, or a kernel
+  // driver using the DMA API on a function of the group) is -EPERM.
+  iommufd_ctx* ictx = d->iommufd.get();
+  if (g.dma_owner_cnt ? g.dma_owner != ictx : !k.group_viable(f.group)) return -EPERM;
+  const std::uint32_t devid = ictx->bind(f.bdf, f.group);
+  g.dma_owner = ictx;
+  ++g.dma_owner_cnt;
+  ++g.cdev_device_open_cnt;
+  fn->open_count = 1;
+  fn->vfio->enable();
+  fn->cdev_opened = true;
+  fn->ictx = ictx;
+  fn->devid = devid;
+  f.ictx = d->iommufd;
+  f.devid = devid;
+  f.access_granted = true;
+  std::memcpy(static_cast<unsigned char*>(arg) + offsetof(abi::device_bind_iommufd, out_devid), &devid, 4);
+  return 0;
+}
+
+/// vfio_df_ioctl_attach_pt -> vfio_iommufd_physical_attach_ioas (6.12:
+/// flags must be 0, argsz covers pt_id); the HWPT id is written back.
+inline long cdev_attach(device_file& f, void* arg) {
+  if (!arg) return -EFAULT;
+  abi::device_attach_iommufd_pt a{};
+  constexpr std::size_t minsz = offsetof(abi::device_attach_iommufd_pt, pt_id) + 4;  // 12
+  std::memcpy(&a, arg, minsz);
+  if (a.argsz < minsz || a.flags) return -EINVAL;
+  std::uint32_t pt = a.pt_id;
+  if (const int r = f.ictx->attach(f.devid, pt)) return r;
+  std::memcpy(static_cast<unsigned char*>(arg) + offsetof(abi::device_attach_iommufd_pt, pt_id), &pt, 4);
+  return 0;
+}
+
+/// vfio_df_ioctl_detach_pt -> vfio_iommufd_physical_detach_ioas.
+inline long cdev_detach(device_file& f, void* arg) {
+  if (!arg) return -EFAULT;
+  abi::device_detach_iommufd_pt a{};
+  constexpr std::size_t minsz = offsetof(abi::device_detach_iommufd_pt, flags) + 4;  // 8
+  std::memcpy(&a, arg, minsz);
+  if (a.argsz < minsz || a.flags) return -EINVAL;
+  f.ictx->detach(f.devid);
+  return 0;
+}
+
+/// vfio_device_fops_unl_ioctl for a cdev-opened file: BIND first; nothing
+/// else before the bind (-EINVAL); ATTACH/DETACH inside the runtime-PM
+/// get/put like every device ioctl; the rest is vfio-pci's.
+inline long cdev_ioctl(kernel_state& k, device_file& f, unsigned long request, void* arg) {
+  if (request == abi::req::device_bind_iommufd) return cdev_bind(k, f, arg);
+  if (!f.access_granted) return -EINVAL;
+  sim_function* fn = k.function(f.bdf);
+  if (!fn || !fn->vfio) return -ENODEV;
+  if (request == abi::req::device_attach_iommufd_pt || request == abi::req::device_detach_iommufd_pt) {
+    fn->pm->get();
+    const long r = request == abi::req::device_attach_iommufd_pt ? cdev_attach(f, arg) : cdev_detach(f, arg);
+    fn->pm->put();
+    return r;
+  }
+  return fn->vfio->ioctl(request, arg);
+}
+
+/// vfio_device_fops_release -> vfio_df_unbind_iommufd: nothing for a file
+/// never bound; else the last close (close_device, then the iommufd unbind
+/// that detaches and destroys the device object), the DMA ownership and the
+/// group block go.
+inline void release_cdev_file(kernel_state& k, device_file& f) {
+  if (!f.access_granted) return;
+  f.access_granted = false;
+  sim_function* fn = k.function(f.bdf);
+  if (fn && fn->open_count && --fn->open_count == 0) {
+    if (fn->vfio) fn->vfio->disable();
+    fn->cdev_opened = false;
+    fn->ictx = nullptr;
+    fn->devid = 0;
+  }
+  if (f.ictx) f.ictx->unbind(f.devid);
+  auto it = k.groups.find(f.group);
+  if (it != k.groups.end()) {
+    group_object& g = it->second;
+    if (g.dma_owner_cnt > 0 && --g.dma_owner_cnt == 0) g.dma_owner = nullptr;
+    if (g.cdev_device_open_cnt > 0) --g.cdev_device_open_cnt;
+  }
+  f.ictx.reset();  // iommufd_ctx_put
+}
+
 /// vfio_device_fops_release -> vfio_df_group_close: the last close of the
 /// device runs vfio-pci's close_device and drops the group's container use
-/// (vfio_group_unuse_container: fput of the group file).
+/// (vfio_group_unuse_container: fput of the group file). A cdev-opened file
+/// unbinds instead (release_cdev_file).
 inline void release_device_file(kernel_state& k, device_file& f) {
+  if (f.cdev) {
+    release_cdev_file(k, f);
+    return;
+  }
   sim_function* fn = k.function(f.bdf);
   if (!fn || !fn->open_count) return;
   if (--fn->open_count) return;
@@ -227,6 +356,7 @@ inline long group_ioctl(kernel_state& k, group_object& g, unsigned long request,
 inline int mmap_device(kernel_state& k, descriptor& d, void** addr, std::size_t length, int flags,
                        std::int64_t offset) {
   if (!length || offset < 0 || (offset & 0xfff)) return -EINVAL;
+  if (!d.device->access_granted) return -EINVAL;  // vfio_device_fops_mmap: an unbound cdev
   sim_function* fn = k.function(d.device->bdf);
   if (!fn || !fn->vfio) return -ENODEV;
   std::shared_ptr<device_memory> mem;
