@@ -27,6 +27,7 @@
 #include "irq.hpp"
 #include "kvm.hpp"
 #include "notify_irq.hpp"
+#include "open.hpp"
 #include "pci/config.hpp"
 #include "pci/config_snapshot.hpp"
 #include "pci/power.hpp"
