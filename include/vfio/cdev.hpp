@@ -152,9 +152,10 @@ inline result<feature::vf_token_uuid> parse_vf_token(std::string_view text) noex
 /// Preconditions: device_fd and ictx were opened through the same seam.
 /// Errors (device_cdev.c, vfio_df_ioctl_bind_iommufd): EBADF (ictx empty, no syscall);
 /// EINVAL (already bound; a group-opened descriptor; a VF token on a kernel without the
-/// flag (6.12) or for a device that takes none); EBUSY (the group node is open, or
-/// another owner holds DMA of the group: iommu_device_claim_dma_owner); EPERM (MSI not
-/// isolated and allow_unsafe_interrupts off: iommufd_device_bind); EACCES (VF token
+/// flag (6.12) or for a device that takes none); EBUSY (the group node is open:
+/// vfio_device_block_group); EPERM (another owner holds DMA of the group, another
+/// iommufd or a kernel driver of a device in it: iommu_device_claim_dma_owner; or MSI
+/// not isolated and allow_unsafe_interrupts off: iommufd_device_bind); EACCES (VF token
 /// missing or wrong, kernels with the flag: vfio_pci_core_match_token_uuid); EBADFD (not
 /// an iommufd); E2BIG (a VF token on a token kernel without the fix 2f03f21fe751, see
 /// abi::device_bind_iommufd); the driver's open errors (EIO, ENOMEM ...).
