@@ -21,6 +21,8 @@
 
 namespace vfio::testing::sim {
 
+class migration_file;  // sim/migration_device.hpp
+
 /// struct vfio_container: alive while its descriptor is open or a group is
 /// attached (the groups hold a reference: vfio_container_attach_group).
 struct container_object {
@@ -50,7 +52,7 @@ struct device_file {
   std::uint64_t pos = 0;  ///< the file position read(2) / write(2) use
 };
 
-enum class descriptor_kind { container, group, device, eventfd, sysfs };
+enum class descriptor_kind { container, group, device, eventfd, sysfs, migration };
 
 inline const char* to_string(descriptor_kind k) noexcept {
   switch (k) {
@@ -59,6 +61,7 @@ inline const char* to_string(descriptor_kind k) noexcept {
     case descriptor_kind::device: return "device";
     case descriptor_kind::eventfd: return "eventfd";
     case descriptor_kind::sysfs: return "sysfs";
+    case descriptor_kind::migration: return "migration";
   }
   return "?";
 }
@@ -70,6 +73,7 @@ struct descriptor {
   std::shared_ptr<device_file> device;
   std::shared_ptr<eventfd_counter> eventfd;
   std::shared_ptr<sysfs_file> sysfs;
+  std::shared_ptr<migration_file> migration;  ///< a migration data_fd
 };
 
 /// Fake descriptor numbers from 1000 up, the lowest free one first (as the
