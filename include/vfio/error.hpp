@@ -412,7 +412,8 @@ inline std::size_t subject::to_chars(char* buf, std::size_t size) const noexcept
 /// "IRQ index check", "eventfd count check", "feature id check", "feature
 /// argument check", "feature payload size check", "seam check", "driver name
 /// check", "sysfs path check", "attribute value check", "buffer size check",
-/// "PCI address check"). An operation on an empty object keeps the call's name
+/// "PCI address check", "migration state check", "dirty bitmap check", "DMA
+/// logging range check"). An operation on an empty object keeps the call's name
 /// with EBADF, as the kernel would answer.
 ///
 /// Making an error never allocates: the operation is a pointer to a string
