@@ -81,14 +81,20 @@ inline bool arc(std::uint64_t flags, std::uint32_t from, std::uint32_t to) {
 }
 
 /// vfio_mig_get_next_state: 0 and the next step, or -EINVAL (a state not
-/// offered, or no path: STOP_COPY -> PRE_COPY*, anything from ERROR).
+/// offered, no path, STOP_COPY -> PRE_COPY* which the uAPI forbids, anything
+/// from ERROR). The shortest path over the driver's arcs; a saving state may be
+/// interior only while the whole path stays in the saving group (one session:
+/// PRE_COPY -> PRE_COPY_P2P -> STOP_COPY), so a path that leaves the group leaves
+/// it at once and none passes through it.
 inline int next_state(std::uint64_t flags, std::uint32_t cur, std::uint32_t target, std::uint32_t& next) {
   if (cur >= state_count || !offered(flags, cur) || target >= state_count || !offered(flags, target)) return -EINVAL;
+  if (cur == st::stop_copy && (target == st::pre_copy || target == st::pre_copy_p2p)) return -EINVAL;
   if (cur == target) {
     next = cur;
     return 0;
   }
-  std::uint32_t first_hop[state_count];
+  const bool within_session = saving(cur) && saving(target);
+  std::uint32_t first_hop[state_count] = {};
   bool seen[state_count] = {};
   std::uint32_t queue[state_count];
   std::size_t head = 0, tail = 0;
@@ -96,9 +102,10 @@ inline int next_state(std::uint64_t flags, std::uint32_t cur, std::uint32_t targ
   queue[tail++] = cur;
   while (head < tail) {
     const std::uint32_t u = queue[head++];
-    if (u != cur && saving(u)) continue;  // a saving state is only ever a start or an end
+    if (u != cur && saving(u) && !within_session) continue;  // only a start or an end
     for (std::uint32_t v = 0; v < state_count; ++v) {
       if (seen[v] || !offered(flags, v) || !arc(flags, u, v)) continue;
+      if (within_session && !saving(v) && v != target) continue;  // the session path stays in the group
       seen[v] = true;
       first_hop[v] = u == cur ? v : first_hop[u];
       if (v == target) {
