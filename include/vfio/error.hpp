@@ -39,6 +39,7 @@ enum class errc {
   timed_out,                   ///< a wait ended at its deadline
   parse_error,                 ///< a sysfs attribute held unexpected text
   invalid_argument,            ///< a caller-supplied argument the library rejects before any syscall
+  mig_state_unreachable,       ///< no arc of the kernel's migration FSM leads there from the current state
 };
 
 }  // namespace vfio
@@ -79,6 +80,7 @@ class vfio_category final : public std::error_category {
       case errc::timed_out: return "timed out";
       case errc::parse_error: return "unexpected attribute contents";
       case errc::invalid_argument: return "invalid argument";
+      case errc::mig_state_unreachable: return "migration state not reachable from the current state";
     }
     return "unknown vfio error";
   }
@@ -112,6 +114,7 @@ class subject {
     feature,          ///< a VFIO_DEVICE_FEATURE: value is the feature id
     cdev_node,        ///< /dev/vfio/devices/vfio<value>, a device's VFIO cdev
     iommufd_object,   ///< an object of an iommufd: value is its id, aux a subject::iommufd_type
+    mig_stream,       ///< a migration data stream (the data_fd of MIG_DEVICE_STATE): value is the descriptor
   };
 
   /// The fixed objects a subject of kind host_path names (stable numbering).
@@ -183,6 +186,9 @@ class subject {
     return subject(kind::iommufd_object, id, static_cast<std::uint16_t>(t));
   }
 
+  /// A migration data stream by descriptor: "(migration data fd 7)".
+  static constexpr subject mig_stream(std::uint32_t fd) noexcept { return subject(kind::mig_stream, fd, 0); }
+
   constexpr kind type() const noexcept { return kind_; }
   constexpr std::uint32_t value() const noexcept { return value_; }
   /// The attribute of a sysfs_attribute subject (attribute::other otherwise).
@@ -242,6 +248,7 @@ inline const char* to_string(subject::kind k) noexcept {
     case subject::kind::feature: return "feature";
     case subject::kind::cdev_node: return "cdev_node";
     case subject::kind::iommufd_object: return "iommufd_object";
+    case subject::kind::mig_stream: return "mig_stream";
   }
   return "?";
 }
@@ -389,6 +396,7 @@ inline std::size_t subject::to_chars(char* buf, std::size_t size) const noexcept
       out.put('(').put(aux_ < 4 ? names[aux_] : names[0]).put_unsigned(value_).put(')');
       break;
     }
+    case kind::mig_stream: out.put("(migration data fd ").put_unsigned(value_).put(')'); break;
   }
   return out.length();
 }
@@ -404,7 +412,8 @@ inline std::size_t subject::to_chars(char* buf, std::size_t size) const noexcept
 /// "IRQ index check", "eventfd count check", "feature id check", "feature
 /// argument check", "feature payload size check", "seam check", "driver name
 /// check", "sysfs path check", "attribute value check", "buffer size check",
-/// "PCI address check"). An operation on an empty object keeps the call's name
+/// "PCI address check", "migration state check", "dirty bitmap check", "DMA
+/// logging range check"). An operation on an empty object keeps the call's name
 /// with EBADF, as the kernel would answer.
 ///
 /// Making an error never allocates: the operation is a pointer to a string

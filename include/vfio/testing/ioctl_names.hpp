@@ -62,6 +62,7 @@ inline const char* ioctl_name(unsigned long request, ioctl_target target) noexce
       case r::device_bind_iommufd: return "VFIO_DEVICE_BIND_IOMMUFD";
       case r::device_attach_iommufd_pt: return "VFIO_DEVICE_ATTACH_IOMMUFD_PT";
       case r::device_detach_iommufd_pt: return "VFIO_DEVICE_DETACH_IOMMUFD_PT";
+      case r::mig_get_precopy_info: return "VFIO_MIG_GET_PRECOPY_INFO";  // on a migration data_fd
       default: return nullptr;
     }
   };

@@ -303,6 +303,23 @@ class simulated_kernel final : public syscalls {
     return f && f->vfio ? f->vfio->ioeventfd_count() : 0;
   }
 
+  /// The migration state of a device with a migration driver (abi::mig_device_state),
+  /// or -1 (no such device, not bound to vfio-pci, no migration driver).
+  long migration_state(const std::string& bdf) const noexcept {
+    std::lock_guard<std::mutex> lock(mu_);
+    const sim::sim_function* f = find(bdf);
+    sim::migration_device* m = f && f->vfio ? f->vfio->migration() : nullptr;
+    return m ? static_cast<long>(m->state()) : -1;
+  }
+  /// The device DMA-writes [iova, iova + length): its DMA log (when started)
+  /// records the pages. True when the log recorded some.
+  bool device_dma_write(const std::string& bdf, std::uint64_t iova, std::uint64_t length) noexcept {
+    std::lock_guard<std::mutex> lock(mu_);
+    sim::sim_function* f = k_.function(bdf);
+    sim::migration_device* m = f && f->vfio ? f->vfio->migration() : nullptr;
+    return m && m->dma_write(iova, length);
+  }
+
   // --- fault injection ------------------------------------------------------
 
   /// Makes matching calls fail with -rule.error before they reach the model
@@ -703,6 +720,7 @@ class simulated_kernel final : public syscalls {
           break;
         }
         case sim::descriptor_kind::iommufd: r = d->iommufd->ioctl(request, arg); break;
+        case sim::descriptor_kind::migration: r = d->migration->ioctl(request, arg); break;
         default: r = -ENOTTY;  // no unlocked_ioctl
       }
     } else {
@@ -747,6 +765,9 @@ class simulated_kernel final : public syscalls {
           break;
         case sim::descriptor_kind::eventfd:
           r = positional ? -ESPIPE : eventfd_io(lock, d->eventfd, buf, count, write);
+          break;
+        case sim::descriptor_kind::migration:  // stream_open: no pread / pwrite
+          r = positional ? -ESPIPE : write ? d->migration->write(buf, count) : d->migration->read(buf, count);
           break;
         default: r = -EINVAL;  // containers and groups have no read / write
       }

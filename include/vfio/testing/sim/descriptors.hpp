@@ -22,6 +22,8 @@
 
 namespace vfio::testing::sim {
 
+class migration_file;  // sim/migration_device.hpp
+
 /// struct vfio_container: alive while its descriptor is open or a group is
 /// attached (the groups hold a reference: vfio_container_attach_group).
 struct container_object {
@@ -60,7 +62,7 @@ struct device_file {
   std::uint32_t devid = 0;            ///< its device object there (df->devid)
 };
 
-enum class descriptor_kind { container, group, device, eventfd, sysfs, iommufd };
+enum class descriptor_kind { container, group, device, eventfd, sysfs, iommufd, migration };
 
 inline const char* to_string(descriptor_kind k) noexcept {
   switch (k) {
@@ -70,6 +72,7 @@ inline const char* to_string(descriptor_kind k) noexcept {
     case descriptor_kind::eventfd: return "eventfd";
     case descriptor_kind::sysfs: return "sysfs";
     case descriptor_kind::iommufd: return "iommufd";
+    case descriptor_kind::migration: return "migration";
   }
   return "?";
 }
@@ -82,6 +85,7 @@ struct descriptor {
   std::shared_ptr<eventfd_counter> eventfd;
   std::shared_ptr<sysfs_file> sysfs;
   std::shared_ptr<iommufd_ctx> iommufd;  ///< /dev/iommu: the context lives while a bound device holds it too
+  std::shared_ptr<migration_file> migration;  ///< a migration data_fd
 };
 
 /// Fake descriptor numbers from 1000 up, the lowest free one first (as the

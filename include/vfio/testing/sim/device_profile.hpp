@@ -15,6 +15,7 @@
 
 #include "../../abi/pci.hpp"
 #include "../../abi/vfio.hpp"
+#include "migration_profile.hpp"
 
 namespace vfio::testing::sim {
 
@@ -86,6 +87,8 @@ struct device_description {
   /// then fails with EINVAL before v6.18 and ENOTTY since.
   bool driver_has_feature_op = true;
   bool vga = false;  ///< VGA-class device with the VGA region (index 8)
+  /// A migration driver (mig_ops / log_ops); unset: the migration features are ENOTTY.
+  std::optional<migration_description> migration;
 };
 
 /// A bridge above devices (root port). It is not a VFIO device; only its sysfs

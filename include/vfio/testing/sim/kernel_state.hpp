@@ -259,6 +259,13 @@ class kernel_state final : public vfio_pci_env {
     return 0;
   }
 
+  int install_migration_file(std::shared_ptr<migration_file> file) override {
+    descriptor d;
+    d.kind = descriptor_kind::migration;
+    d.migration = std::move(file);
+    return fds.add(std::move(d));
+  }
+
   /// pci_target_state (drivers/pci/pci.c) for a runtime suspend, in the
   /// kernel's order. The platform first: when platform_pci_power_manageable
   /// (acpi_pci_power_manageable), platform_pci_choose_state decides

@@ -18,6 +18,7 @@
 #include "config_space.hpp"
 #include "device_info.hpp"
 #include "irqs.hpp"
+#include "migration_device.hpp"
 #include "options.hpp"
 #include "pci_function.hpp"
 #include "region_access.hpp"
@@ -45,6 +46,11 @@ class vfio_pci_env {
   /// need the bus and the groups).
   virtual int hot_reset_info(vfio_pci_device& dev, void* arg) = 0;
   virtual int hot_reset(vfio_pci_device& dev, void* arg) = 0;
+  /// A migration data file gets a descriptor (vfio_ioct_mig_return_fd); the number or -errno.
+  virtual int install_migration_file(std::shared_ptr<migration_file> file) {
+    (void)file;
+    return -EMFILE;
+  }
   virtual ~vfio_pci_env() = default;
 };
 
@@ -54,6 +60,11 @@ class vfio_pci_device final : public runtime_pm_client, public config_host {
                   vfio_pci_env& env)
       : hw_(&hw), pm_(&pm), clock_(&clock), opt_(&options), env_(&env), irqs_(hw) {
     irqs_.set_err_any_function(options.version == kernel_version::v7);
+    if (hw.desc().migration) {  // a variant driver with mig_ops (and log_ops)
+      const bool v6_1 = options.version == kernel_version::v6_1;
+      mig_ = std::make_shared<migration_device>(*hw.desc().migration, hw, !v6_1);
+      mig_->set_has_data_size(!v6_1);  // MIG_DATA_SIZE and PRE_COPY arrived in 6.2
+    }
   }
   vfio_pci_device(const vfio_pci_device&) = delete;
   vfio_pci_device& operator=(const vfio_pci_device&) = delete;
@@ -70,6 +81,7 @@ class vfio_pci_device final : public runtime_pm_client, public config_host {
     return abi::pci_region::count + static_cast<std::uint32_t>(hw_->desc().regions.size());
   }
   std::size_t ioeventfd_count() const noexcept { return ioeventfds_.size(); }
+  migration_device* migration() noexcept { return mig_.get(); }
 
   // --- driver binding (vfio_pci_core_register_device / unregister) ---------
 
@@ -99,6 +111,7 @@ class vfio_pci_device final : public runtime_pm_client, public config_host {
     vconfig_.init(*this, d, hw_->cfg_size());  // vfio_config_init
     layout_ = probe_bar_layout(*hw_);
     enabled_ = true;
+    if (mig_) mig_->open_device();
     return 0;
   }
 
@@ -115,6 +128,7 @@ class vfio_pci_device final : public runtime_pm_client, public config_host {
     hw_->clear_master();
     irqs_.reset_all();  // SET_IRQS DATA_NONE|TRIGGER on irq_type; ERR / REQ released
     ioeventfds_.clear();
+    if (mig_) mig_->close_device();
     enabled_ = false;
     pm_->put();  // the usage count taken at enable
   }
@@ -260,6 +274,7 @@ class vfio_pci_device final : public runtime_pm_client, public config_host {
       // vfio_pci_ioctl_reset: D0 first, then pci_try_reset_function.
       if (!reset_works_) return -EINVAL;
       set_power_state(d_state::d0);
+      if (mig_) mig_->reset_done();  // the variant driver's reset_done
       return 0;
     }
     if (request == r::device_get_pci_hot_reset_info) return env_->hot_reset_info(*this, arg);
@@ -395,6 +410,10 @@ class vfio_pci_device final : public runtime_pm_client, public config_host {
     if (!(hdr.flags & ff::probe) && (hdr.flags & ff::set) && (hdr.flags & ff::get)) return -EINVAL;
     const std::uint32_t id = hdr.flags & ff::mask;
     namespace fid = abi::feature_id;
+    if (mig_ && mig_->handles(id))  // the core's migration features, given mig_ops / log_ops
+      return mig_->feature(
+          hdr.flags, id, static_cast<unsigned char*>(arg) + sizeof hdr, hdr.argsz - sizeof hdr,
+          [this](std::shared_ptr<migration_file> f) { return env_->install_migration_file(std::move(f)); });
     // Core features without mig_ops / log_ops: -ENOTTY.
     if (id == fid::migration || id == fid::mig_device_state || id == fid::dma_logging_start ||
         id == fid::dma_logging_stop || id == fid::dma_logging_report || id == fid::mig_data_size)
@@ -509,6 +528,7 @@ class vfio_pci_device final : public runtime_pm_client, public config_host {
   std::vector<ioeventfd_entry> ioeventfds_;
   std::vector<std::uint8_t> vga_;
   std::vector<std::vector<std::uint8_t>> dev_regions_;
+  std::shared_ptr<migration_device> mig_;  ///< the migration driver, when the description has one
 };
 
 }  // namespace vfio::testing::sim
