@@ -25,6 +25,8 @@
 #include "../catch.hpp"
 #include "iommufd_fixture.hpp"
 
+namespace vfio_unit_test_cdev {
+
 namespace {
 
 namespace abi = vfio::abi;
@@ -426,3 +428,5 @@ TEST_CASE("cdev: parse_vf_token reads the UUID text in byte order and refuses an
     CHECK(op(r.error()) == "VF token check");
   }
 }
+
+}  // namespace vfio_unit_test_cdev

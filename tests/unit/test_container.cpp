@@ -15,6 +15,8 @@
 #include "../catch.hpp"
 #include "mock_fixture.hpp"
 
+namespace vfio_unit_test_container {
+
 namespace {
 
 namespace abi = vfio::abi;
@@ -661,3 +663,5 @@ TEST_CASE("container: unmap_all_dma without VFIO_UNMAP_ALL issues no unmap", "[c
   CHECK(s.mock.open_descriptors() == 0);
   CHECK(s.mock.verify_done());
 }
+
+}  // namespace vfio_unit_test_container

@@ -17,6 +17,8 @@
 #include "../catch.hpp"
 #include "mock_fixture.hpp"
 
+namespace vfio_unit_test_device {
+
 namespace {
 
 namespace abi = vfio::abi;
@@ -615,3 +617,5 @@ TEST_CASE("device: pci_hot_reset() passes the exact header and group fds", "[dev
   CHECK(s.mock.open_descriptors() == 0);
   CHECK(s.mock.verify_done());
 }
+
+}  // namespace vfio_unit_test_device

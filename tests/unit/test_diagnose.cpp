@@ -14,6 +14,8 @@
 
 #include "../catch.hpp"
 
+namespace vfio_unit_test_diagnose {
+
 namespace {
 
 namespace sim = vfio::testing::sim;
@@ -319,3 +321,5 @@ TEST_CASE("diagnose: cause names are stable", "[diagnose]") {
 }
 
 }  // namespace
+
+}  // namespace vfio_unit_test_diagnose

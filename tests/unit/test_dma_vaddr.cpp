@@ -15,6 +15,8 @@
 #include "mock_fixture.hpp"
 #include "test_simulated_kernel_support.hpp"
 
+namespace vfio_unit_test_dma_vaddr {
+
 namespace {
 
 namespace abi = vfio::abi;
@@ -154,3 +156,5 @@ TEST_CASE("dma vaddr: invalidate, update, and type1's refusals", "[container][va
   REQUIRE(unmapped);
   CHECK(*unmapped == 5 * page);
 }
+
+}  // namespace vfio_unit_test_dma_vaddr

@@ -19,6 +19,8 @@
 #include "catch.hpp"
 #include "test_simulated_kernel_support.hpp"
 
+namespace vfio_unit_test_ergonomics_api {
+
 using namespace sim_test;
 namespace host = vfio::host;
 namespace pci = vfio::pci;
@@ -178,3 +180,5 @@ TEST_CASE("every public enum has a name", "[ergonomics]") {
   // Out-of-range values do not crash.
   CHECK(std::string(to_string(static_cast<host::d3cold_policy>(99))) == "?");
 }
+
+}  // namespace vfio_unit_test_ergonomics_api

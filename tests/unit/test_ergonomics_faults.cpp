@@ -12,6 +12,8 @@
 #include "catch.hpp"
 #include "test_simulated_kernel_support.hpp"
 
+namespace vfio_unit_test_ergonomics_faults {
+
 using namespace sim_test;
 
 namespace {
@@ -172,3 +174,5 @@ TEST_CASE("a fault rule with the caller's own argument test", "[simulated_kernel
   CHECK(c->map_dma(vaddr, 0x200000, sizeof page));
   CHECK(injected_count(k) == 1);
 }
+
+}  // namespace vfio_unit_test_ergonomics_faults

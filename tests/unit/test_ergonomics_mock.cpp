@@ -10,6 +10,8 @@
 
 #include "catch.hpp"
 
+namespace vfio_unit_test_ergonomics_mock {
+
 namespace abi = vfio::abi;
 using vfio::testing::ioctl_name;
 using vfio::testing::ioctl_target;
@@ -71,3 +73,5 @@ TEST_CASE("scripted mock: unmet expectations and unknown descriptors", "[testing
   CHECK(contains(reports[0], "never made: ioctl(fd 7, request VFIO_DEVICE_FEATURE or VFIO_IOMMU_DIRTY_PAGES)"));
   CHECK(contains(reports[1], "request 0x3b7f"));
 }
+
+}  // namespace vfio_unit_test_ergonomics_mock

@@ -24,6 +24,8 @@
 #include "catch.hpp"
 #include "test_simulated_kernel_support.hpp"
 
+namespace vfio_unit_test_ergonomics_setup {
+
 namespace {
 
 /// What a VMM keeps for an assigned device.
@@ -154,3 +156,5 @@ TEST_CASE("the three set-ups do the same thing", "[ergonomics][setup]") {
     ::munmap(ram, ram_size);
   }
 }
+
+}  // namespace vfio_unit_test_ergonomics_setup

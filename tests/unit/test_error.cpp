@@ -13,6 +13,8 @@
 
 #include "../catch.hpp"
 
+namespace vfio_unit_test_error {
+
 namespace {
 
 namespace sim = vfio::testing::sim;
@@ -198,3 +200,5 @@ TEST_CASE("error: feature errors name the feature", "[error]") {
 }
 
 }  // namespace
+
+}  // namespace vfio_unit_test_error

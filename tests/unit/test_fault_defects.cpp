@@ -23,6 +23,8 @@
 #include "../catch.hpp"
 #include "mock_fixture.hpp"
 
+namespace vfio_unit_test_fault_defects {
+
 namespace {
 
 using vfio::testing::call_kind;
@@ -210,3 +212,5 @@ TEST_CASE("defect 10: a failed munmap keeps the piece, so unmap() can be retried
     k.clear_faults();
   }
 }
+
+}  // namespace vfio_unit_test_fault_defects

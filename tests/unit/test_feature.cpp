@@ -9,6 +9,8 @@
 
 #include "../catch.hpp"
 
+namespace vfio_unit_test_feature {
+
 namespace {
 
 namespace feature = vfio::feature;
@@ -381,3 +383,5 @@ TEST_CASE("feature: names", "[feature]") {
   CHECK(std::strcmp(feature::feature_name(5), "LOW_POWER_EXIT") == 0);
   CHECK(std::strcmp(feature::feature_name(12), "unknown") == 0);
 }
+
+}  // namespace vfio_unit_test_feature

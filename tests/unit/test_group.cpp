@@ -14,6 +14,8 @@
 #include "../catch.hpp"
 #include "mock_fixture.hpp"
 
+namespace vfio_unit_test_group {
+
 namespace {
 
 namespace abi = vfio::abi;
@@ -418,3 +420,5 @@ TEST_CASE("group: open_device accepts exactly 255 bytes", "[group][device]") {
   }
   CHECK(s.mock.verify_done());
 }
+
+}  // namespace vfio_unit_test_group

@@ -9,6 +9,8 @@
 
 #include "../catch.hpp"
 
+namespace vfio_unit_test_host_power {
+
 namespace {
 
 using vfio::host::capability_presence;
@@ -502,3 +504,5 @@ TEST_CASE("sysfs power texts parse", "[host][power]") {
   CHECK(std::strcmp(to_string(reachable_state::d3hot), "D3hot") == 0);
   for (power_limit l : all_power_limits) CHECK(std::strlen(to_string(l)) > 0);
 }
+
+}  // namespace vfio_unit_test_host_power

@@ -14,6 +14,8 @@
 #include "../catch.hpp"
 #include "mock_fixture.hpp"
 
+namespace vfio_unit_test_host_sysfs {
+
 namespace {
 
 using vfio::host::pci_address;
@@ -487,3 +489,5 @@ TEST_CASE("host: bind_to_driver rejects bad driver names before any syscall", "[
   }
   CHECK(s.mock.verify_done());
 }
+
+}  // namespace vfio_unit_test_host_sysfs

@@ -26,6 +26,8 @@
 
 #include "../catch.hpp"
 
+namespace vfio_unit_test_hostile_answers {
+
 namespace {
 
 namespace abi = vfio::abi;
@@ -658,3 +660,5 @@ TEST_CASE("hostile: the number of cases", "[hostile][total]") {
   std::printf("hostile-answer cases run: %d\n", hostile_cases);
   SUCCEED();
 }
+
+}  // namespace vfio_unit_test_hostile_answers

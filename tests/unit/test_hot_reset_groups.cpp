@@ -19,6 +19,8 @@
 #include "../catch.hpp"
 #include "mock_fixture.hpp"
 
+namespace vfio_unit_test_hot_reset_groups {
+
 namespace {
 
 namespace abi = vfio::abi;
@@ -148,3 +150,5 @@ TEST_CASE("hot reset: dev_id reporting (cdev) takes the kernel's ownership and n
   CHECK(mock.verify_done());
   CHECK(s.mismatches.empty());
 }
+
+}  // namespace vfio_unit_test_hot_reset_groups

@@ -20,6 +20,8 @@
 #include "mock_fixture.hpp"
 #include "test_simulated_kernel_support.hpp"
 
+namespace vfio_unit_test_ioeventfd {
+
 namespace {
 
 namespace abi = vfio::abi;
@@ -356,3 +358,5 @@ TEST_CASE("notify IRQs: the SET_IRQS argument", "[notify_irq]") {
   CHECK(mock.verify_done());
   CHECK(s.mismatches.empty());
 }
+
+}  // namespace vfio_unit_test_ioeventfd

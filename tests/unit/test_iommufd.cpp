@@ -19,6 +19,8 @@
 #include "../catch.hpp"
 #include "iommufd_fixture.hpp"
 
+namespace vfio_unit_test_iommufd {
+
 namespace {
 
 namespace ia = vfio::abi::iommufd;
@@ -855,3 +857,5 @@ TEST_CASE("iommufd: subjects name IOAS, HWPT, devid and the node; ioctl names fo
   CHECK(std::string(ioctl_name(vfio::abi::req::device_bind_iommufd, ioctl_target::group_or_device)) ==
         "VFIO_DEVICE_BIND_IOMMUFD");
 }
+
+}  // namespace vfio_unit_test_iommufd

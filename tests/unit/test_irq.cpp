@@ -16,6 +16,8 @@
 #include "../catch.hpp"
 #include "mock_fixture.hpp"
 
+namespace vfio_unit_test_irq {
+
 namespace {
 
 namespace abi = vfio::abi;
@@ -281,3 +283,5 @@ TEST_CASE("irq: build_irq_eventfds lays out header and fds exactly", "[irq]") {
   auto none = irq_set_bytes(20, abi::irq_set_flags::data_none | abi::irq_set_flags::action_unmask, 0, 0, 1);
   CHECK(std::memcmp(&h, none.data(), none.size()) == 0);
 }
+
+}  // namespace vfio_unit_test_irq

@@ -15,6 +15,8 @@
 #include "../catch.hpp"
 #include "mock_fixture.hpp"
 
+namespace vfio_unit_test_kvm {
+
 namespace {
 
 namespace kabi = vfio::abi::kvm;
@@ -235,3 +237,5 @@ TEST_CASE("kvm: creation errors, the TEST probe and has_attribute", "[kvm]") {
   CHECK(mock.verify_done());
   CHECK(s.mismatches.empty());
 }
+
+}  // namespace vfio_unit_test_kvm

@@ -22,6 +22,8 @@
 
 #include "../catch.hpp"
 
+namespace vfio_unit_test_mapping_state {
+
 namespace {
 
 namespace abi = vfio::abi;
@@ -393,3 +395,5 @@ TEST_CASE("eventfd: create, write, read, wait, close through the seam", "[mappin
   vfio::eventfd empty;
   CHECK(empty.wait(1000).error() == std::errc::bad_file_descriptor);
 }
+
+}  // namespace vfio_unit_test_mapping_state

@@ -19,6 +19,8 @@
 
 #include "../catch.hpp"
 
+namespace vfio_unit_test_migration {
+
 namespace {
 
 namespace abi = vfio::abi;
@@ -633,3 +635,5 @@ TEST_CASE("type1 dirty pages: START, STOP, GET_BITMAP and UNMAP_DMA with the bit
   CHECK(mock.verify_done());
   CHECK(mismatches.empty());
 }
+
+}  // namespace vfio_unit_test_migration

@@ -20,6 +20,8 @@
 #include "iommufd_fixture.hpp"
 #include "test_simulated_kernel_support.hpp"
 
+namespace vfio_unit_test_open {
+
 namespace {
 
 using namespace sim_test;
@@ -252,3 +254,5 @@ TEST_CASE("open_device: no /dev/iommu falls back to the group path (scripted)", 
   CHECK(s.mock.verify_done());
   CHECK(s.mismatches.empty());
 }
+
+}  // namespace vfio_unit_test_open

@@ -17,6 +17,8 @@
 #include "../catch.hpp"
 #include "mock_fixture.hpp"
 
+namespace vfio_unit_test_pci_config {
+
 namespace {
 
 namespace abi = vfio::abi;
@@ -498,3 +500,5 @@ TEST_CASE("pci config: snapshot() caps the read at 4096 bytes and reports pread 
   CHECK(s.mock.open_descriptors() == 0);
   CHECK(s.mock.verify_done());
 }
+
+}  // namespace vfio_unit_test_pci_config

@@ -9,6 +9,8 @@
 
 #include "../catch.hpp"
 
+namespace vfio_unit_test_power {
+
 namespace {
 
 namespace abi = vfio::abi;
@@ -718,3 +720,5 @@ TEST_CASE("power: a PM capability whose registers leave the capability area is m
   CHECK(std::string(r.error().operation()) == "PCI_CAPABILITY_LIST");
   CHECK(f.done());  // no pread or pwrite of PMCSR
 }
+
+}  // namespace vfio_unit_test_power

@@ -17,6 +17,8 @@
 #include "../catch.hpp"
 #include "mock_fixture.hpp"
 
+namespace vfio_unit_test_region {
+
 namespace {
 
 namespace abi = vfio::abi;
@@ -544,3 +546,5 @@ TEST_CASE("region: a region_mapping outlives a move-assignment and unmaps the ol
   CHECK(s.mock.live_mappings() == 0);
   CHECK(s.mock.verify_done());
 }
+
+}  // namespace vfio_unit_test_region

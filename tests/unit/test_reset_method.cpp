@@ -15,6 +15,8 @@
 #include "mock_fixture.hpp"
 #include "test_simulated_kernel_support.hpp"
 
+namespace vfio_unit_test_reset_method {
+
 namespace {
 
 namespace host = vfio::host;
@@ -178,3 +180,5 @@ TEST_CASE("reset_method: cxl_bus is unknown to 6.1, too many names are refused",
     CHECK(sim_test::write_sysfs(k, path, "bus bus bus bus bus bus bus bus\n") == -EINVAL);
   }
 }
+
+}  // namespace vfio_unit_test_reset_method

@@ -18,6 +18,8 @@
 #include <expected>
 #endif
 
+namespace vfio_unit_test_result {
+
 namespace {
 
 using vfio::errc;
@@ -298,3 +300,5 @@ TEST_CASE("code reads the same over std::expected", "[result]") {
   CHECK(std::string(pipeline<std_result>(std_result<int>(3)).error().operation()) == "pipeline");
 }
 #endif
+
+}  // namespace vfio_unit_test_result

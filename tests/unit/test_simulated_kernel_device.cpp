@@ -12,6 +12,8 @@
 #include "../catch.hpp"
 #include "test_simulated_kernel_support.hpp"
 
+namespace vfio_unit_test_simulated_kernel_device {
+
 namespace {
 
 using namespace sim_test;
@@ -528,3 +530,5 @@ TEST_CASE("simulated device: IOEVENTFD", "[simulated_kernel]") {
 }
 
 }  // namespace
+
+}  // namespace vfio_unit_test_simulated_kernel_device

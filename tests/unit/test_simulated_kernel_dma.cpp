@@ -11,6 +11,8 @@
 #include "../catch.hpp"
 #include "test_simulated_kernel_support.hpp"
 
+namespace vfio_unit_test_simulated_kernel_dma {
+
 namespace {
 
 using namespace sim_test;
@@ -208,3 +210,5 @@ TEST_CASE("simulated type1: a user predicate replaces /proc/self/maps", "[simula
   CHECK(map(k, s.container, 0x20000000000ULL, 0x400000, 0x1000) == -EFAULT);
   CHECK(calls == 4);
 }
+
+}  // namespace vfio_unit_test_simulated_kernel_dma

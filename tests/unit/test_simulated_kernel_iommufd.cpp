@@ -23,6 +23,8 @@
 #include "../catch.hpp"
 #include "test_simulated_kernel_support.hpp"
 
+namespace vfio_unit_test_simulated_kernel_iommufd {
+
 namespace {
 
 using namespace sim_test;
@@ -731,3 +733,5 @@ TEST_CASE("simulated iommufd: the group path answers the same with the options o
   sim::kernel_options on = sim::kernel_options::project_kernel();
   CHECK(run(off) == run(on));
 }
+
+}  // namespace vfio_unit_test_simulated_kernel_iommufd

@@ -9,6 +9,8 @@
 #include "../catch.hpp"
 #include "test_simulated_kernel_support.hpp"
 
+namespace vfio_unit_test_simulated_kernel_lifecycle {
+
 namespace {
 
 using namespace sim_test;
@@ -295,3 +297,5 @@ TEST_CASE("simulated kernel: add_device validates the address", "[simulated_kern
 }
 
 }  // namespace
+
+}  // namespace vfio_unit_test_simulated_kernel_lifecycle

@@ -20,6 +20,8 @@
 #include "../catch.hpp"
 #include "test_simulated_kernel_support.hpp"
 
+namespace vfio_unit_test_simulated_kernel_migration {
+
 namespace {
 
 using namespace sim_test;
@@ -478,3 +480,5 @@ TEST_CASE("simulated type1 dirty pages: every mapped page, merged with the devic
   (void)src.container.unmap_dma(0x140000, 0x10000);
   ::munmap(mem, size);
 }
+
+}  // namespace vfio_unit_test_simulated_kernel_migration

@@ -13,6 +13,8 @@
 #include "../catch.hpp"
 #include "test_simulated_kernel_support.hpp"
 
+namespace vfio_unit_test_simulated_kernel_platform_pm {
+
 namespace {
 
 using namespace sim_test;
@@ -181,3 +183,5 @@ TEST_CASE("simulated platform PM: the platform decides before the PM capability"
     CHECK(k.firmware_log(edu_bdf).empty());
   }
 }
+
+}  // namespace vfio_unit_test_simulated_kernel_platform_pm

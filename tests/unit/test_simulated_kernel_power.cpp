@@ -11,6 +11,8 @@
 #include "../catch.hpp"
 #include "test_simulated_kernel_support.hpp"
 
+namespace vfio_unit_test_simulated_kernel_power {
+
 namespace {
 
 using namespace sim_test;
@@ -436,3 +438,5 @@ TEST_CASE("simulated power: poll timeouts and sleeps advance the virtual clock",
 }
 
 }  // namespace
+
+}  // namespace vfio_unit_test_simulated_kernel_power

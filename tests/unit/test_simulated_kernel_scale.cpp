@@ -14,6 +14,8 @@
 #include "../catch.hpp"
 #include "test_simulated_kernel_support.hpp"
 
+namespace vfio_unit_test_simulated_kernel_scale {
+
 namespace {
 
 using namespace sim_test;
@@ -327,3 +329,5 @@ TEST_CASE("simulated kernel at scale: descriptors stay the lowest free numbers",
   CHECK(k.close(12345) == -EBADF);  // never handed out: nothing to free
   CHECK(k.eventfd(0, 0) == sim::descriptor_table::first + n + 1);
 }
+
+}  // namespace vfio_unit_test_simulated_kernel_scale

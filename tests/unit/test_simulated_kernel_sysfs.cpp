@@ -15,6 +15,8 @@
 #include "../catch.hpp"
 #include "test_simulated_kernel_support.hpp"
 
+namespace vfio_unit_test_simulated_kernel_sysfs {
+
 namespace {
 
 using namespace sim_test;
@@ -228,3 +230,5 @@ TEST_CASE("simulated eventfd: a blocking poll waits for another thread", "[simul
 }
 
 }  // namespace
+
+}  // namespace vfio_unit_test_simulated_kernel_sysfs

@@ -31,6 +31,8 @@
 
 #include "../catch.hpp"
 
+namespace vfio_unit_test_syscall_counts {
+
 namespace {
 
 namespace abi = vfio::abi;
@@ -679,3 +681,5 @@ TEST_CASE("counts: read_power_report reads each attribute with one read", "[coun
     CHECK(sys.total() == 6);  // 2 attributes x (open, read, close)
   }
 }
+
+}  // namespace vfio_unit_test_syscall_counts
