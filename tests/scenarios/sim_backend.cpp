@@ -76,8 +76,10 @@ std::unique_ptr<backend> make_simulated_backend(const std::string& kernel, const
     o.version = sim::kernel_version::v6_12;
   else if (kernel == "7")
     o.version = sim::kernel_version::v7;
+  else if (kernel == "own")
+    o = sim::kernel_options::project_kernel();  // 6.12 with IOMMUFD and VFIO_DEVICE_CDEV
   else {
-    *why = "unknown kernel tag '" + kernel + "' (6.1, 6.12 or 7)";
+    *why = "unknown kernel tag '" + kernel + "' (6.1, 6.12, 7 or own)";
     return nullptr;
   }
   // QEMU's intel-iommu offers no snoop control (its "snoop-control" property
