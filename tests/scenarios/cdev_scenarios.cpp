@@ -13,6 +13,7 @@
 #include <vfio/device.hpp>
 #include <vfio/group.hpp>
 #include <vfio/iommufd.hpp>
+#include <vfio/migration.hpp>
 #include <vfio/pci/power.hpp>
 
 #include "common.hpp"
@@ -164,4 +165,96 @@ KSCENARIO("cdev_iommufd",
   auto reopened = vfio::group::open(ctx.dut().group, ctx.sys());
   ctx.note("group node after close: %s", outcome(reopened).c_str());
   KCHECK(reopened);
+}
+
+namespace {
+
+constexpr std::uint32_t uart_scr = 7;  // the scratch register of a 16550 (UART_SCR)
+
+// Reads one UART register of port 0 (BAR0 of an mtty device).
+int read_uart(vfio::device& d, std::uint32_t reg) {
+  std::uint8_t v = 0;
+  return d.read(0, reg, &v, 1) ? v : -1;
+}
+
+}  // namespace
+
+KSCENARIO("mtty_migration",
+          "two mtty mdevs through their cdevs: migrate the source to the destination, the scratch register follows") {
+  // One pair per run: on the last device of the machine only, so that the
+  // simulation's mtty devices, which stay, come after every other scenario.
+  if (ctx.dut().name != "edu") {
+    ctx.note("runs with edu only");
+    return;
+  }
+  auto ictx = vfio::iommufd::open(vfio::iommufd::default_path, ctx.sys());
+  if (!ictx) {
+    ctx.note("/dev/iommu: %s: no iommufd, nothing more to do", outcome(ictx).c_str());
+    KCHECK_MSG(failed_with(ictx, ENOENT), "open /dev/iommu: %s", outcome(ictx).c_str());
+    return;
+  }
+  std::string why;
+  const auto numbers = ctx.be().mtty_create(2, &why);
+  KREQUIRE_MSG(numbers.size() == 2, "mtty: %s", why.c_str());
+  struct cleanup {
+    ktest::backend& be;
+    ~cleanup() { be.mtty_remove(); }
+  } removes{ctx.be()};
+
+  vfio::device devs[2];
+  for (int i = 0; i < 2; ++i) {
+    auto node = vfio::cdev::open_node(numbers[i], ctx.sys());
+    KREQUIRE_MSG(node, "open mtty cdev: %s", outcome(node).c_str());
+    devs[i] = vfio::device(std::move(*node), i == 0 ? "source" : "destination");
+    auto id = vfio::cdev::bind(devs[i].fd(), *ictx);
+    KREQUIRE_MSG(id, "bind mtty: %s", outcome(id).c_str());
+  }
+  vfio::device& src = devs[0];
+  vfio::device& dst = devs[1];
+  auto info = src.info();
+  KREQUIRE_MSG(info, "GET_INFO: %s", outcome(info).c_str());
+  ctx.note("mtty: flags=%s regions=%u irqs=%u", hex(info->flags).c_str(), info->num_regions, info->num_irqs);
+
+  const std::uint8_t scratch = 0xa5;
+  KCHECK(src.write(0, uart_scr, &scratch, 1));
+  ctx.note("source scratch: %s, destination scratch: %s", hex(read_uart(src, uart_scr)).c_str(),
+           hex(read_uart(dst, uart_scr)).c_str());
+
+  auto ms = vfio::migration::open(src);
+  KREQUIRE_MSG(ms, "migration (source): %s", outcome(ms).c_str());
+  auto md = vfio::migration::open(dst);
+  KREQUIRE_MSG(md, "migration (destination): %s", outcome(md).c_str());
+  ctx.note("caps: flags=%s", hex(ms->caps().flags).c_str());
+
+  std::byte stream[4096];
+  std::size_t have = 0;
+  if (ms->caps().pre_copy()) {
+    KREQUIRE(ms->set_state(vfio::mig_state::pre_copy));
+    auto pre = ms->read(vfio::span<std::byte>(stream, sizeof stream));
+    KREQUIRE_MSG(pre, "pre-copy read: %s", outcome(pre).c_str());
+    have += static_cast<std::size_t>(pre->bytes);
+    ctx.note("pre-copy: %llu bytes, %s", static_cast<unsigned long long>(pre->bytes), vfio::to_string(pre->end));
+    auto est = ms->precopy_info();
+    ctx.note("pre-copy info: %s initial=%llu dirty=%llu", outcome(est).c_str(),
+             est ? static_cast<unsigned long long>(est->initial_bytes) : 0ULL,
+             est ? static_cast<unsigned long long>(est->dirty_bytes) : 0ULL);
+  }
+  KREQUIRE(ms->set_state(vfio::mig_state::stop_copy));
+  auto rest = ms->read(vfio::span<std::byte>(stream + have, sizeof stream - have));
+  KREQUIRE_MSG(rest, "stop-copy read: %s", outcome(rest).c_str());
+  have += static_cast<std::size_t>(rest->bytes);
+  ctx.note("stop-copy: %llu bytes, %s; stream %zu bytes", static_cast<unsigned long long>(rest->bytes),
+           vfio::to_string(rest->end), have);
+  KCHECK(rest->end == vfio::stream_end::end_of_stream);
+  KCHECK(ms->set_state(vfio::mig_state::stop));
+
+  KREQUIRE(md->set_state(vfio::mig_state::resuming));
+  KCHECK(md->write(vfio::span<const std::byte>(stream, have)));
+  auto resumed = md->set_state(vfio::mig_state::running);
+  ctx.note("destination running: %s", outcome(resumed).c_str());
+  KCHECK(resumed);
+  const int got = read_uart(dst, uart_scr);
+  ctx.note("destination scratch after migration: %s", hex(static_cast<std::uint64_t>(got)).c_str());
+  KCHECK_MSG(got == scratch, "scratch register: %d", got);
+  KCHECK(ms->set_state(vfio::mig_state::running));
 }
