@@ -233,7 +233,7 @@ struct mig_transition {
 class migration : public detail::device_view {
  public:
   /// The size of the stack buffer save_to() and load_from() use without a scratch buffer.
-  static constexpr std::size_t stack_chunk = 16 * 1024;
+  static constexpr std::size_t stack_chunk = std::size_t{16} * 1024;
 
   /// Reads the capabilities (VFIO_DEVICE_FEATURE GET MIGRATION) and the current
   /// state (GET MIG_DEVICE_STATE): two ioctls.

@@ -84,7 +84,7 @@ struct descriptor {
   std::shared_ptr<device_file> device;
   std::shared_ptr<eventfd_counter> eventfd;
   std::shared_ptr<sysfs_file> sysfs;
-  std::shared_ptr<iommufd_ctx> iommufd;  ///< /dev/iommu: the context lives while a bound device holds it too
+  std::shared_ptr<iommufd_ctx> iommufd;       ///< /dev/iommu: the context lives while a bound device holds it too
   std::shared_ptr<migration_file> migration;  ///< a migration data_fd
 };
 

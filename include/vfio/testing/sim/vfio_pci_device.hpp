@@ -48,8 +48,9 @@ class vfio_pci_env {
   virtual int hot_reset_info(vfio_pci_device& dev, void* arg) = 0;
   virtual int hot_reset(vfio_pci_device& dev, void* arg) = 0;
   /// A migration data file gets a descriptor (vfio_ioct_mig_return_fd); the number or -errno.
-  virtual int install_migration_file(std::shared_ptr<migration_file> file) {
-    (void)file;
+  /// Takes the file by value: an override keeps it (kernel_state moves it into the descriptor).
+  virtual int install_migration_file(
+      std::shared_ptr<migration_file> /*file*/) {  // NOLINT(performance-unnecessary-value-param)
     return -EMFILE;
   }
   virtual ~vfio_pci_env() = default;
