@@ -17,7 +17,8 @@ namespace ktest {
 std::unique_ptr<backend> make_guest_backend();
 
 /// A simulated_kernel configured like the QEMU machine: kernel TAG (6.1, 6.12,
-/// 7), platform plain or d3cold, and the given devices (names, BDFs, groups).
+/// 7, or own: the suite's 6.12 build with iommufd and device cdevs), platform
+/// plain or d3cold, and the given devices (names, BDFs, groups).
 /// Returns null and sets *why when the configuration is not understood.
 std::unique_ptr<backend> make_simulated_backend(const std::string& kernel, const std::string& platform,
                                                 const std::vector<device_under_test>& devices, std::string* why);

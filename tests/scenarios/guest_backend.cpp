@@ -10,8 +10,10 @@
 #include <csignal>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include <vfio/syscalls.hpp>
 
@@ -79,6 +81,49 @@ class guest_backend final : public backend {
   // a 4-byte write of 0x80/0x88/0x90 sets the whole register) and polls the
   // command register until the engine clears its RUN bit (edu_dma_timer runs
   // 100 ms of QEMU's virtual clock after the start).
+  // mdevs of the mtty sample: one UUID written to the type's `create` each,
+  // then the cdev from the mdev's vfio-dev/ directory; /dev/vfio/devices/vfioN
+  // appears through devtmpfs (waited for up to 1 s).
+  std::vector<unsigned> mtty_create(unsigned count, std::string* why) override {
+    std::vector<unsigned> numbers;
+    for (unsigned i = 0; i < count; ++i) {
+      char uuid[48];
+      std::snprintf(uuid, sizeof uuid, "0b1cd3e4-5f60-4718-a9ba-cbdcedf0%04x", i);
+      if (!write_file("/sys/class/mdev_bus/mtty/mdev_supported_types/mtty-2/create", uuid)) {
+        *why = std::string("create mtty-2 ") + uuid + ": " + std::strerror(errno);
+        return {};
+      }
+      mdevs_.push_back(uuid);
+      const std::string dir = std::string("/sys/bus/mdev/devices/") + uuid + "/vfio-dev";
+      DIR* d = ::opendir(dir.c_str());
+      if (!d) {
+        *why = dir + ": " + std::strerror(errno);
+        return {};
+      }
+      long number = -1;
+      while (const dirent* e = ::readdir(d))
+        if (std::strncmp(e->d_name, "vfio", 4) == 0) number = std::strtol(e->d_name + 4, nullptr, 10);
+      ::closedir(d);
+      if (number < 0) {
+        *why = dir + ": no vfioN";
+        return {};
+      }
+      const std::string node = "/dev/vfio/devices/vfio" + std::to_string(number);
+      for (int t = 0; t < 100 && ::access(node.c_str(), F_OK) != 0; ++t) {
+        const timespec ms = {0, 10000000};
+        ::nanosleep(&ms, nullptr);
+      }
+      numbers.push_back(static_cast<unsigned>(number));
+    }
+    return numbers;
+  }
+  void mtty_remove() override {
+    for (const auto& uuid : mdevs_)
+      if (!write_file("/sys/bus/mdev/devices/" + uuid + "/remove", "1"))
+        std::fprintf(stderr, "scenarios: remove mdev %s: %s\n", uuid.c_str(), std::strerror(errno));
+    mdevs_.clear();
+  }
+
   bool edu_dma(const device_under_test&, void* bar0, int, const dma_transfer& t) override {
     constexpr std::uint32_t buffer = 0x40000;  // DMA_START
     volatile std::uint32_t* regs = static_cast<volatile std::uint32_t*>(bar0);
@@ -108,6 +153,17 @@ class guest_backend final : public backend {
     return n;
   }
   unsigned next_ = 0;
+  std::vector<std::string> mdevs_;
+
+  static bool write_file(const std::string& path, const std::string& text) {
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return false;
+    const bool ok = ::write(fd, text.data(), text.size()) == static_cast<long>(text.size());
+    const int saved = errno;
+    ::close(fd);
+    errno = saved;
+    return ok;
+  }
 
   static bool idle(volatile std::uint32_t* regs) {
     for (int i = 0; i < 3000; ++i) {

@@ -49,7 +49,7 @@ struct options {
   if (why) std::fprintf(stderr, "scenarios: %s\n", why);
   std::fprintf(stderr,
                "usage: scenarios [--device NAME|--all] [--scenario NAME|--all] [--list]\n"
-               "                 [--simulate --kernel 6.1|6.12|7 --platform plain|d3cold]\n"
+               "                 [--simulate --kernel 6.1|6.12|7|own --platform plain|d3cold]\n"
                "                 [--devices \"name,bdf,group ...\"]\n");
   std::exit(2);
 }

@@ -104,6 +104,15 @@ class backend {
   /// a writable mapping, a read a readable one; anything else is dropped, as
   /// the IOMMU does). False when the engine did not finish within 3 s.
   virtual bool edu_dma(const device_under_test& dut, void* bar0, int container_fd, const dma_transfer& t) = 0;
+
+  /// Creates `count` devices of the mtty sample's type mtty-2 (two serial
+  /// ports, migratable) and returns the numbers of their VFIO cdevs
+  /// (/dev/vfio/devices/vfioN), outside the seam. The guest writes a UUID to
+  /// /sys/class/mdev_bus/mtty/mdev_supported_types/mtty-2/create for each;
+  /// the simulation adds sim::profiles::mtty devices. Empty, with *why, on
+  /// failure. mtty_remove() removes what mtty_create made.
+  virtual std::vector<unsigned> mtty_create(unsigned count, std::string* why) = 0;
+  virtual void mtty_remove() = 0;
 };
 
 /// A failed check.

@@ -2,11 +2,14 @@
 // as the QEMU machine of tests/kernel/boot.sh.
 #include <array>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <map>
 #include <string>
 #include <vector>
 
+#include <vfio/cdev.hpp>
+#include <vfio/host/pci_address.hpp>
 #include <vfio/testing/simulated_kernel.hpp>
 
 #include "backends.hpp"
@@ -60,9 +63,39 @@ class simulated_backend final : public backend {
     return true;
   }
 
+  // The model has no mdev bus: the mtty devices are PCI functions of the
+  // mtty profile on the root bus (their own IOMMU groups, as an mdev's
+  // emulated group), bound to vfio-pci, which gives them the next cdev
+  // numbers as the guest's vfio_init_device does for the mdevs. They stay
+  // until the end of the run (the scenario that makes them runs last).
+  std::vector<unsigned> mtty_create(unsigned count, std::string* why) override {
+    std::vector<unsigned> numbers;
+    for (unsigned i = 0; i < count; ++i) {
+      char bdf[16];
+      std::snprintf(bdf, sizeof bdf, "0000:00:%02x.0", 0x10 + i);
+      if (i >= mtty_added_) {
+        if (auto r = k_.add_device(sim::profiles::mtty(bdf, 20 + i, 2)); !r) {
+          *why = std::string("add_device mtty ") + bdf + ": " + r.error().message();
+          return {};
+        }
+        mtty_added_ = i + 1;
+      }
+      auto address = vfio::host::parse_pci_address(bdf);
+      auto n = address ? vfio::cdev::number_of(*address, k_) : vfio::result<unsigned>(address.error());
+      if (!n) {
+        *why = std::string("cdev of ") + bdf + ": " + n.error().message();
+        return {};
+      }
+      numbers.push_back(*n);
+    }
+    return numbers;
+  }
+  void mtty_remove() override {}
+
  private:
   vfio::testing::simulated_kernel k_;
   std::map<std::string, std::array<unsigned char, 4096>> edu_buffers_;
+  unsigned mtty_added_ = 0;
 };
 
 }  // namespace
@@ -76,8 +109,10 @@ std::unique_ptr<backend> make_simulated_backend(const std::string& kernel, const
     o.version = sim::kernel_version::v6_12;
   else if (kernel == "7")
     o.version = sim::kernel_version::v7;
+  else if (kernel == "own")
+    o = sim::kernel_options::project_kernel();  // 6.12 with IOMMUFD and VFIO_DEVICE_CDEV
   else {
-    *why = "unknown kernel tag '" + kernel + "' (6.1, 6.12 or 7)";
+    *why = "unknown kernel tag '" + kernel + "' (6.1, 6.12, 7 or own)";
     return nullptr;
   }
   // QEMU's intel-iommu offers no snoop control (its "snoop-control" property

@@ -35,8 +35,9 @@ inline std::string errno_name(long negative_errno) {
 
 /// Records each call as one line: "<call> <object> <details> -> <result>".
 /// Descriptors are named by what they are and the order they appeared in
-/// (container#0, group#0, device#0, eventfd#0), so numbering differences
-/// between kernels vanish. sysfs attribute accesses (open/read/close of a path
+/// (container#0, group#0, device#0, eventfd#0, migration#0: the data_fd of
+/// a MIG_DEVICE_STATE SET, noted as " data_fd=migration#N" on that line), so
+/// numbering differences between kernels vanish. sysfs attribute accesses (open/read/close of a path
 /// outside /dev) become one line at close:
 ///   "sysfs <path> = <value>"          read (trailing newline stripped)
 ///   "sysfs <path> <- <value>"         written ("<value> -EINVAL" when refused)
@@ -135,6 +136,17 @@ class tracing_syscalls final : public syscalls {
       line += name_new(r, "device");
     else
       line += result_text(r);
+    // A MIG_DEVICE_STATE SET that opens a migration session returns its data_fd
+    // in the payload (vfio_ioctl_device_feature_mig_device_state): named
+    // "migration#N", so that its reads and writes trace without fd numbers.
+    if (r >= 0 && request == abi::req::device_feature && !(in[1] & abi::feature_flags::probe) &&
+        (in[1] & (abi::feature_flags::mask | abi::feature_flags::set)) ==
+            (abi::feature_id::mig_device_state | abi::feature_flags::set) &&
+        in[0] >= sizeof(abi::device_feature) + sizeof(abi::feature_mig_state)) {
+      abi::feature_mig_state st{};
+      std::memcpy(&st, static_cast<const unsigned char*>(arg) + sizeof(abi::device_feature), sizeof st);
+      if (st.data_fd >= 0) line += " data_fd=" + name_new(st.data_fd, "migration");
+    }
     append(line);
     return r;
   }

@@ -81,6 +81,12 @@ struct device_description {
   /// a reset method: FLR (PCIe DEVCAP), PM reset (PM capability with
   /// NoSoftRst-: drivers/pci/pci.c pci_pm_reset), or a bus reset behind a bridge.
   std::optional<bool> reset_works;
+  /// Whether VFIO_DEVICE_GET_INFO reports VFIO_DEVICE_FLAGS_RESET. Unset: as
+  /// reset_works (vfio_pci_ioctl_get_info). A driver of its own may take
+  /// VFIO_DEVICE_RESET without reporting it: the mtty sample answers GET_INFO
+  /// with VFIO_DEVICE_FLAGS_PCI alone (mtty.c, mtty_get_device_info) while
+  /// mtty_ioctl resets (mtty_reset).
+  std::optional<bool> reports_reset;
   /// VFIO_REGION_INFO_CAP_MSIX_MAPPABLE on the MSI-X BAR (vfio-pci since v4.16).
   bool msix_mappable = true;
   /// false models a vfio driver without a device_feature op: VFIO_DEVICE_FEATURE

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "../../abi/pci.hpp"
@@ -103,6 +104,7 @@ class vfio_pci_device final : public runtime_pm_client, public config_host {
     reset_works_ = d.reset_works
                        ? *d.reset_works
                        : (hw_->has_flr() || hw_->has_af_flr() || hw_->has_pm_reset() || env_->bus_reset_possible(*hw_));
+    reports_reset_ = d.reports_reset;
     // pci_intx_mask_supported: DisINTx starts clear.
     hw_->poke(abi::pci::command, hw_->command() & ~static_cast<std::uint32_t>(abi::pci::command_bits::intx_disable), 2);
     vconfig_.init(*this, d, hw_->cfg_size());  // vfio_config_init
@@ -261,7 +263,8 @@ class vfio_pci_device final : public runtime_pm_client, public config_host {
     namespace r = abi::req;
     if (request == r::device_feature) return feature(arg);
     if (request == r::device_get_info) {
-      const std::uint32_t flags = abi::device_flags::pci | (reset_works_ ? abi::device_flags::reset : 0U);
+      const bool reports = reports_reset_ ? *reports_reset_ : reset_works_;
+      const std::uint32_t flags = abi::device_flags::pci | (reports ? abi::device_flags::reset : 0U);
       return reply_device_info(arg, flags, num_regions(), abi::pci_irq::count);
     }
     if (request == r::device_get_region_info) return region_info(arg);
@@ -518,8 +521,9 @@ class vfio_pci_device final : public runtime_pm_client, public config_host {
   bar_layout layout_;
   bool enabled_ = false;
   bool reset_works_ = false;
-  bool engaged_ = false;         // vdev->pm_runtime_engaged (the seed: platform_pm_engaged)
-  bool power_state_d3_ = false;  // the seed's vdev->power_state_d3
+  std::optional<bool> reports_reset_;  ///< device_description::reports_reset
+  bool engaged_ = false;               // vdev->pm_runtime_engaged (the seed: platform_pm_engaged)
+  bool power_state_d3_ = false;        // the seed's vdev->power_state_d3
   bool pm_intx_masked_ = false;
   std::shared_ptr<eventfd_counter> wake_;  // vdev->pm_wake_eventfd_ctx
   std::vector<ioeventfd_entry> ioeventfds_;
