@@ -31,7 +31,6 @@
 #include <cstdint>
 #include <cstring>
 #include <limits>
-#include <memory>
 #include <new>
 #include <string>
 #include <string_view>
@@ -42,6 +41,7 @@
 
 #include "abi/vfio.hpp"
 #include "detail/info_buffer.hpp"
+#include "detail/owned.hpp"
 #include "error.hpp"
 #include "heap_array.hpp"
 #include "irq.hpp"
@@ -257,6 +257,7 @@ class device {
   result<void> close() noexcept {
     info_cached_ = false;
     regions_.reset();
+    config_info_ = nullptr;
     pm_ = pm_lookup::unknown;
     low_power_dialect_ = 0;
     return fd_.close();
@@ -305,9 +306,10 @@ class device {
     auto fetched = fetch_region_info(index);
     if (!fetched) return fetched.error();
     fetched->index = index;
-    std::unique_ptr<region_node> node(new (std::nothrow) region_node{std::move(*fetched), std::move(regions_)});
+    detail::owned<region_node> node(new (std::nothrow) region_node{std::move(*fetched), std::move(regions_)});
     if (!node) return errno_error(ENOMEM, op, subject::region(index));
     regions_ = std::move(node);
+    if (index == abi::pci_region::config) config_info_ = &regions_->info;
     return &regions_->info;
   }
 
@@ -323,7 +325,7 @@ class device {
   /// range of vfio_pci_core_do_io_rw): reads there return all-ones, even in D3hot.
   result<void> read(std::uint32_t region_index, std::uint64_t offset, void* buf, std::size_t size) noexcept {
     constexpr const char* op = "pread";
-    auto ri = region(region_index);
+    auto ri = cached_region(region_index);
     if (!ri) return ri.error();
     if (!(*ri)->readable()) return error(errc::invalid_argument, "region flags check", subject::region(region_index));
     auto at = detail::region_file_offset(**ri, offset, size, "region bounds check");
@@ -349,7 +351,7 @@ class device {
   /// reads PowerState back. Neither extra read changes this call's result.
   result<void> write(std::uint32_t region_index, std::uint64_t offset, const void* buf, std::size_t size) noexcept {
     constexpr const char* op = "pwrite";
-    auto ri = region(region_index);
+    auto ri = cached_region(region_index);
     if (!ri) return ri.error();
     if (!(*ri)->writable()) return error(errc::invalid_argument, "region flags check", subject::region(region_index));
     auto at = detail::region_file_offset(**ri, offset, size, "region bounds check");
@@ -639,6 +641,7 @@ class device {
     info_ = o.info_;
     info_cached_ = std::exchange(o.info_cached_, false);
     regions_ = std::move(o.regions_);
+    config_info_ = std::exchange(o.config_info_, nullptr);  // the node moved with the list
     pm_ = std::exchange(o.pm_, pm_lookup::unknown);
     pm_at_ = o.pm_at_;
     low_power_dialect_ = std::exchange(o.low_power_dialect_, std::uint8_t{0});
@@ -651,6 +654,11 @@ class device {
     while (views_) views_->detach();
   }
 
+  result<const region_info*> cached_region(std::uint32_t index) noexcept {
+    if (index == abi::pci_region::config && config_info_) return config_info_;
+    return region(index);
+  }
+
   bool is_config(std::uint32_t region_index) const noexcept {
     return region_index == abi::pci_region::config && info_cached_ && info_.is_pci();
   }
@@ -658,8 +666,10 @@ class device {
   // Sets the bits in `set` and clears those in `clear` (set wins), atomically.
   void update_blockers(std::uint8_t clear, std::uint8_t set) noexcept {
     std::uint8_t old = blockers_.load(std::memory_order_relaxed);
-    while (!blockers_.compare_exchange_weak(old, static_cast<std::uint8_t>((old & ~clear) | set),
-                                            std::memory_order_acq_rel, std::memory_order_relaxed)) {
+    for (;;) {
+      const auto next = static_cast<std::uint8_t>((old & ~clear) | set);
+      if (next == old) return;  // the usual case (COMMAND rewritten as it was): no locked instruction
+      if (blockers_.compare_exchange_weak(old, next, std::memory_order_acq_rel, std::memory_order_relaxed)) return;
     }
   }
   void record_power_state(std::uint16_t pmcsr) noexcept {
@@ -729,10 +739,7 @@ class device {
   }
 
   std::int64_t pmcsr_file_offset() const noexcept {
-    for (const region_node* n = regions_.get(); n; n = n->next.get())
-      if (n->info.index == abi::pci_region::config)
-        return static_cast<std::int64_t>(n->info.offset + pm_at_.offset + pmcsr_offset);
-    return -1;
+    return config_info_ ? static_cast<std::int64_t>(config_info_->offset + pm_at_.offset + pmcsr_offset) : -1;
   }
 
   void note_reset(bool succeeded) noexcept {
@@ -817,7 +824,7 @@ class device {
   unique_fd fd_;
   static constexpr std::size_t inline_name_size = 40;
   char name_inline_[inline_name_size] = {};
-  std::unique_ptr<char[]> name_heap_;
+  detail::owned<char[]> name_heap_;
   std::size_t name_size_ = 0;
   device_info info_{};
   bool info_cached_ = false;
@@ -825,9 +832,12 @@ class device {
   // out survive moves and later fills, and a failed allocation is ENOMEM, not terminate.
   struct region_node {
     region_info info;
-    std::unique_ptr<region_node> next;
+    detail::owned<region_node> next;
   };
-  std::unique_ptr<region_node> regions_;
+  detail::owned<region_node> regions_;
+  // The config region's node in regions_, once read: config access is the hot
+  // path (PM_CTRL, COMMAND), and this spares it the list walk and a call.
+  const region_info* config_info_ = nullptr;
   pm_lookup pm_ = pm_lookup::unknown;
   pm_location pm_at_{};
   // pci::power's detected low-power dialect + 1 (0: not probed yet), kept here so that

@@ -4,10 +4,11 @@
 #define VFIO_HEAP_ARRAY_HPP_INCLUDED
 
 #include <cstddef>
-#include <memory>
 #include <new>
 #include <type_traits>
 #include <utility>
+
+#include "detail/owned.hpp"
 
 namespace vfio {
 
@@ -59,7 +60,7 @@ class heap_array {
   const T* end() const noexcept { return data_.get() + size_; }
 
  private:
-  std::unique_ptr<T[]> data_;
+  detail::owned<T[]> data_;
   std::size_t size_ = 0;
 };
 

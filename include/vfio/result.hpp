@@ -21,7 +21,6 @@
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
-#include <functional>
 #include <new>
 #include <type_traits>
 #include <utility>
@@ -100,6 +99,41 @@ using and_then_t = remove_cvref_t<std::invoke_result_t<F, A...>>;
 /// result<U> for transform's callable returning U.
 template <class F, class... A>
 using transform_t = result<std::remove_cv_t<std::invoke_result_t<F, A...>>>;
+
+// std::invoke for what the members below pass (a callable with no argument or
+// one, a pointer to member with its object or a pointer to it), without
+// <functional>: that header preprocesses to 35k lines in libstdc++ 12 (it brings
+// <unordered_map> for C++17's searchers), more than the rest of this library.
+// A std::reference_wrapper as the object is not unwrapped (a compile error).
+template <class M>
+struct member_class;
+template <class M, class C>
+struct member_class<M C::*> {
+  using type = C;
+};
+template <class M, class O>
+constexpr decltype(auto) invoke_member(M m, O&& o) noexcept(std::is_nothrow_invocable<M, O&&>::value) {
+  using C = typename member_class<M>::type;
+  constexpr bool direct = std::is_base_of<C, remove_cvref_t<O>>::value;
+  if constexpr (std::is_member_function_pointer<M>::value) {
+    if constexpr (direct)
+      return (std::forward<O>(o).*m)();
+    else
+      return ((*std::forward<O>(o)).*m)();
+  } else {
+    if constexpr (direct)
+      return std::forward<O>(o).*m;
+    else
+      return (*std::forward<O>(o)).*m;
+  }
+}
+template <class F, class... A>
+constexpr decltype(auto) invoke(F&& f, A&&... a) noexcept(std::is_nothrow_invocable<F, A&&...>::value) {
+  if constexpr (std::is_member_pointer<remove_cvref_t<F>>::value)
+    return invoke_member(f, std::forward<A>(a)...);
+  else
+    return std::forward<F>(f)(std::forward<A>(a)...);
+}
 }  // namespace detail
 
 inline namespace VFIO_MODE_NAMESPACE {
@@ -210,7 +244,7 @@ class [[nodiscard]] result {
   auto and_then(F&& f) & noexcept(std::is_nothrow_invocable<F, T&>::value) -> detail::and_then_t<F, T&> {
     using R = detail::and_then_t<F, T&>;
     static_assert(detail::is_result<R>::value, "and_then: the callable must return a vfio::result");
-    if (has_) return std::invoke(std::forward<F>(f), value_);
+    if (has_) return detail::invoke(std::forward<F>(f), value_);
     return R{error_};
   }
   template <class F>
@@ -218,14 +252,14 @@ class [[nodiscard]] result {
       -> detail::and_then_t<F, const T&> {
     using R = detail::and_then_t<F, const T&>;
     static_assert(detail::is_result<R>::value, "and_then: the callable must return a vfio::result");
-    if (has_) return std::invoke(std::forward<F>(f), value_);
+    if (has_) return detail::invoke(std::forward<F>(f), value_);
     return R{error_};
   }
   template <class F>
   auto and_then(F&& f) && noexcept(std::is_nothrow_invocable<F, T&&>::value) -> detail::and_then_t<F, T&&> {
     using R = detail::and_then_t<F, T&&>;
     static_assert(detail::is_result<R>::value, "and_then: the callable must return a vfio::result");
-    if (has_) return std::invoke(std::forward<F>(f), std::move(value_));
+    if (has_) return detail::invoke(std::forward<F>(f), std::move(value_));
     return R{error_};
   }
 
@@ -253,14 +287,14 @@ class [[nodiscard]] result {
     static_assert(std::is_same<detail::and_then_t<F, const vfio::error&>, result>::value,
                   "or_else: the callable must return the same result<T>");
     if (has_) return *this;
-    return std::invoke(std::forward<F>(f), error_);
+    return detail::invoke(std::forward<F>(f), error_);
   }
   template <class F>
   result or_else(F&& f) && noexcept(std::is_nothrow_invocable<F, const vfio::error&>::value) {
     static_assert(std::is_same<detail::and_then_t<F, const vfio::error&>, result>::value,
                   "or_else: the callable must return the same result<T>");
     if (has_) return std::move(*this);
-    return std::invoke(std::forward<F>(f), error_);
+    return detail::invoke(std::forward<F>(f), error_);
   }
 
   /// On an error, the error f(error) returns (e.g. a more specific operation);
@@ -271,7 +305,7 @@ class [[nodiscard]] result {
     static_assert(std::is_convertible<std::invoke_result_t<F, const vfio::error&>, vfio::error>::value,
                   "transform_error: the callable must return a vfio::error");
     if (has_) return *this;
-    const vfio::error changed = std::invoke(std::forward<F>(f), error_);
+    const vfio::error changed = detail::invoke(std::forward<F>(f), error_);
     return changed;
   }
   template <class F>
@@ -279,7 +313,7 @@ class [[nodiscard]] result {
     static_assert(std::is_convertible<std::invoke_result_t<F, const vfio::error&>, vfio::error>::value,
                   "transform_error: the callable must return a vfio::error");
     if (has_) return std::move(*this);
-    const vfio::error changed = std::invoke(std::forward<F>(f), error_);
+    const vfio::error changed = detail::invoke(std::forward<F>(f), error_);
     return changed;
   }
 
@@ -288,10 +322,10 @@ class [[nodiscard]] result {
   R transform_impl(F&& f, V&& v) const noexcept(std::is_nothrow_invocable<F, V&&>::value) {
     if (!has_) return R{error_};
     if constexpr (std::is_void<typename R::value_type>::value) {
-      std::invoke(std::forward<F>(f), std::forward<V>(v));
+      detail::invoke(std::forward<F>(f), std::forward<V>(v));
       return R{};
     } else {
-      return R{std::invoke(std::forward<F>(f), std::forward<V>(v))};
+      return R{detail::invoke(std::forward<F>(f), std::forward<V>(v))};
     }
   }
   void destroy() noexcept {
@@ -309,10 +343,27 @@ template <>
 class [[nodiscard]] result<void> {
  public:
   using value_type = void;
-  result() noexcept = default;
-  explicit result(std::in_place_t) noexcept {}
+  // Success constructs no error: the error lives in a union beside an empty
+  // member, so the common path costs one byte store (a defaulted member would
+  // build a std::error_code, an out-of-line call to std::system_category()).
+  result() noexcept : has_(true) {}
+  explicit result(std::in_place_t) noexcept : has_(true) {}
   result(vfio::error e) noexcept : error_(e), has_(false) {}                // NOLINT: implicit
   result(const unexpected& u) noexcept : error_(u.error()), has_(false) {}  // NOLINT: implicit
+  result(const result& o) noexcept : has_(o.has_) {
+    if (!has_) ::new (static_cast<void*>(&error_)) vfio::error(o.error_);
+  }
+  result& operator=(const result& o) noexcept {
+    has_ = o.has_;
+    if (!has_) ::new (static_cast<void*>(&error_)) vfio::error(o.error_);
+    return *this;
+  }
+  // Moving is copying: both members are trivially copyable.
+  result(result&& o) noexcept : has_(o.has_) {
+    if (!has_) ::new (static_cast<void*>(&error_)) vfio::error(o.error_);
+  }
+  result& operator=(result&& o) noexcept { return *this = static_cast<const result&>(o); }
+  ~result() = default;
 
   bool has_value() const noexcept { return has_; }
   explicit operator bool() const noexcept { return has_; }
@@ -321,7 +372,8 @@ class [[nodiscard]] result<void> {
   }
   /// Unchecked: precondition has_value().
   void operator*() const noexcept {}
-  const vfio::error& error() const noexcept { return error_; }
+  /// The error; precondition !has_value() (returns an empty error otherwise).
+  const vfio::error& error() const noexcept { return has_ ? empty_error() : error_; }
   vfio::error error_or(const vfio::error& fallback) const noexcept { return has_ ? fallback : error_; }
 
   /// f(), which returns some result<U>; on an error, that error as result<U>.
@@ -329,7 +381,7 @@ class [[nodiscard]] result<void> {
   auto and_then(F&& f) const noexcept(std::is_nothrow_invocable<F>::value) -> detail::and_then_t<F> {
     using R = detail::and_then_t<F>;
     static_assert(detail::is_result<R>::value, "and_then: the callable must return a vfio::result");
-    if (has_) return std::invoke(std::forward<F>(f));
+    if (has_) return detail::invoke(std::forward<F>(f));
     return R{error_};
   }
   /// result<U> holding f() (result<void> when f returns void); on an error, that error.
@@ -338,10 +390,10 @@ class [[nodiscard]] result<void> {
     using R = detail::transform_t<F>;
     if (!has_) return R{error_};
     if constexpr (std::is_void<typename R::value_type>::value) {
-      std::invoke(std::forward<F>(f));
+      detail::invoke(std::forward<F>(f));
       return R{};
     } else {
-      return R{std::invoke(std::forward<F>(f))};
+      return R{detail::invoke(std::forward<F>(f))};
     }
   }
   /// On an error, f(error), which returns result<void>; success passes through.
@@ -350,7 +402,7 @@ class [[nodiscard]] result<void> {
     static_assert(std::is_same<detail::and_then_t<F, const vfio::error&>, result>::value,
                   "or_else: the callable must return result<void>");
     if (has_) return *this;
-    return std::invoke(std::forward<F>(f), error_);
+    return detail::invoke(std::forward<F>(f), error_);
   }
   /// On an error, the error f(error) returns; success passes through.
   template <class F>
@@ -358,13 +410,20 @@ class [[nodiscard]] result<void> {
     static_assert(std::is_convertible<std::invoke_result_t<F, const vfio::error&>, vfio::error>::value,
                   "transform_error: the callable must return a vfio::error");
     if (has_) return *this;
-    const vfio::error changed = std::invoke(std::forward<F>(f), error_);
+    const vfio::error changed = detail::invoke(std::forward<F>(f), error_);
     return changed;
   }
 
  private:
-  class error error_;
-  bool has_ = true;
+  static const vfio::error& empty_error() noexcept {
+    static const vfio::error none;
+    return none;
+  }
+  union {
+    char none_ = 0;
+    class error error_;
+  };
+  bool has_;
 };
 
 }  // namespace VFIO_MODE_NAMESPACE

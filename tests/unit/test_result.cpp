@@ -241,6 +241,29 @@ TEST_CASE("result<void> speaks the same vocabulary", "[result]") {
   *ok;  // unchecked access compiles to nothing, as std::expected<void, E>'s does
 }
 
+namespace {
+struct base_record {
+  int size = 4;
+  int twice() const { return size * 2; }
+  result<int> checked() const { return size > 0 ? result<int>(size) : result<int>(odd); }
+};
+struct derived_record : base_record {};
+}  // namespace
+
+TEST_CASE("and_then and transform take pointers to members, as std::invoke does", "[result]") {
+  const result<base_record> r(base_record{});
+  CHECK(*r.transform(&base_record::twice) == 8);  // member function on the object
+  CHECK(*r.and_then(&base_record::checked) == 4);
+  const result<derived_record> d(derived_record{});
+  CHECK(*d.transform(&base_record::twice) == 8);  // a base's member on a derived object
+  base_record rec;
+  rec.size = 5;
+  const result<const base_record*> p(&rec);
+  CHECK(*p.transform(&base_record::twice) == 10);  // through a pointer
+  const result<base_record> failed(odd);
+  CHECK(failed.transform(&base_record::twice).error() == errc::invalid_argument);
+}
+
 TEST_CASE("noexcept follows the callable", "[result]") {
   auto r = halve(4);
   const auto nothrow = [](int v) noexcept { return halve(v); };

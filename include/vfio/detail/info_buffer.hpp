@@ -6,12 +6,12 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
-#include <memory>
 #include <new>
 
 #include "../abi/vfio.hpp"
 #include "../error.hpp"
 #include "../result.hpp"
+#include "owned.hpp"
 
 namespace vfio::detail {
 
@@ -44,7 +44,7 @@ class info_buffer {
   }
 
  private:
-  std::unique_ptr<std::uint64_t[]> words_;
+  detail::owned<std::uint64_t[]> words_;
   std::uint32_t size_ = 0;
 };
 

@@ -586,7 +586,20 @@ class power : private detail::device_view {
   }
 
   result<std::uint16_t> read_pmcsr(std::uint16_t pm_offset) const noexcept {
-    return config(dev()).read16(static_cast<std::uint16_t>(pm_offset + abi::pci::pm_ctrl));
+    return read_config16(dev(), static_cast<std::uint16_t>(pm_offset + abi::pci::pm_ctrl));
+  }
+
+  // PMCSR access straight through the device (PMCSR is 2-aligned: capabilities
+  // are dword-aligned): a pci::config view would join and leave the device's
+  // view list on every call.
+  static result<std::uint16_t> read_config16(device& d, std::uint16_t at) noexcept {
+    std::uint8_t b[2];
+    if (auto r = d.read(abi::pci_region::config, at, b, 2); !r) return r.error();
+    return static_cast<std::uint16_t>(b[0] | (b[1] << 8));
+  }
+  static result<void> write_config16(device& d, std::uint16_t at, std::uint16_t value) noexcept {
+    const std::uint8_t b[2] = {static_cast<std::uint8_t>(value), static_cast<std::uint8_t>(value >> 8)};
+    return d.write(abi::pci_region::config, at, b, 2);
   }
 
   /// The PM_CTRL read-modify-write; the device reads PMCSR back as part of the write
@@ -603,11 +616,10 @@ class power : private detail::device_view {
     if (!loc) return loc.error();
     if (!decode_pmc(loc->pmc).supports(target)) return error(errc::power_state_unsupported, op);
     device& d = dev();
-    config cfg(d);
     const auto at = static_cast<std::uint16_t>(loc->offset + abi::pci::pm_ctrl);
     std::uint16_t before = loc->pmcsr;
     if (!fresh && !looked_up) {
-      auto read = cfg.read16(at);
+      auto read = read_config16(d, at);
       if (!read) return read.error();
       before = *read;
     }
@@ -624,7 +636,7 @@ class power : private detail::device_view {
     // note_config_write sets these for this write; never judge it by an earlier one.
     d.pm_readback_ok_ = false;
     d.pm_readback_error_ = error(errc::invalid_argument, "PMCSR read-back");
-    if (auto w = cfg.write16(at, pmcsr_write_value(before, target)); !w) return w.error();
+    if (auto w = write_config16(d, at, pmcsr_write_value(before, target)); !w) return w.error();
     if (!d.pm_readback_ok_) return d.pm_readback_error_;
     const auto now = static_cast<d_state>(d.pm_at_.pmcsr & abi::pci::pm::ctrl_state_mask);
     if (observed) *observed = now;
