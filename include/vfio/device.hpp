@@ -297,20 +297,9 @@ class device {
   /// errc::argsz_too_large; errc::malformed_capability_chain; EINVAL (e.g. the VGA
   /// region on a device without VGA), EBADF, EFAULT, ENOMEM, EIO; errors of info().
   result<const region_info*> region(std::uint32_t index) noexcept {
-    constexpr const char* op = "VFIO_DEVICE_GET_REGION_INFO";
-    for (const region_node* n = regions_.get(); n; n = n->next.get())
-      if (n->info.index == index) return &n->info;
-    auto di = info();
-    if (!di) return di.error();
-    if (index >= di->num_regions) return error(errc::index_out_of_range, "region index check", subject::region(index));
-    auto fetched = fetch_region_info(index);
-    if (!fetched) return fetched.error();
-    fetched->index = index;
-    detail::owned<region_node> node(new (std::nothrow) region_node{std::move(*fetched), std::move(regions_)});
-    if (!node) return errno_error(ENOMEM, op, subject::region(index));
-    regions_ = std::move(node);
-    if (index == abi::pci_region::config) config_info_ = &regions_->info;
-    return &regions_->info;
+    // The config region is the hot path (PM_CTRL, COMMAND): no list walk, no call.
+    if (index == abi::pci_region::config && config_info_) return config_info_;
+    return find_or_fetch_region(index);
   }
 
   /// pread(2) of region bytes [offset, offset + size) into buf, repeated until all are
@@ -325,7 +314,7 @@ class device {
   /// range of vfio_pci_core_do_io_rw): reads there return all-ones, even in D3hot.
   result<void> read(std::uint32_t region_index, std::uint64_t offset, void* buf, std::size_t size) noexcept {
     constexpr const char* op = "pread";
-    auto ri = cached_region(region_index);
+    auto ri = region(region_index);
     if (!ri) return ri.error();
     if (!(*ri)->readable()) return error(errc::invalid_argument, "region flags check", subject::region(region_index));
     auto at = detail::region_file_offset(**ri, offset, size, "region bounds check");
@@ -351,7 +340,7 @@ class device {
   /// reads PowerState back. Neither extra read changes this call's result.
   result<void> write(std::uint32_t region_index, std::uint64_t offset, const void* buf, std::size_t size) noexcept {
     constexpr const char* op = "pwrite";
-    auto ri = cached_region(region_index);
+    auto ri = region(region_index);
     if (!ri) return ri.error();
     if (!(*ri)->writable()) return error(errc::invalid_argument, "region flags check", subject::region(region_index));
     auto at = detail::region_file_offset(**ri, offset, size, "region bounds check");
@@ -654,9 +643,22 @@ class device {
     while (views_) views_->detach();
   }
 
-  result<const region_info*> cached_region(std::uint32_t index) noexcept {
-    if (index == abi::pci_region::config && config_info_) return config_info_;
-    return region(index);
+  // region() past the config fast path: the cache list, else GET_REGION_INFO.
+  result<const region_info*> find_or_fetch_region(std::uint32_t index) noexcept {
+    constexpr const char* op = "VFIO_DEVICE_GET_REGION_INFO";
+    for (const region_node* n = regions_.get(); n; n = n->next.get())
+      if (n->info.index == index) return &n->info;
+    auto di = info();
+    if (!di) return di.error();
+    if (index >= di->num_regions) return error(errc::index_out_of_range, "region index check", subject::region(index));
+    auto fetched = fetch_region_info(index);
+    if (!fetched) return fetched.error();
+    fetched->index = index;
+    detail::owned<region_node> node(new (std::nothrow) region_node{std::move(*fetched), std::move(regions_)});
+    if (!node) return errno_error(ENOMEM, op, subject::region(index));
+    regions_ = std::move(node);
+    if (index == abi::pci_region::config) config_info_ = &regions_->info;
+    return &regions_->info;
   }
 
   bool is_config(std::uint32_t region_index) const noexcept {
@@ -835,8 +837,7 @@ class device {
     detail::owned<region_node> next;
   };
   detail::owned<region_node> regions_;
-  // The config region's node in regions_, once read: config access is the hot
-  // path (PM_CTRL, COMMAND), and this spares it the list walk and a call.
+  // The config region's node in regions_, once read (see region()).
   const region_info* config_info_ = nullptr;
   pm_lookup pm_ = pm_lookup::unknown;
   pm_location pm_at_{};

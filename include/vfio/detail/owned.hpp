@@ -5,15 +5,19 @@
 #define VFIO_DETAIL_OWNED_HPP_INCLUDED
 
 #include <cstddef>
+#include <type_traits>
 #include <utility>
 
 namespace vfio::detail {
 
+/// T: an object type (delete) or U[] (delete[]).
 template <class T>
 class owned {
  public:
+  using element_type = std::remove_extent_t<T>;
+
   owned() noexcept = default;
-  explicit owned(T* p) noexcept : p_(p) {}
+  explicit owned(element_type* p) noexcept : p_(p) {}
   owned(owned&& o) noexcept : p_(std::exchange(o.p_, nullptr)) {}
   owned& operator=(owned&& o) noexcept {
     if (this != &o) reset(std::exchange(o.p_, nullptr));
@@ -21,39 +25,23 @@ class owned {
   }
   owned(const owned&) = delete;
   owned& operator=(const owned&) = delete;
-  ~owned() { delete p_; }
+  ~owned() { destroy(p_); }
 
-  void reset(T* p = nullptr) noexcept { delete std::exchange(p_, p); }
-  T* get() const noexcept { return p_; }
-  T* operator->() const noexcept { return p_; }
-  T& operator*() const noexcept { return *p_; }
+  void reset(element_type* p = nullptr) noexcept { destroy(std::exchange(p_, p)); }
+  element_type* get() const noexcept { return p_; }
+  element_type* operator->() const noexcept { return p_; }
+  element_type& operator*() const noexcept { return *p_; }
+  element_type& operator[](std::size_t i) const noexcept { return p_[i]; }
   explicit operator bool() const noexcept { return p_ != nullptr; }
 
  private:
-  T* p_ = nullptr;
-};
-
-template <class T>
-class owned<T[]> {
- public:
-  owned() noexcept = default;
-  explicit owned(T* p) noexcept : p_(p) {}
-  owned(owned&& o) noexcept : p_(std::exchange(o.p_, nullptr)) {}
-  owned& operator=(owned&& o) noexcept {
-    if (this != &o) reset(std::exchange(o.p_, nullptr));
-    return *this;
+  static void destroy(element_type* p) noexcept {
+    if constexpr (std::is_array_v<T>)
+      delete[] p;
+    else
+      delete p;
   }
-  owned(const owned&) = delete;
-  owned& operator=(const owned&) = delete;
-  ~owned() { delete[] p_; }
-
-  void reset(T* p = nullptr) noexcept { delete[] std::exchange(p_, p); }
-  T* get() const noexcept { return p_; }
-  T& operator[](std::size_t i) const noexcept { return p_[i]; }
-  explicit operator bool() const noexcept { return p_ != nullptr; }
-
- private:
-  T* p_ = nullptr;
+  element_type* p_ = nullptr;
 };
 
 }  // namespace vfio::detail

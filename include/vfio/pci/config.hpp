@@ -19,6 +19,25 @@
 
 namespace vfio::pci {
 
+/// pread(2) of the 2 bytes at config offset `offset` of `dev`, little-endian: what
+/// config::read16 does, for code that holds the device itself and no config view.
+/// Preconditions: offset 2-aligned. Errors: as config::read16.
+inline result<std::uint16_t> read_config16(device& dev, std::uint16_t offset) noexcept {
+  if (offset % 2 != 0) return error(errc::invalid_argument, "pread");
+  std::uint8_t b[2];
+  if (auto r = dev.read(abi::pci_region::config, offset, b, 2); !r) return r.error();
+  return static_cast<std::uint16_t>(b[0] | (b[1] << 8));
+}
+
+/// pwrite(2) of `value` to the 2 bytes at config offset `offset` of `dev`,
+/// little-endian: what config::write16 does, without a config view.
+/// Preconditions: offset 2-aligned. Errors: as config::write16.
+inline result<void> write_config16(device& dev, std::uint16_t offset, std::uint16_t value) noexcept {
+  if (offset % 2 != 0) return error(errc::invalid_argument, "pwrite");
+  const std::uint8_t b[2] = {static_cast<std::uint8_t>(value), static_cast<std::uint8_t>(value >> 8)};
+  return dev.write(abi::pci_region::config, offset, b, 2);
+}
+
 /// Typed access to a PCI device's config space through its VFIO config region
 /// (abi::pci_region::config): region() gives the region's file offset and size, and
 /// every access is one pread/pwrite at that offset plus the config offset. The device
@@ -53,11 +72,9 @@ class config : private detail::device_view {
     return b[0];
   }
   /// As read8, 2 bytes at a 2-aligned offset. Errors: as read8.
-  result<std::uint16_t> read16(std::uint16_t offset) noexcept {
-    std::uint8_t b[2];
-    auto r = read_bytes(offset, b, 2);
-    if (!r) return r.error();
-    return static_cast<std::uint16_t>(b[0] | (b[1] << 8));
+  // Not const: the access updates the viewed device's mapping state.
+  result<std::uint16_t> read16(std::uint16_t offset) noexcept {  // NOLINT(readability-make-member-function-const)
+    return read_config16(dev(), offset);
   }
   /// As read8, 4 bytes at a 4-aligned offset. Errors: as read8.
   result<std::uint32_t> read32(std::uint16_t offset) noexcept {
@@ -79,9 +96,9 @@ class config : private detail::device_view {
     return write_bytes(offset, b, 1);
   }
   /// As write8, 2 bytes at a 2-aligned offset. Errors: as write8.
-  result<void> write16(std::uint16_t offset, std::uint16_t value) noexcept {
-    const std::uint8_t b[2] = {static_cast<std::uint8_t>(value), static_cast<std::uint8_t>(value >> 8)};
-    return write_bytes(offset, b, 2);
+  result<void> write16(std::uint16_t offset,  // NOLINT(readability-make-member-function-const): as read16
+                       std::uint16_t value) noexcept {
+    return write_config16(dev(), offset, value);
   }
   /// As write8, 4 bytes at a 4-aligned offset. Errors: as write8.
   result<void> write32(std::uint16_t offset, std::uint32_t value) noexcept {

@@ -586,20 +586,9 @@ class power : private detail::device_view {
   }
 
   result<std::uint16_t> read_pmcsr(std::uint16_t pm_offset) const noexcept {
+    // Through the device, not a pci::config view, which would join and leave the
+    // device's view list on every access (so in transition() below).
     return read_config16(dev(), static_cast<std::uint16_t>(pm_offset + abi::pci::pm_ctrl));
-  }
-
-  // PMCSR access straight through the device (PMCSR is 2-aligned: capabilities
-  // are dword-aligned): a pci::config view would join and leave the device's
-  // view list on every call.
-  static result<std::uint16_t> read_config16(device& d, std::uint16_t at) noexcept {
-    std::uint8_t b[2];
-    if (auto r = d.read(abi::pci_region::config, at, b, 2); !r) return r.error();
-    return static_cast<std::uint16_t>(b[0] | (b[1] << 8));
-  }
-  static result<void> write_config16(device& d, std::uint16_t at, std::uint16_t value) noexcept {
-    const std::uint8_t b[2] = {static_cast<std::uint8_t>(value), static_cast<std::uint8_t>(value >> 8)};
-    return d.write(abi::pci_region::config, at, b, 2);
   }
 
   /// The PM_CTRL read-modify-write; the device reads PMCSR back as part of the write
