@@ -48,7 +48,8 @@
 #  - edu's DMA (scenario edu_dma). The engine's registers are written through
 #    the BAR0 mapping, outside the seam, on both sides; the guest's edu does
 #    the transfers, and on the host the scenario backend does them itself
-#    through the simulated kernel's type1 mappings and their permissions
+#    through the simulated kernel's type1 mappings (IOAS areas on the cdev
+#    path) and their permissions
 #    (the model has no edu). The map/unmap ioctls are traced, and each
 #    transfer and each check of the bytes is a note ("round trip: bytes
 #    match", "device write into the read-only mapping: blocked") that both
