@@ -38,7 +38,8 @@
 #     runtime suspend ran in between (and so whether the exit signalled the
 #     eventfd) is the kernel's scheduling, not the library's or the
 #     simulation's behaviour. The result of its `poll eventfd#N` becomes "?" and
-#     the `read eventfd#N` that follows a ready poll is dropped.
+#     the `read eventfd#N` that follows a ready poll is dropped. The same for
+#     its cdev pass (wakeup_immediate_exit@cdev, `scenarios --path group,cdev`).
 # Timing of runtime suspend needs no rule: scenarios read runtime_status and
 # power_state only through the library's settle wait with an expected state,
 # and tracing_syscalls records the value a polling loop settled on.
@@ -47,7 +48,8 @@
 #  - edu's DMA (scenario edu_dma). The engine's registers are written through
 #    the BAR0 mapping, outside the seam, on both sides; the guest's edu does
 #    the transfers, and on the host the scenario backend does them itself
-#    through the simulated kernel's type1 mappings and their permissions
+#    through the simulated kernel's type1 mappings (IOAS areas on the cdev
+#    path) and their permissions
 #    (the model has no edu). The map/unmap ioctls are traced, and each
 #    transfer and each check of the bytes is a note ("round trip: bytes
 #    match", "device write into the read-only mapping: blocked") that both
@@ -136,7 +138,7 @@ normalize() {
             if (line ~ /^pread device#[0-9]+ r[0-6]\+/) sub(/ data=[0-9a-f]+$/, "", line)
             if (line ~ /^pwrite device#[0-9]+ r[0-6]\+/) sub(/ data=[0-9a-f]+ -> / , " -> ", line)
             # Rule 3: the eventfd after an immediate exit.
-            if (scen == "wakeup_immediate_exit") {
+            if (scen == "wakeup_immediate_exit" || scen == "wakeup_immediate_exit@cdev") {
                 if (line ~ /^poll eventfd#[0-9]+ -> /) sub(/ -> .*/, " -> ?", line)
                 if (line ~ /^read eventfd#[0-9]+ /) next
             }

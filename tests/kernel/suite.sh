@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # suite.sh boot|diff --cache DIR --kernel TAG --platform plain|d3cold
 #                    --scenarios BIN --out DIR [--vfioctl BIN] [--timeout S]
+#                    [--path group|cdev|group,cdev]
 #
 # One cell of the real-kernel stage (kernel TAG x platform), as two steps:
 #
@@ -20,6 +21,12 @@
 #         IOMMU groups from the guest's KTEST DEVICE lines) into OUT/sim.out,
 #         then compare.sh: every trace must match. Fails loudly when the boot
 #         step left no trace to compare.
+#
+# --path (default group) is passed to the scenario program on both sides: how
+# the scenarios open their devices (container and group, or iommufd and the
+# device's cdev). With group,cdev one boot runs every scenario twice, once per
+# path; the cdev pass's traces are named <scenario>@cdev and compared with the
+# simulated kernel's cdev pass. Give both steps the same --path.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -35,7 +42,7 @@ usage() {
 [ $# -ge 1 ] || usage
 STEP=$1
 shift
-CACHE="" TAG="" PLATFORM="" BIN="" OUT="" TIMEOUT=240 VFIOCTL=""
+CACHE="" TAG="" PLATFORM="" BIN="" OUT="" TIMEOUT=240 VFIOCTL="" PATHS=group
 while [ $# -gt 0 ]; do
     case "$1" in
         --cache) CACHE=$2; shift 2 ;;
@@ -45,12 +52,14 @@ while [ $# -gt 0 ]; do
         --out) OUT=$2; shift 2 ;;
         --vfioctl) VFIOCTL=$2; shift 2 ;;
         --timeout) TIMEOUT=$2; shift 2 ;;
+        --path) PATHS=$2; shift 2 ;;
         -h|--help) usage ;;
         *) usage ;;
     esac
 done
 [ -n "$TAG" ] && [ -n "$PLATFORM" ] && [ -n "$BIN" ] && [ -n "$OUT" ] || usage
 [ -x "$BIN" ] || ktest_die "scenario program $BIN is missing (build the vfio_scenarios target)"
+case "$PATHS" in group|cdev|group,cdev|cdev,group) ;; *) ktest_die "--path must be group, cdev or group,cdev" ;; esac
 mkdir -p "$OUT"
 LOG="$OUT/console.log"
 DCON="$OUT/debugcon"
@@ -69,11 +78,11 @@ boot)
     rm -rf "$LOG" "$LOG.attempt1" "$DCON" "$OUT/boot.result" "$OUT/payload"
     mkdir -p "$OUT/payload"
     cp "$BIN" "$OUT/payload/scenarios"
-    run="./scenarios --all"
+    run="./scenarios --all --path $PATHS"
     if [ -n "$VFIOCTL" ]; then
         cp "$VFIOCTL" "$OUT/payload/vfioctl"
         cp "$HERE/vfioctl-guest.sh" "$OUT/payload/"
-        run="./scenarios --all; s=\$?; sh ./vfioctl-guest.sh; t=\$?; [ \$s -eq 0 ] && [ \$t -eq 0 ]"
+        run="$run; s=\$?; sh ./vfioctl-guest.sh; t=\$?; [ \$s -eq 0 ] && [ \$t -eq 0 ]"
     fi
     rc=0
     "$HERE/boot.sh" --cache "$CACHE" --kernel "$TAG" --platform "$PLATFORM" --payload "$OUT/payload" \
@@ -118,9 +127,10 @@ diff)
     }
     devices=$(sed -n 's/^KTEST DEVICE name=\([^ ]*\) bdf=\([^ ]*\) group=\([0-9]*\)$/\1,\2,\3/p' "$LOG" | tr '\n' ' ')
     [ -n "$devices" ] || ktest_die "no KTEST DEVICE lines in $LOG"
-    echo "simulated kernel: --kernel $TAG --platform $PLATFORM --devices \"${devices% }\""
+    echo "simulated kernel: --kernel $TAG --platform $PLATFORM --path $PATHS --devices \"${devices% }\""
     rc=0
-    "$BIN" --all --simulate --kernel "$TAG" --platform "$PLATFORM" --devices "${devices% }" >"$OUT/sim.out" 2>"$OUT/sim.err" || rc=$?
+    "$BIN" --all --simulate --kernel "$TAG" --platform "$PLATFORM" --path "$PATHS" --devices "${devices% }" \
+        >"$OUT/sim.out" 2>"$OUT/sim.err" || rc=$?
     if [ ! -s "$OUT/sim.out" ]; then
         cat "$OUT/sim.err" >&2
         ktest_die "the simulated run produced no output (exit status $rc)"

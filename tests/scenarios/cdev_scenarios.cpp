@@ -2,7 +2,9 @@
 // and bound to an iommufd (/dev/iommu) instead of a group and a container. Only
 // kernels built with CONFIG_IOMMUFD and CONFIG_VFIO_DEVICE_CDEV (the suite's
 // own kernel) have it; on the others (Debian's) the scenario ends after the
-// open of /dev/iommu fails with ENOENT, on both sides alike.
+// open of /dev/iommu fails with ENOENT, on both sides alike. Both scenarios
+// open their devices themselves, the same way whatever the run's path: they
+// run in the group pass only (once_per_run).
 #include <sys/mman.h>
 
 #include <cerrno>
@@ -55,6 +57,7 @@ void note_ranges(ktest::context& ctx, const char* label, vfio::iommufd& ictx, vf
 
 KSCENARIO("cdev_iommufd",
           "cdev + iommufd: bind, IOAS, attach, map/unmap, the refusals, low power on a cdev-opened device") {
+  if (ktest::once_per_run(ctx)) return;
   auto ictx = vfio::iommufd::open(vfio::iommufd::default_path, ctx.sys());
   if (!ictx) {
     // A kernel without CONFIG_IOMMUFD has no /dev/iommu (and so no device
@@ -183,6 +186,7 @@ KSCENARIO("mtty_migration",
           "two mtty mdevs through their cdevs: migrate the source to the destination, the scratch register follows") {
   // One pair per run: on the last device of the machine only, so that the
   // simulation's mtty devices, which stay, come after every other scenario.
+  if (ktest::once_per_run(ctx)) return;
   if (ctx.dut().name != "edu") {
     ctx.note("runs with edu only");
     return;

@@ -1,5 +1,5 @@
-// Helpers the scenarios share: opening the container/group/device stack of the
-// device under test, waiting for runtime PM to settle, and formatting.
+// Helpers the scenarios share: opening the device under test through the
+// run's path (container/group or iommufd/cdev), waiting for runtime PM to settle, and formatting.
 #ifndef VFIO_TESTS_SCENARIOS_COMMON_HPP_INCLUDED
 #define VFIO_TESTS_SCENARIOS_COMMON_HPP_INCLUDED
 
@@ -8,10 +8,12 @@
 #include <string>
 
 #include <vfio/abi/pci.hpp>
+#include <vfio/cdev.hpp>
 #include <vfio/container.hpp>
 #include <vfio/device.hpp>
 #include <vfio/group.hpp>
 #include <vfio/host/power.hpp>
+#include <vfio/iommufd.hpp>
 #include <vfio/pci/config.hpp>
 #include <vfio/pci/power.hpp>
 
@@ -19,18 +21,63 @@
 
 namespace ktest {
 
-/// The three descriptors of a VFIO type1 user. Members are destroyed in
-/// reverse order: device, then group, then container.
+/// What a scenario opens to reach its device. On the group path: the
+/// container, the group, the device (VFIO type1). On the cdev path
+/// (context::cdev_path()): the iommufd, an IOAS, the device's cdev bound to
+/// the iommufd and attached to the IOAS; container and group stay empty.
+/// Members are destroyed in reverse order: the device first (closing its cdev
+/// unbinds it from the iommufd, vfio_df_unbind_iommufd), then the IOAS
+/// (IOMMU_DESTROY, refused while a device is attached), the iommufd, the group
+/// and the container.
 struct stack {
   vfio::container container;
   vfio::group group;
+  vfio::iommufd iommufd;
+  vfio::ioas ioas;
   vfio::device device;
+  vfio::dev_id devid{};  ///< the device's id in the iommufd (cdev path)
+  vfio::hwpt_id hwpt{};  ///< the page table the attach reported (cdev path)
+
+  /// A descriptor of the stack that is not an eventfd (for the refusals that
+  /// need one): the group's, or the iommufd's on the cdev path.
+  int other_fd() const { return group ? group.fd() : iommufd.fd(); }
 };
 
-/// Opens /dev/vfio/vfio, the device's group, attaches it, sets the best type1
-/// IOMMU and opens the device. Records a failure and returns false when a
-/// step fails.
+/// Opens the device of the context's path. Group path: /dev/vfio/vfio, the
+/// device's group, attaches it, sets the best type1 IOMMU and opens the
+/// device. Cdev path: /dev/iommu, the device's cdev bound to it
+/// (vfio::cdev::open_device), an IOAS (IOMMU_IOAS_ALLOC) and the attach
+/// (VFIO_DEVICE_ATTACH_IOMMUFD_PT). Records a failure and returns false when
+/// a step fails.
 inline bool open_stack(context& ctx, stack& s) {
+  if (ctx.cdev_path()) {
+    auto ictx = vfio::iommufd::open(vfio::iommufd::default_path, ctx.sys());
+    if (!ictx) {
+      ctx.fail(__FILE__, __LINE__, "iommufd::open: " + outcome(ictx));
+      return false;
+    }
+    s.iommufd = std::move(*ictx);
+    auto bound = vfio::cdev::open_device(ctx.dut().address, s.iommufd);
+    if (!bound) {
+      ctx.fail(__FILE__, __LINE__, "cdev::open_device: " + outcome(bound));
+      return false;
+    }
+    s.device = std::move(bound->dev);
+    s.devid = bound->devid;
+    auto space = s.iommufd.ioas_alloc();
+    if (!space) {
+      ctx.fail(__FILE__, __LINE__, "ioas_alloc: " + outcome(space));
+      return false;
+    }
+    s.ioas = std::move(*space);
+    auto attached = vfio::cdev::attach(s.device, s.ioas.id());
+    if (!attached) {
+      ctx.fail(__FILE__, __LINE__, "cdev::attach: " + outcome(attached));
+      return false;
+    }
+    s.hwpt = *attached;
+    return true;
+  }
   auto c = vfio::container::open("/dev/vfio/vfio", ctx.sys());
   if (!c) {
     ctx.fail(__FILE__, __LINE__, "container::open: " + outcome(c));
@@ -58,6 +105,43 @@ inline bool open_stack(context& ctx, stack& s) {
     return false;
   }
   s.device = std::move(*d);
+  return true;
+}
+
+/// Opens the device again after the scenario closed it, on the stack's path:
+/// VFIO_GROUP_GET_DEVICE_FD of the group, or the device's cdev bound to the
+/// stack's iommufd and attached to its IOAS.
+inline vfio::result<void> reopen_device(context& ctx, stack& s) {
+  if (ctx.cdev_path()) {
+    auto bound = vfio::cdev::open_device(ctx.dut().address, s.iommufd);
+    if (!bound) return bound.error();
+    s.device = std::move(bound->dev);
+    s.devid = bound->devid;
+    auto attached = vfio::cdev::attach(s.device, s.ioas.id());
+    if (!attached) return attached.error();
+    s.hwpt = *attached;
+    return {};
+  }
+  auto d = s.group.open_device(ctx.dut().bdf);
+  if (!d) return d.error();
+  s.device = std::move(*d);
+  return {};
+}
+
+/// True, with the note "group path only: <why>", when the scenario runs on
+/// the cdev path and has no equivalent there: the scenario then ends.
+inline bool group_path_only(context& ctx, const char* why) {
+  if (!ctx.cdev_path()) return false;
+  ctx.note("group path only: %s", why);
+  return true;
+}
+
+/// True, with a note, on the cdev path, for a scenario that opens what it
+/// needs itself, the same way on either path (cdev_iommufd, mtty_migration):
+/// it runs once per run, in the group pass.
+inline bool once_per_run(context& ctx) {
+  if (!ctx.cdev_path()) return false;
+  ctx.note("opens its devices itself, the same on both paths: runs in the group pass");
   return true;
 }
 

@@ -4,13 +4,16 @@
 
 #include <cerrno>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
+#include <string>
 
 #include <vfio/abi/pci.hpp>
 #include <vfio/abi/vfio.hpp>
 #include <vfio/container.hpp>
 #include <vfio/device.hpp>
 #include <vfio/group.hpp>
+#include <vfio/iommufd.hpp>
 #include <vfio/pci/config.hpp>
 #include <vfio/unique_fd.hpp>
 
@@ -37,6 +40,9 @@ std::uint32_t expected_ids(const std::string& name) {
 }  // namespace
 
 KSCENARIO("lifecycle", "container, group and device lifecycle with the kernel's refusals along the way") {
+  // The cdev path's lifecycle (bind, attach, the refusals before and after) is
+  // scenario cdev_iommufd's.
+  if (ktest::group_path_only(ctx, "the container and group lifecycle")) return;
   auto c = vfio::container::open("/dev/vfio/vfio", ctx.sys());
   KREQUIRE_MSG(c, "%s", outcome(c).c_str());
   for (std::uint32_t ext :
@@ -97,6 +103,7 @@ KSCENARIO("lifecycle", "container, group and device lifecycle with the kernel's 
 }
 
 KSCENARIO("group_busy", "a group node can be open only once: the second open is EBUSY") {
+  if (ktest::group_path_only(ctx, "a group node's single open")) return;
   auto g1 = vfio::group::open(ctx.dut().group, ctx.sys());
   KREQUIRE_MSG(g1, "%s", outcome(g1).c_str());
   auto g2 = vfio::group::open(ctx.dut().group, ctx.sys());
@@ -200,9 +207,63 @@ KSCENARIO("config", "config-space snapshot, standard and extended capability wal
   KCHECK(failed_with(cfg.read32(static_cast<std::uint16_t>(snap->size())), vfio::errc::out_of_bounds));
 }
 
+namespace {
+
+// The dma scenario on the cdev path: the same mappings as on the group path,
+// through the IOAS the device is attached to, at fixed IOVAs
+// (IOMMU_IOAS_MAP with FIXED_IOVA), and the IOAS's own answers where type1's
+// differ (io_pagetable.c, iopt_unmap_iova_range: an unmap that would split an
+// area, or that finds nothing, is ENOENT where type1 splits nothing with
+// EINVAL and unmaps nothing with 0).
+void ioas_dma(ktest::context& ctx, ktest::stack& s) {
+  auto ranges = s.iommufd.iova_ranges(s.ioas.id());
+  KREQUIRE_MSG(ranges, "%s", outcome(ranges).c_str());
+  std::string text;
+  for (const auto& r : ranges->ranges) text += " " + hex(r.start) + "-" + hex(r.end);
+  ctx.note("IOAS alignment=%s ranges:%s", hex(ranges->alignment).c_str(), text.empty() ? " -" : text.c_str());
+  KCHECK(!ranges->ranges.empty());
+
+  constexpr std::size_t buffer_size = 4 * 4096;
+  void* buffer = ::mmap(nullptr, buffer_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  KREQUIRE(buffer != MAP_FAILED);
+  std::memset(buffer, 0x5a, buffer_size);
+  const auto va = reinterpret_cast<std::uint64_t>(buffer);
+  const vfio::ioas_id id = s.ioas.id();
+  const auto map = [&](const char* what, std::uint64_t vaddr, std::uint64_t iova, std::uint64_t size) {
+    auto r = s.iommufd.map_fixed(id, iova, vaddr, size);
+    ctx.note("map %s: %s", what, outcome(r).c_str());
+    return r;
+  };
+  auto first = map("0x100000+0x2000", va, 0x100000, 0x2000);
+  KCHECK(first && *first == 0x100000);
+  KCHECK(failed_with(map("over it", va, 0x100000, 0x2000), EEXIST));
+  KCHECK(map("0x102000+0x1000", va + 0x2000, 0x102000, 0x1000));
+  KCHECK(failed_with(map("at a misaligned IOVA", va, 0x200800, 0x1000), EINVAL));
+  KCHECK(failed_with(map("of size 0", va, 0x200000, 0), EINVAL));
+  auto msi = map("in the MSI window", va, 0xfee00000, 0x1000);
+  KCHECK_MSG(failed_with(msi, EINVAL), "map in the reserved MSI window: %s", outcome(msi).c_str());
+  auto bisect = s.iommufd.unmap(id, 0x100000, 0x1000);
+  ctx.note("unmap splitting an area: %s", outcome(bisect).c_str());
+  KCHECK_MSG(failed_with(bisect, ENOENT), "the IOAS refuses to split an area: %s", outcome(bisect).c_str());
+  auto unmapped = s.iommufd.unmap(id, 0x100000, 0x2000);
+  KCHECK(unmapped && *unmapped == 0x2000);
+  auto nothing = s.iommufd.unmap(id, 0x100000, 0x2000);
+  ctx.note("unmap of nothing: %s", outcome(nothing).c_str());
+  KCHECK(failed_with(nothing, ENOENT));
+  auto all = s.iommufd.unmap_all(id);
+  KCHECK_MSG(all && *all == 0x1000, "%s", all ? hex(*all).c_str() : outcome(all).c_str());
+  ::munmap(buffer, buffer_size);
+}
+
+}  // namespace
+
 KSCENARIO("dma", "IOMMU info, DMA map/unmap within and outside the IOVA ranges") {
   ktest::stack s;
   if (!ktest::open_stack(ctx, s)) return;
+  if (ctx.cdev_path()) {
+    ioas_dma(ctx, s);
+    return;
+  }
   auto info = s.container.get_iommu_info();
   KREQUIRE_MSG(info, "%s", outcome(info).c_str());
   std::string ranges;
@@ -300,17 +361,29 @@ KSCENARIO("reset", "VFIO_DEVICE_RESET, hot-reset info and hot reset where the bu
     KCHECK(failed_with(hr, ENODEV));
     return;
   }
+  // A cdev-opened device reports the affected devices by devid in its
+  // iommufd (VFIO_PCI_HOT_RESET_FLAG_DEV_ID, vfio_pci_fill_devs), a
+  // group-opened one by group.
+  const bool by_devid = (hr->flags & vfio::abi::hot_reset_flags::dev_id) != 0;
+  KCHECK(by_devid == ctx.cdev_path());
   bool self = false;
   for (const auto& d : hr->devices) {
     char bdf[16];
     std::snprintf(bdf, sizeof bdf, "%04x:%02x:%02x.%x", d.segment, d.bus, d.devfn >> 3, d.devfn & 7);
-    ctx.note("affected: group %u %s", d.group_id, bdf);
-    if (bdf == ctx.dut().bdf && d.group_id == ctx.dut().group) self = true;
+    if (by_devid) {
+      ctx.note("affected: devid %u %s", d.devid, bdf);
+      if (bdf == ctx.dut().bdf && d.devid == s.devid.value) self = true;
+    } else {
+      ctx.note("affected: group %u %s", d.group_id, bdf);
+      if (bdf == ctx.dut().bdf && d.group_id == ctx.dut().group) self = true;
+    }
   }
   KCHECK(self);
   if (hr->devices.size() == 1) {
+    // The cdev path proves ownership through the iommufd: the zero-length
+    // group array (vfio_pci_ioctl_pci_hot_reset: only for cdev-opened devices).
     const int fds[1] = {s.group.fd()};
-    auto done = s.device.pci_hot_reset(vfio::span<const int>(fds, 1));
+    auto done = s.device.pci_hot_reset(ctx.cdev_path() ? vfio::span<const int>() : vfio::span<const int>(fds, 1));
     KCHECK_MSG(done, "%s", outcome(done).c_str());
   }
 }

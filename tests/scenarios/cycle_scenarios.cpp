@@ -5,11 +5,15 @@
 // Threads: a vfio::device (and vfio::pci::power) is used by one thread at a
 // time, so the second thread gets a descriptor of its own
 // (VFIO_GROUP_GET_DEVICE_FD again: vfio-pci allows several on one device).
+// The cdev path has no second descriptor (vfio_df_open refuses a second
+// open of a cdev-opened device): there the two threaded scenarios record the
+// refusal and end.
 // That thread works on the backend's seam, untraced: what it does between the
 // main thread's calls is the scheduler's choice and would make the trace
 // differ from run to run. Its outcome is recorded as a note after the join,
 // and the main thread's calls stay in the trace.
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -21,6 +25,7 @@
 
 #include <vfio/abi/pci.hpp>
 #include <vfio/abi/vfio.hpp>
+#include <vfio/cdev.hpp>
 #include <vfio/device.hpp>
 #include <vfio/pci/config.hpp>
 #include <vfio/pci/power.hpp>
@@ -39,13 +44,38 @@ constexpr int cycles = 20;
 constexpr int race_iterations = 200;
 
 /// A second descriptor of the device under test on the backend's seam
-/// (untraced), for another thread.
-vfio::result<vfio::device> untraced_descriptor(ktest::context& ctx, const vfio::group& g) {
+/// (untraced), for another thread. On the cdev path: the cdev opened again and
+/// bound to the stack's iommufd, which the kernel refuses (vfio_df_open: only
+/// the group path opens a device more than once; -EINVAL).
+vfio::result<vfio::device> untraced_descriptor(ktest::context& ctx, const ktest::stack& s) {
   std::string name = ctx.dut().bdf;
   vfio::syscalls& sys = ctx.be().seam();
-  const int fd = sys.ioctl(g.fd(), vfio::abi::req::group_get_device_fd, name.data());
+  if (ctx.cdev_path()) {
+    auto number = vfio::cdev::number_of(ctx.dut().address, sys);
+    if (!number) return number.error();
+    auto node = vfio::cdev::open_node(*number, sys);
+    if (!node) return node.error();
+    vfio::abi::device_bind_iommufd bind{};
+    bind.argsz = sizeof bind;
+    bind.iommufd = s.iommufd.fd();
+    const int r = sys.ioctl(node->get(), vfio::abi::req::device_bind_iommufd, &bind);
+    if (r < 0) return vfio::errno_error(-r, "VFIO_DEVICE_BIND_IOMMUFD");
+    return vfio::device(std::move(*node), ctx.dut().bdf);
+  }
+  const int fd = sys.ioctl(s.group.fd(), vfio::abi::req::group_get_device_fd, name.data());
   if (fd < 0) return vfio::errno_error(-fd, "VFIO_GROUP_GET_DEVICE_FD");
   return vfio::device(vfio::unique_fd(fd, sys), ctx.dut().bdf);
+}
+
+/// On the cdev path the second descriptor is refused (untraced_descriptor):
+/// notes that and the refusal, checks it is EINVAL, and returns true (the
+/// scenario ends). On the group path returns false.
+bool second_descriptor_refused(ktest::context& ctx, const vfio::result<vfio::device>& reader) {
+  if (!ctx.cdev_path()) return false;
+  ctx.note("second descriptor: %s", outcome(reader).c_str());
+  KCHECK_MSG(ktest::failed_with(reader, EINVAL), "a second bind of a cdev-opened device: %s", outcome(reader).c_str());
+  ctx.note("group path only: a second descriptor of the device (vfio_df_open)");
+  return true;
 }
 
 /// Ends the program with a failed scenario when the threads of a scenario do
@@ -117,7 +147,8 @@ KSCENARIO("thread_wakeup", "one thread waits on the wake-up eventfd, another rea
   {
     ktest::stack s;
     if (!ktest::open_stack(ctx, s)) return;
-    auto reader = untraced_descriptor(ctx, s.group);
+    auto reader = untraced_descriptor(ctx, s);
+    if (second_descriptor_refused(ctx, reader)) return;
     KREQUIRE_MSG(reader, "second descriptor: %s", outcome(reader).c_str());
     ctx.note("second descriptor: ok");
     vfio::pci::power pw(s.device);
@@ -158,7 +189,8 @@ KSCENARIO("config_race", "200 low-power entries and exits race config reads from
   {
     ktest::stack s;
     if (!ktest::open_stack(ctx, s)) return;
-    auto reader = untraced_descriptor(ctx, s.group);
+    auto reader = untraced_descriptor(ctx, s);
+    if (second_descriptor_refused(ctx, reader)) return;
     KREQUIRE_MSG(reader, "second descriptor: %s", outcome(reader).c_str());
     ctx.note("second descriptor: ok");
     vfio::pci::power pw(s.device);

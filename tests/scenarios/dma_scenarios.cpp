@@ -1,12 +1,13 @@
 // DMA through the IOMMU with a device that really does DMA: QEMU's edu
 // (hw/misc/edu.c) copies between its 4 KiB buffer and an IOMMU address. The
-// scenario maps pages with container::map_dma and checks the bytes the device
-// moved, that it cannot write into a read-only mapping, and that it cannot
-// write after the unmap (type1 unmaps the IOVA from the IOMMU domain; the
-// emulated VT-d then refuses the access).
+// scenario maps pages with container::map_dma (group path) or into the IOAS
+// with fixed IOVAs (cdev path) and checks the bytes the device moved, that it
+// cannot write into a read-only mapping, and that it cannot write after the
+// unmap (type1 or iommufd unmaps the IOVA from the IOMMU domain; the emulated
+// VT-d then refuses the access).
 //
 // The simulated kernel has no edu device model: its backend performs the
-// transfers itself through the model's type1 mappings (backend::edu_dma), so
+// transfers itself through the model's type1 or IOAS mappings (backend::edu_dma), so
 // that both sides record the same outcome notes. The engine's registers are
 // touched through the BAR0 mapping, outside the seam, on both sides.
 #include <sys/mman.h>
@@ -14,9 +15,11 @@
 #include <cstdint>
 #include <cstring>
 
+#include <vfio/abi/iommufd.hpp>
 #include <vfio/abi/pci.hpp>
 #include <vfio/abi/vfio.hpp>
 #include <vfio/container.hpp>
+#include <vfio/iommufd.hpp>
 #include <vfio/pci/config.hpp>
 
 #include "common.hpp"
@@ -79,8 +82,23 @@ KSCENARIO("edu_dma", "edu DMA through the IOMMU: round trip, no write into a rea
     rw[i] = static_cast<unsigned char>(i * 7 + 1);
     ro[i] = static_cast<unsigned char>(0xa5 ^ i);
   }
-  KREQUIRE(s.container.map_dma(address(rw), rw_iova, page));
-  KREQUIRE(s.container.map_dma(address(ro), ro_iova, page, vfio::abi::dma_map_flags::read));
+  // Group path: the container's type1 mappings. Cdev path: the IOAS the
+  // device is attached to, at the same fixed IOVAs (IOMMU_IOAS_MAP with
+  // FIXED_IOVA; READABLE alone for the read-only page).
+  ktest::backend::dma_space space;
+  if (ctx.cdev_path()) {
+    namespace mf = vfio::abi::iommufd::map_flags;
+    auto a = s.iommufd.map_fixed(s.ioas.id(), rw_iova, address(rw), page, mf::readable | mf::writeable);
+    KREQUIRE_MSG(a, "%s", outcome(a).c_str());
+    auto b = s.iommufd.map_fixed(s.ioas.id(), ro_iova, address(ro), page, mf::readable);
+    KREQUIRE_MSG(b, "%s", outcome(b).c_str());
+    space.fd = s.iommufd.fd();
+    space.ioas = s.ioas.id().value;
+  } else {
+    KREQUIRE(s.container.map_dma(address(rw), rw_iova, page));
+    KREQUIRE(s.container.map_dma(address(ro), ro_iova, page, vfio::abi::dma_map_flags::read));
+    space.fd = s.container.fd();
+  }
 
   const auto dma = [&](bool to_device, std::uint64_t iova, std::uint32_t offset, std::uint32_t size) {
     ktest::backend::dma_transfer t;
@@ -88,7 +106,7 @@ KSCENARIO("edu_dma", "edu DMA through the IOMMU: round trip, no write into a rea
     t.iova = iova;
     t.buffer_offset = offset;
     t.size = size;
-    const bool done = ctx.be().edu_dma(ctx.dut(), bar0->data(0), s.container.fd(), t);
+    const bool done = ctx.be().edu_dma(ctx.dut(), bar0->data(0), space, t);
     ctx.note("dma %s iova %s, buffer +%s, %u bytes: %s", to_device ? "RAM->device" : "device->RAM",
              ktest::hex(iova).c_str(), ktest::hex(offset).c_str(), size, done ? "done" : "engine timed out");
     KCHECK_MSG(done, "edu's DMA engine did not finish");
@@ -121,7 +139,7 @@ KSCENARIO("edu_dma", "edu DMA through the IOMMU: round trip, no write into a rea
   KCHECK(ro_kept);
 
   // After the unmap, nothing reaches the page.
-  auto unmapped = s.container.unmap_dma(rw_iova, page);
+  auto unmapped = ctx.cdev_path() ? s.iommufd.unmap(s.ioas.id(), rw_iova, page) : s.container.unmap_dma(rw_iova, page);
   KCHECK(unmapped && *unmapped == page);
   std::memcpy(before, rw, sizeof before);
   dma(false, rw_iova, 0x400, 0x400);
@@ -129,7 +147,7 @@ KSCENARIO("edu_dma", "edu DMA through the IOMMU: round trip, no write into a rea
   ctx.note("device write after the unmap: %s", rw_kept ? "blocked" : "memory changed");
   KCHECK(rw_kept);
 
-  auto rest = s.container.unmap_all_dma();
+  auto rest = ctx.cdev_path() ? s.iommufd.unmap_all(s.ioas.id()) : s.container.unmap_all_dma();
   KCHECK(rest && *rest == page);
   KCHECK(cfg.write16(vfio::abi::pci::command, *command));
   KCHECK(bar0->unmap());

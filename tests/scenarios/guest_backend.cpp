@@ -124,7 +124,7 @@ class guest_backend final : public backend {
     mdevs_.clear();
   }
 
-  bool edu_dma(const device_under_test&, void* bar0, int, const dma_transfer& t) override {
+  bool edu_dma(const device_under_test&, void* bar0, const dma_space&, const dma_transfer& t) override {
     constexpr std::uint32_t buffer = 0x40000;  // DMA_START
     volatile std::uint32_t* regs = static_cast<volatile std::uint32_t*>(bar0);
     const std::uint32_t device_side = buffer + t.buffer_offset;

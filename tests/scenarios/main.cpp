@@ -2,14 +2,23 @@
 // guest) or the simulated kernel (on the host) and prints their traces.
 //
 //   scenarios [--device NAME|--all] [--scenario NAME|--all] [--list]
+//             [--path group|cdev|group,cdev]
 //             [--simulate --kernel TAG --platform plain|d3cold]
 //             [--devices "name,bdf,group ..."]
 //
 // In the guest the devices, kernel tag and platform come from the environment
 // tests/kernel/boot.sh's /init exports (KTEST_DEVICES, KTEST_KERNEL,
-// KTEST_PLATFORM). With --simulate they are those of the QEMU machine unless
-// --devices gives them (the comparison passes the guest's own list, so that
-// group numbers agree).
+// KTEST_PLATFORM; the path from KTEST_PATH when --path is not given). With
+// --simulate they are those of the QEMU machine unless --devices gives them
+// (the comparison passes the guest's own list, so that group numbers agree).
+//
+// --path says how open_stack reaches each device: group (the default:
+// container and group) or cdev (iommufd, IOAS and the device's cdev). A list
+// runs every selected scenario once per path, in that order, in one process
+// (one backend: the guest's firmware markers keep counting, the simulated
+// kernel keeps its state, as the real one does across the passes). On the cdev
+// path a scenario's name is printed as <scenario>@cdev, so that the traces of
+// the two passes are compared each with the same pass of the other side.
 //
 // Output, one line each:
 //   KTRACE <scenario> <device> <trace line>
@@ -43,12 +52,14 @@ struct options {
   std::string kernel;
   std::string platform;
   std::string devices;
+  std::string path;
 };
 
 [[noreturn]] void usage(const char* why) {
   if (why) std::fprintf(stderr, "scenarios: %s\n", why);
   std::fprintf(stderr,
                "usage: scenarios [--device NAME|--all] [--scenario NAME|--all] [--list]\n"
+               "                 [--path group|cdev|group,cdev]\n"
                "                 [--simulate --kernel 6.1|6.12|7|own --platform plain|d3cold]\n"
                "                 [--devices \"name,bdf,group ...\"]\n");
   std::exit(2);
@@ -78,6 +89,8 @@ options parse(int argc, char** argv) {
       o.platform = value();
     else if (a == "--devices")
       o.devices = value();
+    else if (a == "--path")
+      o.path = value();
     else if (a == "--list")
       o.list = true;
     else if (a == "-h" || a == "--help")
@@ -126,6 +139,27 @@ bool parse_devices(const std::string& text, std::vector<ktest::device_under_test
 const char* const default_devices =
     "e1000e,0000:00:03.0,1 nvme,0000:00:05.0,3 virtio-net,0000:01:00.0,6 edu,0000:00:06.0,4";
 
+// "group", "cdev" or a comma-separated list of them, each at most once.
+bool parse_paths(const std::string& text, std::vector<vfio::open_path>& out) {
+  std::string rest = text;
+  while (!rest.empty()) {
+    const auto comma = rest.find(',');
+    const std::string word = rest.substr(0, comma);
+    rest = comma == std::string::npos ? "" : rest.substr(comma + 1);
+    vfio::open_path p;
+    if (word == "group")
+      p = vfio::open_path::group;
+    else if (word == "cdev")
+      p = vfio::open_path::cdev;
+    else
+      return false;
+    for (auto q : out)
+      if (q == p) return false;
+    out.push_back(p);
+  }
+  return !out.empty();
+}
+
 std::string env(const char* name) {
   const char* v = std::getenv(name);
   return v ? v : "";
@@ -148,12 +182,15 @@ int main(int argc, char** argv) {
     if (device_text.empty()) device_text = env("KTEST_DEVICES");
     if (o.kernel.empty()) o.kernel = env("KTEST_KERNEL");
     if (o.platform.empty()) o.platform = env("KTEST_PLATFORM");
+    if (o.path.empty()) o.path = env("KTEST_PATH");
     if (device_text.empty()) usage("no devices: KTEST_DEVICES is not set (not in the test guest?) and no --devices");
   } else if (device_text.empty()) {
     device_text = default_devices;
   }
   if (o.kernel.empty()) usage("no kernel tag (--kernel, or KTEST_KERNEL in the guest)");
   if (o.platform != "plain" && o.platform != "d3cold") usage("--platform must be plain or d3cold");
+  std::vector<vfio::open_path> paths;
+  if (!parse_paths(o.path.empty() ? "group" : o.path, paths)) usage("--path must be group, cdev or group,cdev");
 
   std::vector<ktest::device_under_test> devices;
   std::string why;
@@ -169,39 +206,44 @@ int main(int argc, char** argv) {
 
   bool device_found = o.device == "all", scenario_found = o.scenario == "all";
   int passed = 0, failed = 0;
-  for (const auto& dut : devices) {
-    if (o.device != "all" && o.device != dut.name) continue;
-    device_found = true;
-    for (const auto& sc : ktest::registry()) {
-      if (o.scenario != "all" && o.scenario != sc.name) continue;
-      scenario_found = true;
-      vfio::testing::tracing_syscalls tracer(be->seam());
-      ktest::context ctx(tracer, dut, o.kernel, o.platform, *be);
-      // Every scenario starts from the idle state of a bound, unused device
-      // (runtime suspended: D3cold or D3hot, D0 without a PM capability), so
-      // that no scenario sees what the previous one left in flight.
-      if (!ktest::settle(ctx, vfio::host::runtime_status::suspended,
-                         ktest::to_power_state(ktest::expected_deepest(ctx))))
-        ctx.fail(__FILE__, __LINE__, "the device did not reach its idle state before the scenario");
-      be->firmware_start(dut);
-      const std::int64_t started = be->seam().monotonic_ns();
-      sc.run(ctx);
-      const std::int64_t took_ms = (be->seam().monotonic_ns() - started) / 1000000;
-      for (const auto& line : tracer.lines()) std::printf("KTRACE %s %s %s\n", sc.name, dut.name.c_str(), line.c_str());
-      for (const auto& f : ctx.failures()) {
-        const char* file = std::strrchr(f.file, '/');
-        std::printf("KFAIL %s %s %s:%d: %s\n", sc.name, dut.name.c_str(), file ? file + 1 : f.file, f.line,
-                    f.what.c_str());
+  for (const vfio::open_path path : paths) {
+    const std::string suffix = path == vfio::open_path::cdev ? "@cdev" : "";
+    for (const auto& dut : devices) {
+      if (o.device != "all" && o.device != dut.name) continue;
+      device_found = true;
+      for (const auto& sc : ktest::registry()) {
+        if (o.scenario != "all" && o.scenario != sc.name) continue;
+        scenario_found = true;
+        const std::string name = sc.name + suffix;
+        vfio::testing::tracing_syscalls tracer(be->seam());
+        ktest::context ctx(tracer, dut, o.kernel, o.platform, *be, path);
+        // Every scenario starts from the idle state of a bound, unused device
+        // (runtime suspended: D3cold or D3hot, D0 without a PM capability), so
+        // that no scenario sees what the previous one left in flight.
+        if (!ktest::settle(ctx, vfio::host::runtime_status::suspended,
+                           ktest::to_power_state(ktest::expected_deepest(ctx))))
+          ctx.fail(__FILE__, __LINE__, "the device did not reach its idle state before the scenario");
+        be->firmware_start(dut);
+        const std::int64_t started = be->seam().monotonic_ns();
+        sc.run(ctx);
+        const std::int64_t took_ms = (be->seam().monotonic_ns() - started) / 1000000;
+        const char* n = name.c_str();
+        const char* dn = dut.name.c_str();
+        for (const auto& line : tracer.lines()) std::printf("KTRACE %s %s %s\n", n, dn, line.c_str());
+        for (const auto& f : ctx.failures()) {
+          const char* file = std::strrchr(f.file, '/');
+          std::printf("KFAIL %s %s %s:%d: %s\n", n, dn, file ? file + 1 : f.file, f.line, f.what.c_str());
+        }
+        if (ctx.failures().empty()) {
+          ++passed;
+          std::printf("KSCENARIO PASS %s %s\n", n, dn);
+        } else {
+          ++failed;
+          std::printf("KSCENARIO FAIL %s %s %zu failed check(s)\n", n, dn, ctx.failures().size());
+        }
+        std::printf("KTIME %s %s %lld ms\n", n, dn, static_cast<long long>(took_ms));
+        std::fflush(stdout);
       }
-      if (ctx.failures().empty()) {
-        ++passed;
-        std::printf("KSCENARIO PASS %s %s\n", sc.name, dut.name.c_str());
-      } else {
-        ++failed;
-        std::printf("KSCENARIO FAIL %s %s %zu failed check(s)\n", sc.name, dut.name.c_str(), ctx.failures().size());
-      }
-      std::printf("KTIME %s %s %lld ms\n", sc.name, dut.name.c_str(), static_cast<long long>(took_ms));
-      std::fflush(stdout);
     }
   }
   if (!device_found) usage(("no device " + o.device).c_str());

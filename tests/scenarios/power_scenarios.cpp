@@ -277,9 +277,8 @@ KSCENARIO("close_engaged", "closing the device while low power is engaged; the d
   // then idles into the same state.
   KCHECK(ktest::settle(ctx, runtime_status::suspended, target));
   ctx.firmware("close");
-  auto d = s.group.open_device(ctx.dut().bdf);
+  auto d = ktest::reopen_device(ctx, s);
   KREQUIRE_MSG(d, "%s", outcome(d).c_str());
-  s.device = std::move(*d);
   KCHECK(ktest::settle(ctx, runtime_status::active, power_state::d0));
   ctx.firmware("reopen");
   vfio::pci::power pw(s.device);

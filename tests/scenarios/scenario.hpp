@@ -21,6 +21,7 @@
 
 #include <vfio/host/pci_address.hpp>
 #include <vfio/host/power.hpp>
+#include <vfio/open.hpp>
 #include <vfio/result.hpp>
 #include <vfio/syscalls.hpp>
 #include <vfio/testing/tracing_syscalls.hpp>
@@ -97,13 +98,18 @@ class backend {
   };
   /// Runs one edu DMA transfer and waits for it to complete. `bar0` is the
   /// device's BAR0 mapped through the seam (the registers at 0x80-0x98);
-  /// `container_fd` is the container whose mappings translate `iova`. The
-  /// guest programs the real device; the simulation, which has no edu
-  /// device model, performs the transfer itself through the simulated
-  /// kernel's type1 mappings with the same permissions (a device write needs
-  /// a writable mapping, a read a readable one; anything else is dropped, as
-  /// the IOMMU does). False when the engine did not finish within 3 s.
-  virtual bool edu_dma(const device_under_test& dut, void* bar0, int container_fd, const dma_transfer& t) = 0;
+  /// `space` names the mappings that translate `iova`: a container's (group
+  /// path) or an IOAS of an iommufd (cdev path). The guest programs the real
+  /// device; the simulation, which has no edu device model, performs the
+  /// transfer itself through the simulated kernel's type1 or IOAS mappings
+  /// with the same permissions (a device write needs a writable mapping, a
+  /// read a readable one; anything else is dropped, as the IOMMU does). False
+  /// when the engine did not finish within 3 s.
+  struct dma_space {
+    int fd = -1;             ///< the container, or the iommufd
+    std::uint32_t ioas = 0;  ///< the IOAS in that iommufd; 0: fd is a container
+  };
+  virtual bool edu_dma(const device_under_test& dut, void* bar0, const dma_space& space, const dma_transfer& t) = 0;
 
   /// Creates `count` devices of the mtty sample's type mtty-2 (two serial
   /// ports, migratable) and returns the numbers of their VFIO cdevs
@@ -125,14 +131,19 @@ struct failure {
 class context {
  public:
   context(vfio::testing::tracing_syscalls& sys, const device_under_test& dut, const std::string& kernel,
-          const std::string& platform, backend& be)
-      : sys_(&sys), dut_(&dut), kernel_(&kernel), platform_(&platform), be_(&be) {}
+          const std::string& platform, backend& be, vfio::open_path path = vfio::open_path::group)
+      : sys_(&sys), dut_(&dut), kernel_(&kernel), platform_(&platform), be_(&be), path_(path) {}
 
   vfio::testing::tracing_syscalls& sys() const { return *sys_; }
   const device_under_test& dut() const { return *dut_; }
   const std::string& kernel() const { return *kernel_; }
   const std::string& platform() const { return *platform_; }
   backend& be() const { return *be_; }
+  /// How open_stack reaches the device: open_path::group (container, group)
+  /// or open_path::cdev (iommufd, IOAS, the device's cdev). The runner's
+  /// --path.
+  vfio::open_path path() const { return path_; }
+  bool cdev_path() const { return path_ == vfio::open_path::cdev; }
 
   /// An observation of the scenario's own, as a trace line "= ...".
   void note(const char* format, ...) __attribute__((format(printf, 2, 3))) {
@@ -157,6 +168,7 @@ class context {
   const std::string* kernel_;
   const std::string* platform_;
   backend* be_;
+  vfio::open_path path_;
   std::vector<failure> failures_;
 };
 

@@ -44,13 +44,26 @@ class simulated_backend final : public backend {
   long open_descriptors() override { return static_cast<long>(k_.open_descriptors()); }
 
   // The model has no edu device: the transfer is done here, translated
-  // through the container's type1 mappings as the IOMMU would (the whole
-  // range inside one mapping with the needed permission; otherwise the
-  // access is dropped, and the engine still completes, as QEMU's edu does).
-  bool edu_dma(const device_under_test& dut, void*, int container_fd, const dma_transfer& t) override {
+  // through the container's type1 mappings, or the IOAS's areas on the cdev
+  // path, as the IOMMU would (the whole range inside one mapping with the
+  // needed permission; otherwise the access is dropped, and the engine still
+  // completes, as QEMU's edu does).
+  bool edu_dma(const device_under_test& dut, void*, const dma_space& space, const dma_transfer& t) override {
     auto& buffer = edu_buffers_[dut.bdf];
     if (t.buffer_offset + std::uint64_t{t.size} >= buffer.size()) return false;
-    for (const auto& m : k_.dma_mappings(container_fd)) {
+    struct window {
+      std::uint64_t iova, size, vaddr;
+      bool readable, writable;
+    };
+    std::vector<window> windows;
+    if (space.ioas) {
+      for (const auto& m : k_.ioas_mappings(space.fd, space.ioas))
+        windows.push_back({m.iova, m.length, m.user_va, m.readable, m.writable});
+    } else {
+      for (const auto& m : k_.dma_mappings(space.fd))
+        windows.push_back({m.iova, m.size, m.vaddr, m.readable, m.writable});
+    }
+    for (const auto& m : windows) {
       if (t.iova < m.iova || t.iova + t.size > m.iova + m.size) continue;
       if (!(t.to_device ? m.readable : m.writable)) break;
       auto* ram = reinterpret_cast<unsigned char*>(static_cast<std::uintptr_t>(m.vaddr + (t.iova - m.iova)));

@@ -35,7 +35,8 @@ inline std::string errno_name(long negative_errno) {
 
 /// Records each call as one line: "<call> <object> <details> -> <result>".
 /// Descriptors are named by what they are and the order they appeared in
-/// (container#0, group#0, device#0, eventfd#0, migration#0: the data_fd of
+/// (container#0, group#0, device#0 (also a cdev, /dev/vfio/devices/vfioN),
+/// iommufd#0 (/dev/iommu), eventfd#0, migration#0: the data_fd of
 /// a MIG_DEVICE_STATE SET, noted as " data_fd=migration#N" on that line), so
 /// numbering differences between kernels vanish. sysfs attribute accesses (open/read/close of a path
 /// outside /dev) become one line at close:
@@ -88,7 +89,10 @@ class tracing_syscalls final : public syscalls {
         append_sysfs("sysfs " + p, " " + errno_name(r), false);
       return r;
     }
-    const char* kind = p == "/dev/vfio/vfio" ? "container" : "group";
+    const char* kind = p == "/dev/vfio/vfio"                   ? "container"
+                       : p == "/dev/iommu"                     ? "iommufd"
+                       : p.rfind("/dev/vfio/devices/", 0) == 0 ? "device"
+                                                               : "group";
     std::string line = "open " + p + " -> ";
     line += r >= 0 ? name_new(r, kind) : errno_name(r);
     append(line);
