@@ -481,4 +481,52 @@ TEST_CASE("simulated type1 dirty pages: every mapped page, merged with the devic
   ::munmap(mem, size);
 }
 
+TEST_CASE("simulated type1 dirty pages: a mapping inside a report's word keeps its shifted bits",
+          "[migration][simulated_kernel][dirty]") {
+  // update_user_bitmap (drivers/vfio/vfio_iommu_type1.c) shifts the mapping's
+  // own bitmap in place and copies whole words; 6.12 under QEMU with edu reads
+  // 0xb, then 0x5b, then 0x2db from the unmap (scenario edu_dirty_pages).
+  simulated_kernel k;
+  add_pair(k);
+  auto src = open_device(k, src_bdf);
+  const std::size_t size = 3 * 4096;
+  void* mem = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  REQUIRE(mem != MAP_FAILED);
+  REQUIRE(src.container.map_dma(mem, 0x100000, 0x2000));
+  REQUIRE(src.container.map_dma(static_cast<char*>(mem) + 0x2000, 0x103000, 0x1000));
+  REQUIRE(vfio::iommu_dirty::start(src.container));
+  auto own = vfio::dirty_bitmap::create(0x103000, 0x1000, 4096);
+  REQUIRE(own);
+  // Based on the mapping's own first page (no shift): nothing stays behind.
+  for (int i = 0; i < 2; ++i) {
+    REQUIRE(vfio::iommu_dirty::report(src.container, *own));
+    CHECK(own->bits()[0] == 0x1);
+  }
+  auto four = vfio::dirty_bitmap::create(0x100000, 0x4000, 4096);
+  REQUIRE(four);
+  REQUIRE(vfio::iommu_dirty::report(src.container, *four));
+  CHECK(four->bits()[0] == 0xb);
+  CHECK(four->count() == 3);
+  REQUIRE(vfio::iommu_dirty::report(src.container, *four));
+  CHECK(four->bits()[0] == 0x5b);  // bits 4 and 6: past the mapping, past the range
+  CHECK(four->count() == 3);       // the bitmap counts only the range's pages
+  CHECK(four->test(3));
+  CHECK_FALSE(four->test(2));
+  auto unmapped = vfio::iommu_dirty::unmap_and_report(src.container, *own);
+  REQUIRE(unmapped);
+  CHECK(own->bits()[0] == 0x5b);  // the whole first word of the mapping's bitmap
+  CHECK(own->count() == 1);
+  CHECK(own->any());
+  // STOP frees the bitmaps; a new START begins clean.
+  REQUIRE(vfio::iommu_dirty::stop(src.container));
+  REQUIRE(vfio::iommu_dirty::start(src.container));
+  auto pair = vfio::dirty_bitmap::create(0x100000, 0x2000, 4096);
+  REQUIRE(pair);
+  REQUIRE(vfio::iommu_dirty::report(src.container, *pair));
+  CHECK(pair->bits()[0] == 0x3);
+  REQUIRE(vfio::iommu_dirty::stop(src.container));
+  (void)src.container.unmap_all_dma();
+  ::munmap(mem, size);
+}
+
 }  // namespace vfio_unit_test_simulated_kernel_migration
