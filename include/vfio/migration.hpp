@@ -367,7 +367,8 @@ class migration : public detail::device_view {
   /// Preconditions: state() is PRE_COPY or PRE_COPY_P2P; a stream is open.
   /// Errors: EBADF (no stream: no syscall made); EINVAL (not in a PRE_COPY state,
   /// e.g. in STOP_COPY, as the uAPI requires; argsz too small); ENODEV (the session
-  /// ended); ENOTTY (a driver without PRE_COPY); EFAULT. Operation
+  /// ended); ENOTTY (a driver without PRE_COPY, or a RESUMING stream: mtty's
+  /// resume file has no ioctl); EFAULT. Operation
   /// "VFIO_MIG_GET_PRECOPY_INFO", subject the stream.
   result<precopy_estimate> precopy_info() noexcept {
     constexpr const char* op = "VFIO_MIG_GET_PRECOPY_INFO";
@@ -394,9 +395,11 @@ class migration : public detail::device_view {
   /// set_stream_timeout). Returns the bytes read and why it stopped
   /// (stream_end::none: the buffer is full).
   /// Preconditions: a saving session (PRE_COPY, PRE_COPY_P2P, STOP_COPY).
-  /// Errors: EBADF (no stream: no syscall); ENODEV (the session ended); EINVAL
-  /// (the stream is a RESUMING one); EIO, EFAULT and the driver's errnos; poll's
-  /// errno. Bytes read before an error are in `buf` but not counted.
+  /// Errors: EBADF (no stream: no syscall; or the stream is a RESUMING one, which
+  /// the driver opens write-only: vfs_read, seen on mtty); ENODEV (the session
+  /// ended); EIO, EFAULT and the driver's errnos; poll's errno. Bytes read before
+  /// an error are in `buf` but not counted. A read past the end of the data is 0
+  /// again (stream_end::end_of_stream, or no_more_for_now in PRE_COPY).
   result<stream_transfer> read(span<std::byte> buf) noexcept {
     constexpr const char* op = "read";
     if (!stream_) return errno_error(EBADF, op, subject::mig_stream(static_cast<std::uint32_t>(-1)));
@@ -440,8 +443,9 @@ class migration : public detail::device_view {
   /// 0); errc::timed_out (EAGAIN and nothing within the stream timeout); the
   /// driver's errnos: EFAULT (mtty: the stream header does not match this
   /// device; the bytes count as written and RESUMING -> STOP then fails), ENOMEM
-  /// (more than the device's state), ENODEV (the session ended), EINVAL (a saving
-  /// stream). Operation "write", subject the stream.
+  /// (more than the device's state), ENODEV (the session ended), EBADF (a saving
+  /// stream, which the driver opens read-only: vfs_write, seen on mtty).
+  /// Operation "write", subject the stream.
   result<void> write(span<const std::byte> data) noexcept {
     constexpr const char* op = "write";
     if (!stream_) return errno_error(EBADF, op, subject::mig_stream(static_cast<std::uint32_t>(-1)));

@@ -13,6 +13,7 @@
 
 #include <vfio/dirty_bitmap.hpp>
 #include <vfio/dma_logging.hpp>
+#include <vfio/hot_reset.hpp>
 #include <vfio/iommu_dirty_pages.hpp>
 #include <vfio/migration.hpp>
 #include <vfio/vfio.hpp>
@@ -527,6 +528,40 @@ TEST_CASE("simulated type1 dirty pages: a mapping inside a report's word keeps i
   REQUIRE(vfio::iommu_dirty::stop(src.container));
   (void)src.container.unmap_all_dma();
   ::munmap(mem, size);
+}
+
+TEST_CASE("simulated mtty behind a bridge: a hot reset puts the device back in RUNNING",
+          "[migration][simulated_kernel][reset]") {
+  // pci_reset_bus -> pci_bus_restore_locked -> pci_dev_restore calls the
+  // driver's err_handler->reset_done (drivers/pci/pci.c), which for a migration
+  // driver (mlx5vf_pci_aer_reset_done) ends in RUNNING with its files disabled.
+  simulated_kernel k;
+  sim::bridge_description port;
+  port.bdf = "0000:00:1c.0";
+  port.iommu_group = 30;
+  REQUIRE(k.add_bridge(port));
+  sim::device_description d = sim::profiles::mtty("0000:01:00.0", 31);
+  d.upstream_bridge = port.bdf;
+  REQUIRE(k.add_device(d));
+  auto o = open_device(k, "0000:01:00.0");
+  auto m = open_migration(o.device);
+  REQUIRE(m.set_state(vfio::mig_state::stop_copy));
+  REQUIRE(m.has_stream());
+  const int stream = m.stream_fd();
+  CHECK(k.migration_state("0000:01:00.0") == abi::mig_device_state::stop_copy);
+
+  const vfio::owned_group owned[] = {vfio::owned_group(o.group)};
+  REQUIRE(vfio::hot_reset(o.device, vfio::span<const vfio::owned_group>(owned, 1)));
+  CHECK(k.migration_state("0000:01:00.0") == abi::mig_device_state::running);
+  std::uint8_t byte = 0;
+  CHECK(k.read(stream, &byte, 1) == -ENODEV);  // the saving file was disabled
+  auto now = m.refresh_state();
+  REQUIRE(now);
+  CHECK(*now == vfio::mig_state::running);
+  // The device migrates again from RUNNING.
+  REQUIRE(m.set_state(vfio::mig_state::stop_copy));
+  CHECK(m.has_stream());
+  REQUIRE(m.set_state(vfio::mig_state::running));
 }
 
 }  // namespace vfio_unit_test_simulated_kernel_migration
