@@ -376,6 +376,13 @@ TEST_CASE("simulated mtty on 6.1: no PRE_COPY, no MIG_DATA_SIZE", "[migration][s
   CHECK_FALSE(out.caps().pre_copy());
   CHECK(out.stop_copy_size().error() == vfio::errc::feature_unsupported);
   CHECK(out.set_state(S::pre_copy).error() == vfio::errc::mig_state_unreachable);
+  // The kernel's own answer to a target the flags do not offer
+  // (vfio_mig_get_next_state: state_flags_table): EINVAL, the device stays.
+  int data_fd = 0;
+  CHECK(set_mig(k, src.device.fd(), abi::mig_device_state::pre_copy, &data_fd) == -EINVAL);
+  CHECK(data_fd == -1);
+  CHECK(set_mig(k, src.device.fd(), abi::mig_device_state::pre_copy_p2p, &data_fd) == -EINVAL);
+  CHECK(k.migration_state(src_bdf) == abi::mig_device_state::running);
   REQUIRE(out.set_state(S::stop_copy));
 }
 
