@@ -221,8 +221,8 @@ KSCENARIO("edu_dirty_pages",
   ctx.note("start again: %s", outcome(again).c_str());
   KCHECK(again);
 
-  // edu copies into the first mapping: a page out of the device, into RAM at
-  // two places (the second page of the mapping, then the first).
+  // edu reads 1 KiB of the one-page mapping into its buffer and writes it into
+  // the first mapping twice: into its second page, then into its first.
   const auto dma = [&](bool to_device, std::uint64_t iova, std::uint32_t offset, std::uint32_t size) {
     ktest::backend::dma_transfer t;
     t.to_device = to_device;
@@ -244,8 +244,12 @@ KSCENARIO("edu_dirty_pages",
 
   // Without a pinned-page dirty scope (a device behind the IOMMU, which type1
   // cannot watch) update_user_bitmap marks every page of every mapping the
-  // range covers; the hole stays clean. Each report says so again
-  // (vfio_dma_populate_bitmap refills the bitmap).
+  // range covers, written or not; the hole stays clean. Each report says so
+  // again. The one-page mapping starts at bit 3 of the report's word, so
+  // update_user_bitmap shifts its own bitmap in place and the bits it leaves
+  // behind come back shifted on the next report: 0xb, then 0x5b (bits 4 and
+  // 6, past the range; the bitmap's count() ignores them). Noted, not checked
+  // beyond the range's pages: a kernel that fixes this stays correct.
   for (const char* which : {"first", "second"}) {
     auto r = vfio::iommu_dirty::report(s.container, *bitmap);
     ctx.note("%s report: %s dirty=%s", which, outcome(r).c_str(), bitmap_text(*bitmap).c_str());
