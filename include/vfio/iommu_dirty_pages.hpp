@@ -15,7 +15,7 @@
 // - update_user_bitmap shifts a mapping's own bitmap in place when the mapping
 //   does not start on a 64-page boundary of the report's range, and copies
 //   whole u64 words over the caller's: the shifted bits stay and move further
-//   on every later report (6.12, seen with QEMU's edu: a one-page mapping at
+//   on every later report (6.1, 6.12, 7.x with QEMU's edu: a one-page mapping at
 //   page 3 of the range reads 0xb the first time, 0x5b the second). Bits can
 //   so appear past the mapping, in pages of other mappings or holes, and past
 //   the range's last page: over-reporting, never a lost dirty page. A bitmap's
