@@ -33,6 +33,12 @@
 // No heap allocation on the transition and pre-copy-info paths (set_state,
 // refresh_state, precopy_info, stop_copy_size): every argument lives on the stack.
 //
+// Resets. VFIO_DEVICE_RESET (recover()) and a hot reset of the device's bus
+// (device::pci_hot_reset; pci_dev_restore calls the driver's reset_done) both
+// put a migration driver back in RUNNING and disable its data files; after a
+// hot reset made elsewhere, refresh_state() and close_stream() bring this object
+// up to date.
+//
 // Threads: a migration object is used from one thread at a time, like its device.
 #ifndef VFIO_MIGRATION_HPP_INCLUDED
 #define VFIO_MIGRATION_HPP_INCLUDED
