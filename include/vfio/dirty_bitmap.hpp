@@ -10,7 +10,9 @@
 // - DMA logging: iova_bitmap_alloc (drivers/iommu/iommufd/iova_bitmap.c) walks
 //   ((length - 1) >> pgshift) / 64 + 1 words.
 // Both are words() * 8 bytes here. Neither report clears a bit: the library
-// zeroes the bitmap before each report.
+// zeroes the bitmap before each report. type1 writes whole words and may leave
+// bits set past the range's last page (see <vfio/iommu_dirty_pages.hpp>):
+// test(), count(), any() and the walks look only at the range's pages.
 #ifndef VFIO_DIRTY_BITMAP_HPP_INCLUDED
 #define VFIO_DIRTY_BITMAP_HPP_INCLUDED
 
@@ -114,16 +116,26 @@ class dirty_bitmap {
     const std::uint64_t last_page = ((end > last ? last : end) - iova_) / page_size_;
     for (std::uint64_t p = first_page; p <= last_page; ++p) set(p);
   }
-  /// Number of dirty pages.
+  /// Number of dirty pages (bits past pages() in the last word are not pages).
   std::uint64_t count() const noexcept {
     std::uint64_t n = 0;
-    for (const std::uint64_t w : words_) n += static_cast<std::uint64_t>(__builtin_popcountll(w));
+    for (std::size_t i = 0; i < words_.size(); ++i)
+      n += static_cast<std::uint64_t>(__builtin_popcountll(word_in_range(i)));
     return n;
   }
+  /// Whether any page of the range is dirty.
   bool any() const noexcept {
-    for (const std::uint64_t w : words_)
-      if (w) return true;
+    for (std::size_t i = 0; i < words_.size(); ++i)
+      if (word_in_range(i)) return true;
     return false;
+  }
+
+  /// Word i with the bits past pages() cleared.
+  std::uint64_t word_in_range(std::size_t i) const noexcept {
+    const std::uint64_t first = std::uint64_t{i} * 64;
+    if (first + 64 <= pages_) return words_[i];
+    if (first >= pages_) return 0;
+    return words_[i] & ((std::uint64_t{1} << (pages_ - first)) - 1);
   }
 
   /// Calls f(address) for the first byte of every dirty page, in address order.

@@ -11,7 +11,16 @@
 //   the bitmap large enough and at most iommu_migration_info::max_dirty_bitmap_size,
 //   and the range must not bisect a mapping: all EINVAL;
 // - a device the IOMMU cannot track (every vfio-pci device: no page pinning)
-//   makes every mapped page of the range dirty, on every report.
+//   makes every mapped page of the range dirty, on every report;
+// - update_user_bitmap shifts a mapping's own bitmap in place when the mapping
+//   does not start on a 64-page boundary of the report's range, and copies
+//   whole u64 words over the caller's: the shifted bits stay and move further
+//   on every later report (6.1, 6.12, 7.x with QEMU's edu: a one-page mapping at
+//   page 3 of the range reads 0xb the first time, 0x5b the second). Bits can
+//   so appear past the mapping, in pages of other mappings or holes, and past
+//   the range's last page: over-reporting, never a lost dirty page. A bitmap's
+//   count()/any() ignore bits past the range; ranges that start each mapping
+//   on a 64-page boundary of the report (or one report per mapping) avoid it.
 // The container must have an IOMMU set (container::set_iommu).
 #ifndef VFIO_IOMMU_DIRTY_PAGES_HPP_INCLUDED
 #define VFIO_IOMMU_DIRTY_PAGES_HPP_INCLUDED

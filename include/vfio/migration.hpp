@@ -33,6 +33,12 @@
 // No heap allocation on the transition and pre-copy-info paths (set_state,
 // refresh_state, precopy_info, stop_copy_size): every argument lives on the stack.
 //
+// Resets. VFIO_DEVICE_RESET (recover()) and a hot reset of the device's bus
+// (device::pci_hot_reset; pci_dev_restore calls the driver's reset_done) both
+// put a migration driver back in RUNNING and disable its data files; after a
+// hot reset made elsewhere, refresh_state() and close_stream() bring this object
+// up to date.
+//
 // Threads: a migration object is used from one thread at a time, like its device.
 #ifndef VFIO_MIGRATION_HPP_INCLUDED
 #define VFIO_MIGRATION_HPP_INCLUDED
@@ -367,7 +373,8 @@ class migration : public detail::device_view {
   /// Preconditions: state() is PRE_COPY or PRE_COPY_P2P; a stream is open.
   /// Errors: EBADF (no stream: no syscall made); EINVAL (not in a PRE_COPY state,
   /// e.g. in STOP_COPY, as the uAPI requires; argsz too small); ENODEV (the session
-  /// ended); ENOTTY (a driver without PRE_COPY); EFAULT. Operation
+  /// ended); ENOTTY (a driver without PRE_COPY, or a RESUMING stream: mtty's
+  /// resume file has no ioctl); EFAULT. Operation
   /// "VFIO_MIG_GET_PRECOPY_INFO", subject the stream.
   result<precopy_estimate> precopy_info() noexcept {
     constexpr const char* op = "VFIO_MIG_GET_PRECOPY_INFO";
@@ -394,9 +401,11 @@ class migration : public detail::device_view {
   /// set_stream_timeout). Returns the bytes read and why it stopped
   /// (stream_end::none: the buffer is full).
   /// Preconditions: a saving session (PRE_COPY, PRE_COPY_P2P, STOP_COPY).
-  /// Errors: EBADF (no stream: no syscall); ENODEV (the session ended); EINVAL
-  /// (the stream is a RESUMING one); EIO, EFAULT and the driver's errnos; poll's
-  /// errno. Bytes read before an error are in `buf` but not counted.
+  /// Errors: EBADF (no stream: no syscall; or the stream is a RESUMING one, which
+  /// the driver opens write-only: vfs_read, seen on mtty); ENODEV (the session
+  /// ended); EIO, EFAULT and the driver's errnos; poll's errno. Bytes read before
+  /// an error are in `buf` but not counted. A read past the end of the data is 0
+  /// again (stream_end::end_of_stream, or no_more_for_now in PRE_COPY).
   result<stream_transfer> read(span<std::byte> buf) noexcept {
     constexpr const char* op = "read";
     if (!stream_) return errno_error(EBADF, op, subject::mig_stream(static_cast<std::uint32_t>(-1)));
@@ -440,8 +449,9 @@ class migration : public detail::device_view {
   /// 0); errc::timed_out (EAGAIN and nothing within the stream timeout); the
   /// driver's errnos: EFAULT (mtty: the stream header does not match this
   /// device; the bytes count as written and RESUMING -> STOP then fails), ENOMEM
-  /// (more than the device's state), ENODEV (the session ended), EINVAL (a saving
-  /// stream). Operation "write", subject the stream.
+  /// (more than the device's state), ENODEV (the session ended), EBADF (a saving
+  /// stream, which the driver opens read-only: vfs_write, seen on mtty).
+  /// Operation "write", subject the stream.
   result<void> write(span<const std::byte> data) noexcept {
     constexpr const char* op = "write";
     if (!stream_) return errno_error(EBADF, op, subject::mig_stream(static_cast<std::uint32_t>(-1)));

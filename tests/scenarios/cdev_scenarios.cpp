@@ -262,3 +262,211 @@ KSCENARIO("mtty_migration",
   KCHECK_MSG(got == scratch, "scratch register: %d", got);
   KCHECK(ms->set_state(vfio::mig_state::running));
 }
+
+namespace {
+
+/// One VFIO_DEVICE_FEATURE SET MIG_DEVICE_STATE of `state` outside the
+/// migration object (which refuses targets the FSM cannot reach without asking
+/// the kernel), through the traced seam. Notes the kernel's answer; a data_fd
+/// it returns is closed at once.
+bool raw_set_state(ktest::context& ctx, vfio::device& d, std::uint32_t state, const char* what) {
+  vfio::abi::feature_mig_state arg{};
+  arg.device_state = state;
+  arg.data_fd = -1;
+  auto r = vfio::feature::set_inout<vfio::feature::mig_device_state>(d, arg);
+  ctx.note("SET %s (%u): %s data_fd %s", what, state, outcome(r).c_str(), arg.data_fd >= 0 ? "returned" : "-1");
+  if (r && arg.data_fd >= 0) (void)d.sys().close(arg.data_fd);
+  return static_cast<bool>(r);
+}
+
+/// The device's state as a GET reads it, noted with what the migration object
+/// now holds (refresh_state updates it).
+vfio::mig_state where(ktest::context& ctx, vfio::migration& m, const char* label) {
+  auto s = m.refresh_state();
+  ctx.note("%s: GET %s, object %s%s", label, s ? vfio::to_string(*s) : outcome(s).c_str(), vfio::to_string(m.state()),
+           m.has_stream() ? " with a stream" : "");
+  return s ? *s : vfio::mig_state::error;
+}
+
+void note_transition(ktest::context& ctx, const char* label, const vfio::result<void>& r,
+                     const vfio::mig_transition& t) {
+  if (t.failed)
+    ctx.note("%s: %s; arcs done %u, failed arc %s -> %s, device now %s", label, outcome(r).c_str(), t.arcs_done,
+             vfio::to_string(t.failed_from), vfio::to_string(t.failed_to),
+             t.now_known ? vfio::to_string(t.now) : "unknown");
+  else
+    ctx.note("%s: %s; arcs done %u, device now %s", label, outcome(r).c_str(), t.arcs_done, vfio::to_string(t.now));
+}
+
+}  // namespace
+
+KSCENARIO("mtty_error_arcs",
+          "the migration FSM's refusals on an mtty mdev: bad targets, STOP_COPY back to PRE_COPY, reads past the "
+          "end, a closed stream, a garbage stream in RESUMING until reset") {
+  // As mtty_migration: on edu's turn, after it, and only where mtty exists
+  // (the suite's own kernel, the one with IOMMUFD); once per run.
+  if (ktest::once_per_run(ctx)) return;
+  if (ctx.dut().name != "edu") {
+    ctx.note("runs with edu only");
+    return;
+  }
+  auto ictx = vfio::iommufd::open(vfio::iommufd::default_path, ctx.sys());
+  if (!ictx) {
+    ctx.note("/dev/iommu: %s: no iommufd, nothing more to do", outcome(ictx).c_str());
+    KCHECK_MSG(failed_with(ictx, ENOENT), "open /dev/iommu: %s", outcome(ictx).c_str());
+    return;
+  }
+  std::string why;
+  const auto numbers = ctx.be().mtty_create(1, &why);
+  KREQUIRE_MSG(numbers.size() == 1, "mtty: %s", why.c_str());
+  struct cleanup {
+    ktest::backend& be;
+    ~cleanup() { be.mtty_remove(); }
+  } removes{ctx.be()};
+
+  auto node = vfio::cdev::open_node(numbers[0], ctx.sys());
+  KREQUIRE_MSG(node, "open mtty cdev: %s", outcome(node).c_str());
+  vfio::device dev(std::move(*node), "mtty");
+  auto id = vfio::cdev::bind(dev.fd(), *ictx);
+  KREQUIRE_MSG(id, "bind mtty: %s", outcome(id).c_str());
+  auto opened = vfio::migration::open(dev);
+  KREQUIRE_MSG(opened, "migration: %s", outcome(opened).c_str());
+  vfio::migration& m = *opened;
+  ctx.note("caps: flags=%s, state %s", hex(m.caps().flags).c_str(), vfio::to_string(m.state()));
+  KREQUIRE(m.state() == vfio::mig_state::running);
+  namespace st = vfio::abi::mig_device_state;
+
+  // Targets vfio_mig_get_next_state refuses before the driver sees them:
+  // ERROR (state_flags_table says ~0U), numbers past the last state. The
+  // device does not move. SET of the current state is a no-op. (mtty offers
+  // every state, so no target is refused for its flags here; the unit tests
+  // cover that with the 6.1 model, which has no PRE_COPY.)
+  KCHECK(!raw_set_state(ctx, dev, st::error, "ERROR"));
+  KCHECK(!raw_set_state(ctx, dev, 8, "past PRE_COPY_P2P"));
+  KCHECK(!raw_set_state(ctx, dev, 0x100, "out of range"));
+  KCHECK(raw_set_state(ctx, dev, st::running, "RUNNING (current)"));
+  KCHECK(where(ctx, m, "after the refused targets") == vfio::mig_state::running);
+  auto lib = m.set_state(vfio::mig_state::error);
+  ctx.note("library, to ERROR: %s", outcome(lib).c_str());
+  KCHECK(failed_with(lib, vfio::errc::mig_state_unreachable));
+
+  // PRE_COPY: the header is all there is until STOP_COPY; reading past it is 0.
+  std::byte buf[256];
+  KREQUIRE(m.set_state(vfio::mig_state::pre_copy));
+  auto pre = m.read(vfio::span<std::byte>(buf, sizeof buf));
+  ctx.note("pre-copy read: %s %llu bytes, %s", outcome(pre).c_str(),
+           pre ? static_cast<unsigned long long>(pre->bytes) : 0ULL, pre ? vfio::to_string(pre->end) : "-");
+  KCHECK(pre && pre->end == vfio::stream_end::no_more_for_now);
+  auto more = m.read(vfio::span<std::byte>(buf, sizeof buf));
+  ctx.note("pre-copy read past the end: %s %llu bytes, %s", outcome(more).c_str(),
+           more ? static_cast<unsigned long long>(more->bytes) : 0ULL, more ? vfio::to_string(more->end) : "-");
+  KCHECK(more && more->bytes == 0);
+  auto info = m.precopy_info();
+  ctx.note("pre-copy info after the read: %s initial=%llu dirty=%llu", outcome(info).c_str(),
+           info ? static_cast<unsigned long long>(info->initial_bytes) : 0ULL,
+           info ? static_cast<unsigned long long>(info->dirty_bytes) : 0ULL);
+  KCHECK(info && info->total() == 0);
+  // The saving file is read-only (vfs_write: no FMODE_WRITE) and a stream
+  // (stream_open: no positioned reads).
+  auto wrote = m.write(vfio::span<const std::byte>(buf, 8));
+  ctx.note("write to the saving stream: %s", outcome(wrote).c_str());
+  KCHECK(failed_with(wrote, EBADF));
+  const long positioned = ctx.sys().pread(m.stream_fd(), buf, 8, 0);
+  ctx.note("pread of the saving stream: %s",
+           positioned >= 0 ? "ok" : vfio::testing::errno_name(positioned).substr(1).c_str());
+  KCHECK(positioned == -ESPIPE);
+
+  // STOP_COPY cannot go back to a PRE_COPY state (the kernel's table has
+  // ERROR there, so EINVAL, and the device stays).
+  KREQUIRE(m.set_state(vfio::mig_state::stop_copy));
+  KCHECK(!raw_set_state(ctx, dev, st::pre_copy, "PRE_COPY from STOP_COPY"));
+  KCHECK(!raw_set_state(ctx, dev, st::pre_copy_p2p, "PRE_COPY_P2P from STOP_COPY"));
+  KCHECK(where(ctx, m, "after the refused PRE_COPY arcs") == vfio::mig_state::stop_copy);
+  lib = m.set_state(vfio::mig_state::pre_copy);
+  ctx.note("library, STOP_COPY to PRE_COPY: %s", outcome(lib).c_str());
+  KCHECK(failed_with(lib, vfio::errc::mig_state_unreachable));
+  auto late_info = m.precopy_info();
+  ctx.note("pre-copy info in STOP_COPY: %s", outcome(late_info).c_str());
+  KCHECK(failed_with(late_info, EINVAL));
+  auto rest = m.read(vfio::span<std::byte>(buf, sizeof buf));
+  ctx.note("stop-copy read: %s %llu bytes, %s", outcome(rest).c_str(),
+           rest ? static_cast<unsigned long long>(rest->bytes) : 0ULL, rest ? vfio::to_string(rest->end) : "-");
+  KCHECK(rest && rest->end == vfio::stream_end::end_of_stream);
+  auto beyond = m.read(vfio::span<std::byte>(buf, sizeof buf));
+  ctx.note("stop-copy read past the end: %s %llu bytes, %s", outcome(beyond).c_str(),
+           beyond ? static_cast<unsigned long long>(beyond->bytes) : 0ULL, beyond ? vfio::to_string(beyond->end) : "-");
+  KCHECK(beyond && beyond->bytes == 0 && beyond->end == vfio::stream_end::end_of_stream);
+  KREQUIRE(m.set_state(vfio::mig_state::running));
+
+  // The data_fd closed in the middle of pre-copy: the driver holds its own
+  // reference to the file, so the session goes on without a reader; STOP_COPY
+  // returns no new descriptor (the saving file exists), leaving STOP_COPY ends
+  // the session, and the next PRE_COPY starts a fresh one from its header.
+  KREQUIRE(m.set_state(vfio::mig_state::pre_copy));
+  auto part = m.read(vfio::span<std::byte>(buf, 10));
+  ctx.note("partial pre-copy read: %s %llu bytes", outcome(part).c_str(),
+           part ? static_cast<unsigned long long>(part->bytes) : 0ULL);
+  KCHECK(part && part->bytes == 10);
+  KCHECK(m.close_stream());
+  KCHECK(where(ctx, m, "after closing the stream") == vfio::mig_state::pre_copy);
+  vfio::mig_transition t;
+  auto to_stop_copy = m.set_state(vfio::mig_state::stop_copy, &t);
+  note_transition(ctx, "PRE_COPY -> STOP_COPY without the stream", to_stop_copy, t);
+  KCHECK(to_stop_copy && !m.has_stream());
+  KCHECK(m.set_state(vfio::mig_state::running));
+  KREQUIRE(m.set_state(vfio::mig_state::pre_copy));
+  auto fresh = m.read(vfio::span<std::byte>(buf, sizeof buf));
+  ctx.note("the next pre-copy session: %s %llu bytes", outcome(fresh).c_str(),
+           fresh ? static_cast<unsigned long long>(fresh->bytes) : 0ULL);
+  KCHECK(fresh && pre && fresh->bytes == pre->bytes);
+  KCHECK(m.set_state(vfio::mig_state::running));
+
+  // A garbage stream into RESUMING: mtty_resume_write checks the header once
+  // 24 bytes are in (EFAULT, the bytes still count), more than the device's
+  // state is ENOMEM, and RESUMING -> STOP fails in mtty_load_state (EINVAL:
+  // incomplete). The resuming file is write-only and has no ioctl.
+  KREQUIRE(m.set_state(vfio::mig_state::resuming));
+  std::byte garbage[128];
+  for (std::size_t i = 0; i < sizeof garbage; ++i) garbage[i] = static_cast<std::byte>(0x5a ^ i);
+  auto bad = m.write(vfio::span<const std::byte>(garbage, 24));
+  ctx.note("garbage header: %s", outcome(bad).c_str());
+  KCHECK(failed_with(bad, EFAULT));
+  auto too_much = m.write(vfio::span<const std::byte>(garbage, 80));
+  ctx.note("write past the device's state: %s", outcome(too_much).c_str());
+  KCHECK(failed_with(too_much, ENOMEM));
+  auto read_back = m.read(vfio::span<std::byte>(buf, 8));
+  ctx.note("read of the resuming stream: %s", outcome(read_back).c_str());
+  KCHECK(failed_with(read_back, EBADF));
+  vfio::abi::precopy_info probe{};
+  probe.argsz = sizeof probe;
+  const int no_ioctl = ctx.sys().ioctl(m.stream_fd(), vfio::abi::req::mig_get_precopy_info, &probe);
+  ctx.note("ioctl on the resuming stream: %s",
+           no_ioctl >= 0 ? "ok" : vfio::testing::errno_name(no_ioctl).substr(1).c_str());
+  KCHECK(no_ioctl == -ENOTTY);
+  auto to_stop = m.set_state(vfio::mig_state::stop, &t);
+  note_transition(ctx, "RESUMING -> STOP after garbage", to_stop, t);
+  KCHECK(failed_with(to_stop, EINVAL) && t.now_known && t.now == vfio::mig_state::resuming);
+  KCHECK(m.state() == vfio::mig_state::resuming && m.has_stream());
+  auto to_running = m.set_state(vfio::mig_state::running, &t);
+  note_transition(ctx, "RESUMING -> RUNNING after garbage", to_running, t);
+  KCHECK(failed_with(to_running, EINVAL) && t.now == vfio::mig_state::resuming);
+  KCHECK(!raw_set_state(ctx, dev, st::running, "RUNNING in one SET"));
+  KCHECK(where(ctx, m, "still") == vfio::mig_state::resuming);
+
+  // VFIO_DEVICE_RESET (mtty_reset: the deferred reset) is the way out: RUNNING,
+  // the files disabled.
+  auto recovered = m.recover();
+  ctx.note("reset: %s", outcome(recovered).c_str());
+  KCHECK(recovered);
+  KCHECK(where(ctx, m, "after the reset") == vfio::mig_state::running && !m.has_stream());
+
+  // The device migrates normally again: a whole stream in one SET to STOP_COPY.
+  KREQUIRE(m.set_state_in_one_call(vfio::mig_state::stop_copy, &t));
+  note_transition(ctx, "RUNNING -> STOP_COPY in one SET", vfio::result<void>{}, t);
+  auto whole = m.read(vfio::span<std::byte>(buf, sizeof buf));
+  ctx.note("stop-copy stream: %s %llu bytes, %s", outcome(whole).c_str(),
+           whole ? static_cast<unsigned long long>(whole->bytes) : 0ULL, whole ? vfio::to_string(whole->end) : "-");
+  auto size = m.stop_copy_size();
+  KCHECK(whole && size && whole->bytes == *size);
+  KCHECK(m.set_state(vfio::mig_state::running));
+}

@@ -12,13 +12,17 @@
 // touched through the BAR0 mapping, outside the seam, on both sides.
 #include <sys/mman.h>
 
+#include <cerrno>
 #include <cstdint>
 #include <cstring>
+#include <string>
 
 #include <vfio/abi/iommufd.hpp>
 #include <vfio/abi/pci.hpp>
 #include <vfio/abi/vfio.hpp>
 #include <vfio/container.hpp>
+#include <vfio/dirty_bitmap.hpp>
+#include <vfio/iommu_dirty_pages.hpp>
 #include <vfio/iommufd.hpp>
 #include <vfio/pci/config.hpp>
 
@@ -62,6 +66,9 @@ KSCENARIO("edu_dma", "edu DMA through the IOMMU: round trip, no write into a rea
     ctx.note("no DMA engine on this device");
     return;
   }
+  // iommufd's dirty tracking is per HWPT (IOMMU_HWPT_SET_DIRTY_TRACKING),
+  // which needs hardware support the emulated intel-iommu does not report.
+  if (ktest::group_path_only(ctx, "VFIO_IOMMU_DIRTY_PAGES is a type1 container call")) return;
   ktest::stack s;
   if (!ktest::open_stack(ctx, s)) return;
   auto bar0 = s.device.map(vfio::abi::pci_region::bar0);
@@ -149,6 +156,196 @@ KSCENARIO("edu_dma", "edu DMA through the IOMMU: round trip, no write into a rea
 
   auto rest = ctx.cdev_path() ? s.iommufd.unmap_all(s.ioas.id()) : s.container.unmap_all_dma();
   KCHECK(rest && *rest == page);
+  KCHECK(cfg.write16(vfio::abi::pci::command, *command));
+  KCHECK(bar0->unmap());
+}
+
+namespace {
+
+/// VFIO_IOMMU_DIRTY_PAGES GET_BITMAP with arguments the library would not
+/// build (another page size, a short bitmap, a range that bisects a mapping),
+/// through the traced seam so that the errno lands in the trace.
+int raw_get_bitmap(ktest::context& ctx, vfio::container& c, std::uint64_t iova, std::uint64_t size,
+                   std::uint64_t pgsize, std::uint64_t bitmap_bytes) {
+  std::uint64_t words[16] = {};  // 1024 pages
+  struct alignas(8) request {
+    vfio::abi::iommu_type1_dirty_bitmap header;
+    vfio::abi::iommu_type1_dirty_bitmap_get get;
+  } arg{};
+  arg.header.argsz = sizeof arg;
+  arg.header.flags = vfio::abi::dirty_pages_flags::get_bitmap;
+  arg.get.iova = iova;
+  arg.get.size = size;
+  arg.get.bitmap.pgsize = pgsize;
+  arg.get.bitmap.size = bitmap_bytes < sizeof words ? bitmap_bytes : sizeof words;
+  arg.get.bitmap.data = reinterpret_cast<std::uintptr_t>(words);
+  return ctx.sys().ioctl(c.fd(), vfio::abi::req::iommu_dirty_pages, &arg);
+}
+
+std::string errno_text(int r) { return r >= 0 ? "ok" : vfio::testing::errno_name(r).substr(1); }
+
+/// The bitmap's first word and how many of its pages are dirty.
+std::string bitmap_text(const vfio::dirty_bitmap& b) {
+  return ktest::hex(b.bits().empty() ? 0 : b.bits()[0]) + " (" + std::to_string(b.count()) + " of " +
+         std::to_string(b.pages()) + " pages)";
+}
+
+}  // namespace
+
+KSCENARIO("edu_dirty_pages",
+          "type1 dirty-page tracking around edu DMA writes: every mapped page reported dirty, each read; the errnos") {
+  if (ctx.dut().name != "edu") {
+    ctx.note("no DMA engine on this device");
+    return;
+  }
+  ktest::stack s;
+  if (!ktest::open_stack(ctx, s)) return;
+  auto bar0 = s.device.map(vfio::abi::pci_region::bar0);
+  KREQUIRE_MSG(bar0, "%s", outcome(bar0).c_str());
+  vfio::pci::config cfg(s.device);
+  auto command = cfg.read16(vfio::abi::pci::command);
+  KREQUIRE(command);
+  namespace cb = vfio::abi::pci::command_bits;
+  KREQUIRE(cfg.write16(vfio::abi::pci::command, static_cast<std::uint16_t>(*command | cb::memory | cb::master)));
+
+  // The migration capability of VFIO_IOMMU_GET_INFO (vfio_iommu_migration_build_caps):
+  // the page size dirty tracking works in is the IOMMU's smallest.
+  auto info = s.container.get_iommu_info();
+  KREQUIRE_MSG(info, "GET_INFO: %s", outcome(info).c_str());
+  KREQUIRE_MSG(info->migration, "no migration capability in VFIO_IOMMU_GET_INFO");
+  ctx.note("migration capability: flags=%s pgsize_bitmap=%s max_dirty_bitmap_size=%s",
+           ktest::hex(info->migration->flags).c_str(), ktest::hex(info->migration->pgsize_bitmap).c_str(),
+           ktest::hex(info->migration->max_dirty_bitmap_size).c_str());
+  KCHECK(info->migration->pgsize_bitmap == page);
+
+  // Two mappings with a hole between them: [base, base + 2 pages) and one
+  // page at base + 3 pages. Reports cover the four pages.
+  constexpr std::uint64_t base = 0x100000;
+  constexpr std::uint64_t single = base + 3 * page;
+  pages mem(3);
+  KREQUIRE(mem);
+  for (std::size_t i = 0; i < 3 * page; ++i) mem.at(0)[i] = static_cast<unsigned char>(i * 13 + 5);
+  KREQUIRE(s.container.map_dma(address(mem.at(0)), base, 2 * page));
+  KREQUIRE(s.container.map_dma(address(mem.at(2)), single, page));
+
+  auto bitmap = vfio::dirty_bitmap::create(base, 4 * page, page);
+  KREQUIRE(bitmap);
+
+  // vfio_iommu_type1_dirty_pages: GET_BITMAP before START is EINVAL.
+  auto early = vfio::iommu_dirty::report(s.container, *bitmap);
+  ctx.note("report before start: %s", outcome(early).c_str());
+  KCHECK(ktest::failed_with(early, EINVAL));
+  auto started = vfio::iommu_dirty::start(s.container);
+  ctx.note("start: %s", outcome(started).c_str());
+  KREQUIRE(started);
+  auto again = vfio::iommu_dirty::start(s.container);
+  ctx.note("start again: %s", outcome(again).c_str());
+  KCHECK(again);
+
+  // edu reads 1 KiB of the one-page mapping into its buffer and writes it into
+  // the first mapping twice: into its second page, then into its first.
+  const auto dma = [&](bool to_device, std::uint64_t iova, std::uint32_t offset, std::uint32_t size) {
+    ktest::backend::dma_transfer t;
+    t.to_device = to_device;
+    t.iova = iova;
+    t.buffer_offset = offset;
+    t.size = size;
+    const bool done = ctx.be().edu_dma(ctx.dut(), bar0->data(0), s.container.fd(), t);
+    ctx.note("dma %s iova %s, %u bytes: %s", to_device ? "RAM->device" : "device->RAM", ktest::hex(iova).c_str(), size,
+             done ? "done" : "engine timed out");
+    KCHECK_MSG(done, "edu's DMA engine did not finish");
+  };
+  dma(true, single, 0, 0x400);
+  dma(false, base + page, 0, 0x400);
+  dma(false, base + 0x800, 0, 0x400);
+  const bool arrived =
+      std::memcmp(mem.at(1), mem.at(2), 0x400) == 0 && std::memcmp(mem.at(0) + 0x800, mem.at(2), 0x400) == 0;
+  ctx.note("device writes: %s", arrived ? "arrived" : "missing");
+  KCHECK(arrived);
+
+  // Without a pinned-page dirty scope (a device behind the IOMMU, which type1
+  // cannot watch) update_user_bitmap marks every page of every mapping the
+  // range covers, written or not; the hole stays clean. Each report says so
+  // again. The one-page mapping starts at bit 3 of the report's word, so
+  // update_user_bitmap shifts its own bitmap in place and the bits it leaves
+  // behind come back shifted on the next report: 0xb, then 0x5b (bits 4 and
+  // 6, past the range; the bitmap's count() ignores them). Noted, not checked
+  // beyond the range's pages: a kernel that fixes this stays correct.
+  for (const char* which : {"first", "second"}) {
+    auto r = vfio::iommu_dirty::report(s.container, *bitmap);
+    ctx.note("%s report: %s dirty=%s", which, outcome(r).c_str(), bitmap_text(*bitmap).c_str());
+    KCHECK(r);
+    KCHECK(bitmap->test(0) && bitmap->test(1) && !bitmap->test(2) && bitmap->test(3));
+  }
+  // A range that holds no mapping: nothing dirty.
+  auto empty = vfio::dirty_bitmap::create(0x200000, page, page);
+  KREQUIRE(empty);
+  auto none = vfio::iommu_dirty::report(s.container, *empty);
+  ctx.note("report of an unmapped range: %s dirty=%s", outcome(none).c_str(), bitmap_text(*empty).c_str());
+  KCHECK(none && !empty->any());
+
+  // The refusals (vfio_iommu_type1_dirty_pages, verify_bitmap_size,
+  // vfio_iova_dirty_bitmap), all EINVAL on type1.
+  struct refusal {
+    const char* what;
+    std::uint64_t iova, size, pgsize, bytes;
+  };
+  const refusal refusals[] = {
+      {"page size 8 KiB", base, 4 * page, 2 * page, 8},
+      {"page size 2 MiB", base, 4 * page, 0x200000, 8},
+      {"bitmap of 0 bytes", base, 4 * page, page, 0},
+      {"bitmap of 4 bytes", base, 4 * page, page, 4},
+      {"range of 0 bytes", base, 0, page, 8},
+      {"iova not page aligned", base + 0x800, page, page, 8},
+      {"size not page aligned", base, page + 0x800, page, 8},
+      {"range bisecting a mapping (start)", base + page, page, page, 8},
+      {"range bisecting a mapping (end)", base, page, page, 8},
+  };
+  for (const refusal& f : refusals) {
+    const int r = raw_get_bitmap(ctx, s.container, f.iova, f.size, f.pgsize, f.bytes);
+    ctx.note("report, %s: %s", f.what, errno_text(r).c_str());
+    KCHECK_MSG(r == -EINVAL, "%s: %s", f.what, errno_text(r).c_str());
+  }
+  // The range may span several mappings and holes as long as it bisects none.
+  const int wide = raw_get_bitmap(ctx, s.container, 0, 0x400000, page, 0x400000 / page / 8);
+  ctx.note("report of [0, 4 MiB): %s", errno_text(wide).c_str());
+  KCHECK(wide == 0);
+
+  // Unmapping with the bitmap: the page's last dirty state comes back with it.
+  auto wrong = vfio::dirty_bitmap::create(single, page, 2 * page);
+  KREQUIRE(wrong);
+  auto refused = vfio::iommu_dirty::unmap_and_report(s.container, *wrong);
+  ctx.note("unmap with an 8 KiB-page bitmap: %s", outcome(refused).c_str());
+  KCHECK(ktest::failed_with(refused, EINVAL));
+  auto last = vfio::dirty_bitmap::create(single, page, page);
+  KREQUIRE(last);
+  auto unmapped = vfio::iommu_dirty::unmap_and_report(s.container, *last);
+  ctx.note("unmap with the bitmap: %s bytes=%s dirty=%s", outcome(unmapped).c_str(),
+           unmapped ? ktest::hex(*unmapped).c_str() : "-", bitmap_text(*last).c_str());
+  KCHECK(unmapped && *unmapped == page && last->test(0));
+  auto after = vfio::iommu_dirty::report(s.container, *bitmap);
+  ctx.note("report after that unmap: %s dirty=%s", outcome(after).c_str(), bitmap_text(*bitmap).c_str());
+  KCHECK(after && bitmap->test(0) && bitmap->test(1) && !bitmap->test(3));
+
+  // STOP, then the bitmap is refused again; STOP may repeat.
+  auto stopped = vfio::iommu_dirty::stop(s.container);
+  ctx.note("stop: %s", outcome(stopped).c_str());
+  KCHECK(stopped);
+  auto late = vfio::iommu_dirty::report(s.container, *bitmap);
+  ctx.note("report after stop: %s", outcome(late).c_str());
+  KCHECK(ktest::failed_with(late, EINVAL));
+  auto pair = vfio::dirty_bitmap::create(base, 2 * page, page);
+  KREQUIRE(pair);
+  auto late_unmap = vfio::iommu_dirty::unmap_and_report(s.container, *pair);
+  ctx.note("unmap with a bitmap after stop: %s", outcome(late_unmap).c_str());
+  KCHECK(ktest::failed_with(late_unmap, EINVAL));
+  auto stopped_again = vfio::iommu_dirty::stop(s.container);
+  ctx.note("stop again: %s", outcome(stopped_again).c_str());
+  KCHECK(stopped_again);
+
+  auto rest = s.container.unmap_all_dma();
+  ctx.note("unmap all: %s bytes=%s", outcome(rest).c_str(), rest ? ktest::hex(*rest).c_str() : "-");
+  KCHECK(rest && *rest == 2 * page);
   KCHECK(cfg.write16(vfio::abi::pci::command, *command));
   KCHECK(bar0->unmap());
 }

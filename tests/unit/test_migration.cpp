@@ -636,4 +636,23 @@ TEST_CASE("type1 dirty pages: START, STOP, GET_BITMAP and UNMAP_DMA with the bit
   CHECK(mismatches.empty());
 }
 
+TEST_CASE("dirty_bitmap: bits past the range's last page are not pages", "[migration][dirty]") {
+  // type1 copies whole words of a mapping's own bitmap, stale shifted bits included.
+  auto b = vfio::dirty_bitmap::create(0x100000, 4 * 4096, 4096);
+  REQUIRE(b);
+  b->data()[0] = 0x50;  // pages 4 and 6 of a 4-page range
+  CHECK(b->count() == 0);
+  CHECK_FALSE(b->any());
+  std::size_t seen = 0;
+  b->for_each_dirty_page([&](std::uint64_t) { ++seen; });
+  CHECK(seen == 0);
+  b->data()[0] = 0x5b;
+  CHECK(b->count() == 3);
+  CHECK(b->any());
+  auto full = vfio::dirty_bitmap::create(0, 64 * 4096, 4096);
+  REQUIRE(full);
+  full->data()[0] = ~std::uint64_t{0};
+  CHECK(full->count() == 64);
+}
+
 }  // namespace vfio_unit_test_migration

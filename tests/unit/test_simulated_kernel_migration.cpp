@@ -13,6 +13,7 @@
 
 #include <vfio/dirty_bitmap.hpp>
 #include <vfio/dma_logging.hpp>
+#include <vfio/hot_reset.hpp>
 #include <vfio/iommu_dirty_pages.hpp>
 #include <vfio/migration.hpp>
 #include <vfio/vfio.hpp>
@@ -375,6 +376,13 @@ TEST_CASE("simulated mtty on 6.1: no PRE_COPY, no MIG_DATA_SIZE", "[migration][s
   CHECK_FALSE(out.caps().pre_copy());
   CHECK(out.stop_copy_size().error() == vfio::errc::feature_unsupported);
   CHECK(out.set_state(S::pre_copy).error() == vfio::errc::mig_state_unreachable);
+  // The kernel's own answer to a target the flags do not offer
+  // (vfio_mig_get_next_state: state_flags_table): EINVAL, the device stays.
+  int data_fd = 0;
+  CHECK(set_mig(k, src.device.fd(), abi::mig_device_state::pre_copy, &data_fd) == -EINVAL);
+  CHECK(data_fd == -1);
+  CHECK(set_mig(k, src.device.fd(), abi::mig_device_state::pre_copy_p2p, &data_fd) == -EINVAL);
+  CHECK(k.migration_state(src_bdf) == abi::mig_device_state::running);
   REQUIRE(out.set_state(S::stop_copy));
 }
 
@@ -479,6 +487,88 @@ TEST_CASE("simulated type1 dirty pages: every mapped page, merged with the devic
   CHECK(vfio::iommu_dirty::report(src.container, *bitmap).error() == std::errc::invalid_argument);
   (void)src.container.unmap_dma(0x140000, 0x10000);
   ::munmap(mem, size);
+}
+
+TEST_CASE("simulated type1 dirty pages: a mapping inside a report's word keeps its shifted bits",
+          "[migration][simulated_kernel][dirty]") {
+  // update_user_bitmap (drivers/vfio/vfio_iommu_type1.c) shifts the mapping's
+  // own bitmap in place and copies whole words; 6.12 under QEMU with edu reads
+  // 0xb, then 0x5b, then 0x2db from the unmap (scenario edu_dirty_pages).
+  simulated_kernel k;
+  add_pair(k);
+  auto src = open_device(k, src_bdf);
+  const std::size_t size = 3 * 4096;
+  void* mem = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  REQUIRE(mem != MAP_FAILED);
+  REQUIRE(src.container.map_dma(mem, 0x100000, 0x2000));
+  REQUIRE(src.container.map_dma(static_cast<char*>(mem) + 0x2000, 0x103000, 0x1000));
+  REQUIRE(vfio::iommu_dirty::start(src.container));
+  auto own = vfio::dirty_bitmap::create(0x103000, 0x1000, 4096);
+  REQUIRE(own);
+  // Based on the mapping's own first page (no shift): nothing stays behind.
+  for (int i = 0; i < 2; ++i) {
+    REQUIRE(vfio::iommu_dirty::report(src.container, *own));
+    CHECK(own->bits()[0] == 0x1);
+  }
+  auto four = vfio::dirty_bitmap::create(0x100000, 0x4000, 4096);
+  REQUIRE(four);
+  REQUIRE(vfio::iommu_dirty::report(src.container, *four));
+  CHECK(four->bits()[0] == 0xb);
+  CHECK(four->count() == 3);
+  REQUIRE(vfio::iommu_dirty::report(src.container, *four));
+  CHECK(four->bits()[0] == 0x5b);  // bits 4 and 6: past the mapping, past the range
+  CHECK(four->count() == 3);       // the bitmap counts only the range's pages
+  CHECK(four->test(3));
+  CHECK_FALSE(four->test(2));
+  auto unmapped = vfio::iommu_dirty::unmap_and_report(src.container, *own);
+  REQUIRE(unmapped);
+  CHECK(own->bits()[0] == 0x5b);  // the whole first word of the mapping's bitmap
+  CHECK(own->count() == 1);
+  CHECK(own->any());
+  // STOP frees the bitmaps; a new START begins clean.
+  REQUIRE(vfio::iommu_dirty::stop(src.container));
+  REQUIRE(vfio::iommu_dirty::start(src.container));
+  auto pair = vfio::dirty_bitmap::create(0x100000, 0x2000, 4096);
+  REQUIRE(pair);
+  REQUIRE(vfio::iommu_dirty::report(src.container, *pair));
+  CHECK(pair->bits()[0] == 0x3);
+  REQUIRE(vfio::iommu_dirty::stop(src.container));
+  (void)src.container.unmap_all_dma();
+  ::munmap(mem, size);
+}
+
+TEST_CASE("simulated mtty behind a bridge: a hot reset puts the device back in RUNNING",
+          "[migration][simulated_kernel][reset]") {
+  // pci_reset_bus -> pci_bus_restore_locked -> pci_dev_restore calls the
+  // driver's err_handler->reset_done (drivers/pci/pci.c), which for a migration
+  // driver (mlx5vf_pci_aer_reset_done) ends in RUNNING with its files disabled.
+  simulated_kernel k;
+  sim::bridge_description port;
+  port.bdf = "0000:00:1c.0";
+  port.iommu_group = 30;
+  REQUIRE(k.add_bridge(port));
+  sim::device_description d = sim::profiles::mtty("0000:01:00.0", 31);
+  d.upstream_bridge = port.bdf;
+  REQUIRE(k.add_device(d));
+  auto o = open_device(k, "0000:01:00.0");
+  auto m = open_migration(o.device);
+  REQUIRE(m.set_state(vfio::mig_state::stop_copy));
+  REQUIRE(m.has_stream());
+  const int stream = m.stream_fd();
+  CHECK(k.migration_state("0000:01:00.0") == abi::mig_device_state::stop_copy);
+
+  const vfio::owned_group owned[] = {vfio::owned_group(o.group)};
+  REQUIRE(vfio::hot_reset(o.device, vfio::span<const vfio::owned_group>(owned, 1)));
+  CHECK(k.migration_state("0000:01:00.0") == abi::mig_device_state::running);
+  std::uint8_t byte = 0;
+  CHECK(k.read(stream, &byte, 1) == -ENODEV);  // the saving file was disabled
+  auto now = m.refresh_state();
+  REQUIRE(now);
+  CHECK(*now == vfio::mig_state::running);
+  // The device migrates again from RUNNING.
+  REQUIRE(m.set_state(vfio::mig_state::stop_copy));
+  CHECK(m.has_stream());
+  REQUIRE(m.set_state(vfio::mig_state::running));
 }
 
 }  // namespace vfio_unit_test_simulated_kernel_migration

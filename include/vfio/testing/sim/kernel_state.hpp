@@ -410,6 +410,7 @@ class kernel_state final : public vfio_pci_env {
       }
       for (sim_function* f : affected) f->pm->get();
       for (sim_function* f : affected) f->vfio->set_power_state(d_state::d0);
+      bus_reset_done(affected);
       for (sim_function* f : affected) f->pm->put();
       return 0;
     }
@@ -434,8 +435,18 @@ class kernel_state final : public vfio_pci_env {
     }
     for (sim_function* f : affected) f->pm->get();  // vfio_pci_dev_set_pm_runtime_get
     for (sim_function* f : affected) f->vfio->set_power_state(d_state::d0);
+    bus_reset_done(affected);
     for (sim_function* f : affected) f->pm->put();
     return 0;  // pci_reset_bus: registers come back as saved
+  }
+
+  /// pci_reset_bus -> pci_bus_restore_locked -> pci_dev_restore (drivers/pci/pci.c)
+  /// calls each function's err_handler->reset_done: a migration driver's
+  /// (mlx5vf_pci_aer_reset_done) puts the device back in RUNNING and disables
+  /// its data files, as after VFIO_DEVICE_RESET.
+  static void bus_reset_done(const std::vector<sim_function*>& affected) {
+    for (sim_function* f : affected)
+      if (f->vfio && f->vfio->migration()) f->vfio->migration()->reset_done();
   }
 
  private:

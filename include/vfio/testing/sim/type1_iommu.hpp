@@ -35,6 +35,10 @@ struct dma_mapping {
   bool readable = false;  ///< device may read (VFIO_DMA_MAP_FLAG_READ)
   bool writable = false;  ///< device may write (VFIO_DMA_MAP_FLAG_WRITE)
   bool vaddr_invalid = false;
+  /// vfio_dma::bitmap while dirty tracking is on: DIRTY_BITMAP_BYTES(pages) plus
+  /// one u64 (vfio_dma_bitmap_alloc), in u64 words. update_user_bitmap shifts
+  /// it in place, so bits past the mapping's pages survive between reports.
+  std::vector<std::uint64_t> dirty;
 };
 
 class type1_iommu {
@@ -165,6 +169,7 @@ class type1_iommu {
     m.size = map.size;
     m.readable = map.flags & abi::dma_map_flags::read;
     m.writable = map.flags & abi::dma_map_flags::write;
+    if (dirty_tracking_) alloc_dirty(m);  // vfio_dma_do_map: vfio_dma_bitmap_alloc
     dmas_.emplace(m.iova, m);
     --dma_avail_;
     return 0;
@@ -239,9 +244,7 @@ class type1_iommu {
         continue;
       }
       if (unmap.flags & f::get_dirty_bitmap) {
-        // update_user_bitmap: with IOMMU-backed (non page-pinning) devices every
-        // page of the mapping is reported dirty.
-        if (!set_dirty_bits(bitmap.data, (d.iova - iova) / pgsize, d.size / pgsize)) {
+        if (!update_user_bitmap(bitmap.data, d, iova, pgsize)) {
           ret = -EFAULT;
           break;
         }
@@ -269,11 +272,15 @@ class type1_iommu {
     if (dirty.argsz < minsz || (dirty.flags & ~mask)) return -EINVAL;
     if (dirty.flags == 0 || (dirty.flags & (dirty.flags - 1))) return -EINVAL;  // exactly one flag
     if (dirty.flags & f::start) {
+      // vfio_dma_bitmap_alloc_all, once: a START while tracking keeps the bitmaps.
+      if (!dirty_tracking_)
+        for (auto& kv : dmas_) alloc_dirty(kv.second);
       dirty_tracking_ = true;
       return 0;
     }
     if (dirty.flags & f::stop) {
-      dirty_tracking_ = false;
+      dirty_tracking_ = false;  // vfio_dma_bitmap_free_all
+      for (auto& kv : dmas_) kv.second.dirty = std::vector<std::uint64_t>();
       return 0;
     }
     const std::size_t data_size = dirty.argsz - minsz;
@@ -299,9 +306,12 @@ class type1_iommu {
     auto last = find_point(range.iova + range.size - 1);
     if (last != dmas_.end() && last->second.iova + last->second.size != range.iova + range.size) return -EINVAL;
     for (auto it = dmas_.lower_bound(range.iova); it != dmas_.end(); ++it) {
-      const dma_mapping& d = it->second;
+      dma_mapping& d = it->second;
       if (d.iova > range.iova + range.size - 1) break;
-      if (!set_dirty_bits(range.bitmap.data, (d.iova - range.iova) / pgsize, d.size / pgsize)) return -EFAULT;
+      if (!update_user_bitmap(range.bitmap.data, d, range.iova, pgsize)) return -EFAULT;
+      // bitmap_clear of the mapping's own pages, then vfio_dma_populate_bitmap
+      // (no pinned pages here): bits the shift moved past them stay.
+      bitmap_range(d.dirty, 0, d.size / pgsize, false);
     }
     return 0;
   }
@@ -358,12 +368,52 @@ class type1_iommu {
     const std::uint64_t needed = ((npages + 63) & ~63ULL) / 8;
     return npages && bitmap_size && bitmap_size <= dirty_bitmap_size_max && bitmap_size >= needed;
   }
-  static bool set_dirty_bits(std::uint64_t user_bitmap, std::uint64_t first_bit, std::uint64_t nbits) noexcept {
+  /// DIRTY_BITMAP_BYTES(n) in u64 words.
+  static std::size_t bitmap_words(std::uint64_t nbits) noexcept { return static_cast<std::size_t>((nbits + 63) / 64); }
+  /// bitmap_set / bitmap_clear of [first, first + n): exactly those bits.
+  static void bitmap_range(std::vector<std::uint64_t>& w, std::uint64_t first, std::uint64_t n, bool set) noexcept {
+    for (std::uint64_t b = first; b < first + n && b / 64 < w.size(); ++b) {
+      if (set)
+        w[b / 64] |= 1ULL << (b % 64);
+      else
+        w[b / 64] &= ~(1ULL << (b % 64));
+    }
+  }
+  /// vfio_dma_bitmap_alloc (zeroed), then vfio_dma_populate_bitmap (no pinned pages).
+  void alloc_dirty(dma_mapping& d) const { d.dirty.assign(bitmap_words(d.size / lowest_pgsize()) + 1, 0); }
+  /// update_user_bitmap (drivers/vfio/vfio_iommu_type1.c) as the kernel does it:
+  /// the mapping's pages are set in its own bitmap (every page: the devices are
+  /// IOMMU-backed, num_non_pinned_groups != 0); when the mapping does not start
+  /// on a word of the user bitmap, the bitmap is shifted in place
+  /// (__bitmap_shift_left over nbits + shift bits moves whole words, nothing
+  /// masked) and the user's word is ORed in (__bitmap_or over whole words);
+  /// then DIRTY_BITMAP_BYTES(nbits + shift) bytes, whole words, are copied over
+  /// the user's. The shifted bits stay in the mapping's bitmap, and the next
+  /// report shifts them again: on a real kernel a second report of a mapping
+  /// that starts inside a word shows bits past the mapping. False for a null
+  /// user bitmap (EFAULT).
+  bool update_user_bitmap(std::uint64_t user_bitmap, dma_mapping& d, std::uint64_t base_iova,
+                          std::uint64_t pgsize) const {
     if (!user_bitmap) return false;
     // The bitmap is a user pointer carried in a __u64, as in the ABI.
-    auto* words = reinterpret_cast<std::uint64_t*>(  // NOLINT(performance-no-int-to-ptr)
+    auto* user = reinterpret_cast<std::uint64_t*>(  // NOLINT(performance-no-int-to-ptr)
         static_cast<std::uintptr_t>(user_bitmap));
-    for (std::uint64_t b = first_bit; b < first_bit + nbits; ++b) words[b / 64] |= 1ULL << (b % 64);
+    const std::uint64_t nbits = d.size / pgsize;
+    const std::uint64_t bit_offset = (d.iova - base_iova) / pgsize;
+    const std::size_t copy_offset = static_cast<std::size_t>(bit_offset / 64);
+    const unsigned shift = static_cast<unsigned>(bit_offset % 64);
+    if (d.dirty.empty()) alloc_dirty(d);
+    std::vector<std::uint64_t>& w = d.dirty;
+    bitmap_range(w, 0, nbits, true);
+    const std::size_t lim = bitmap_words(nbits + shift);
+    if (shift) {
+      for (std::size_t k = lim; k-- > 0;) {  // __bitmap_shift_left, shift < 64
+        const std::uint64_t lower = k > 0 ? w[k - 1] >> (64 - shift) : 0;
+        w[k] = (w[k] << shift) | lower;
+      }
+      w[0] |= user[copy_offset];  // bitmap_or over BITS_TO_LONGS(shift) = 1 word
+    }
+    std::memcpy(user + copy_offset, w.data(), lim * sizeof(std::uint64_t));
     return true;
   }
 
