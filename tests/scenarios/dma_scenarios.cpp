@@ -250,7 +250,7 @@ KSCENARIO("edu_dirty_pages",
     t.iova = iova;
     t.buffer_offset = offset;
     t.size = size;
-    const bool done = ctx.be().edu_dma(ctx.dut(), bar0->data(0), s.container.fd(), t);
+    const bool done = ctx.be().edu_dma(ctx.dut(), bar0->data(0), ktest::backend::dma_space{s.container.fd(), 0}, t);
     ctx.note("dma %s iova %s, %u bytes: %s", to_device ? "RAM->device" : "device->RAM", ktest::hex(iova).c_str(), size,
              done ? "done" : "engine timed out");
     KCHECK_MSG(done, "edu's DMA engine did not finish");
