@@ -66,9 +66,6 @@ KSCENARIO("edu_dma", "edu DMA through the IOMMU: round trip, no write into a rea
     ctx.note("no DMA engine on this device");
     return;
   }
-  // iommufd's dirty tracking is per HWPT (IOMMU_HWPT_SET_DIRTY_TRACKING),
-  // which needs hardware support the emulated intel-iommu does not report.
-  if (ktest::group_path_only(ctx, "VFIO_IOMMU_DIRTY_PAGES is a type1 container call")) return;
   ktest::stack s;
   if (!ktest::open_stack(ctx, s)) return;
   auto bar0 = s.device.map(vfio::abi::pci_region::bar0);
@@ -198,6 +195,9 @@ KSCENARIO("edu_dirty_pages",
     ctx.note("no DMA engine on this device");
     return;
   }
+  // iommufd's dirty tracking is per HWPT (IOMMU_HWPT_SET_DIRTY_TRACKING),
+  // which needs hardware support the emulated intel-iommu does not report.
+  if (ktest::group_path_only(ctx, "VFIO_IOMMU_DIRTY_PAGES is a type1 container call")) return;
   ktest::stack s;
   if (!ktest::open_stack(ctx, s)) return;
   auto bar0 = s.device.map(vfio::abi::pci_region::bar0);
