@@ -72,6 +72,10 @@ class config : private detail::device_view {
   /// The device viewed (an empty device, failing with EBADF, once it is gone).
   device& dev() const noexcept { return viewed(); }
 
+  // The accessors are not const: each access updates the viewed device's
+  // mapping state.
+  // NOLINTBEGIN(readability-make-member-function-const)
+
   /// One pread(2) of 1, 2 or 4 bytes at the config offset; little-endian.
   /// Preconditions: offset aligned to the access size.
   /// Errors: errc::invalid_argument (misaligned); errc::out_of_bounds (past the region,
@@ -85,10 +89,7 @@ class config : private detail::device_view {
     return b[0];
   }
   /// As read8, 2 bytes at a 2-aligned offset. Errors: as read8.
-  // Not const: the access updates the viewed device's mapping state.
-  result<std::uint16_t> read16(std::uint16_t offset) noexcept {  // NOLINT(readability-make-member-function-const)
-    return read_config16(dev(), offset);
-  }
+  result<std::uint16_t> read16(std::uint16_t offset) noexcept { return read_config16(dev(), offset); }
   /// As read8, 4 bytes at a 4-aligned offset. Errors: as read8.
   result<std::uint32_t> read32(std::uint16_t offset) noexcept {
     std::uint8_t b[4];
@@ -109,8 +110,7 @@ class config : private detail::device_view {
     return detail::write_config_bytes(dev(), offset, b, 1);
   }
   /// As write8, 2 bytes at a 2-aligned offset. Errors: as write8.
-  result<void> write16(std::uint16_t offset,  // NOLINT(readability-make-member-function-const): as read16
-                       std::uint16_t value) noexcept {
+  result<void> write16(std::uint16_t offset, std::uint16_t value) noexcept {
     return write_config16(dev(), offset, value);
   }
   /// As write8, 4 bytes at a 4-aligned offset. Errors: as write8.
@@ -119,6 +119,7 @@ class config : private detail::device_view {
                                static_cast<std::uint8_t>(value >> 16), static_cast<std::uint8_t>(value >> 24)};
     return detail::write_config_bytes(dev(), offset, b, 4);
   }
+  // NOLINTEND(readability-make-member-function-const)
 
   /// Reads the whole config region, min(region size, 4096) bytes, with one pread(2) (the
   /// kernel loops over its aligned chunks internally, vfio_pci_config_rw); should a pread
