@@ -94,7 +94,8 @@ namespace vfio::testing {
 
 class simulated_kernel final : public syscalls {
  public:
-  explicit simulated_kernel(sim::kernel_options options = {}) : k_(std::move(options)) {}
+  simulated_kernel() = default;
+  explicit simulated_kernel(sim::kernel_options options) : k_(std::move(options)) {}
 
   // --- the machine ---------------------------------------------------------
 

@@ -72,6 +72,9 @@ struct sim_bridge {
 
 class kernel_state final : public vfio_pci_env {
  public:
+  // The default options are built in place: moving a freshly value-initialised
+  // kernel_options trips GCC 12's -Wmaybe-uninitialized in std::map at -O2.
+  kernel_state() : clock(opt.start_ns) {}
   explicit kernel_state(kernel_options options) : opt(std::move(options)), clock(opt.start_ns) {}
   kernel_state(const kernel_state&) = delete;
   kernel_state& operator=(const kernel_state&) = delete;
