@@ -5,7 +5,6 @@
 // run of sysfs reads, which the tracer folds; none of the operations measured
 // touches sysfs, and the settling between them is outside the windows.
 #include <sys/eventfd.h>
-#include <sys/mman.h>
 
 #include <cstddef>
 #include <cstdint>
@@ -112,10 +111,11 @@ KSCENARIO("syscall_budgets",
 
   // One page mapped and unmapped: type1's MAP_DMA/UNMAP_DMA, or the IOAS's.
   constexpr std::uint64_t iova = 0x100000;
-  constexpr std::size_t page = 4096;
-  void* mem = ::mmap(nullptr, page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  KREQUIRE(mem != MAP_FAILED);
-  static_cast<unsigned char*>(mem)[0] = 1;  // populated, as a guest's RAM is
+  constexpr std::size_t page = ktest::pages::page_size;
+  ktest::pages memory(1);
+  KREQUIRE(memory);
+  unsigned char* mem = memory.at(0);
+  mem[0] = 1;  // populated, as a guest's RAM is
   if (ctx.cdev_path()) {
     n = calls(ctx, [&] { ok = static_cast<bool>(s.iommufd.map_fixed(s.ioas.id(), iova, mem, page)); });
   } else {
@@ -132,5 +132,4 @@ KSCENARIO("syscall_budgets",
   ctx.note("DMA unmap: %zu call(s)", n);
   KCHECK(ok);
   KCHECK(n == 1);
-  ::munmap(mem, page);
 }

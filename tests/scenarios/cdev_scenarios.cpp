@@ -5,8 +5,6 @@
 // open of /dev/iommu fails with ENOENT, on both sides alike. Both scenarios
 // open their devices themselves, the same way whatever the run's path: they
 // run in the group pass only (once_per_run).
-#include <sys/mman.h>
-
 #include <cerrno>
 #include <cstdint>
 #include <string>
@@ -26,20 +24,6 @@ using ktest::hex;
 using ktest::outcome;
 
 namespace {
-
-// Three pages of anonymous memory, mapped outside the seam (as the process's
-// own memory is on both sides); unmapped when the scenario ends.
-struct pages {
-  static constexpr std::size_t size = 3 * 4096;
-  void* p = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  pages() = default;
-  pages(const pages&) = delete;
-  pages& operator=(const pages&) = delete;
-  ~pages() {
-    if (p != MAP_FAILED) ::munmap(p, size);
-  }
-  void* at(std::size_t page) const { return static_cast<unsigned char*>(p) + page * 4096; }
-};
 
 void note_ranges(ktest::context& ctx, const char* label, vfio::iommufd& ictx, vfio::ioas_id id) {
   auto r = ictx.iova_ranges(id);
@@ -109,8 +93,8 @@ KSCENARIO("cdev_iommufd",
   ctx.note("destroy the attached IOAS: %s", outcome(busy).c_str());
   KCHECK(failed_with(busy, EBUSY));
 
-  pages mem;
-  KREQUIRE(mem.p != MAP_FAILED);
+  ktest::pages mem(3);
+  KREQUIRE(mem);
   // One page each: the kernel aligns a picked IOVA like the user address, up
   // to the length rounded to a power of two (io_pagetable.c, iopt_alloc_iova),
   // so a 4 KiB map is placed alike wherever the pages lie.

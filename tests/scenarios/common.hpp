@@ -3,6 +3,9 @@
 #ifndef VFIO_TESTS_SCENARIOS_COMMON_HPP_INCLUDED
 #define VFIO_TESTS_SCENARIOS_COMMON_HPP_INCLUDED
 
+#include <sys/mman.h>
+
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -41,6 +44,29 @@ struct stack {
   /// A descriptor of the stack that is not an eventfd (for the refusals that
   /// need one): the group's, or the iommufd's on the cdev path.
   int other_fd() const { return group ? group.fd() : iommufd.fd(); }
+};
+
+/// `n` pages of anonymous memory for DMA, mapped outside the seam (the
+/// process's own memory, alike in the guest and in the model) and unmapped at
+/// scope exit. False when the mmap failed.
+class pages {
+ public:
+  static constexpr std::size_t page_size = 4096;
+  explicit pages(std::size_t n) : size_(n * page_size) {
+    void* p = ::mmap(nullptr, size_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    base_ = p == MAP_FAILED ? nullptr : static_cast<unsigned char*>(p);
+  }
+  ~pages() {
+    if (base_) ::munmap(base_, size_);
+  }
+  pages(const pages&) = delete;
+  pages& operator=(const pages&) = delete;
+  unsigned char* at(std::size_t i) const { return base_ + i * page_size; }
+  explicit operator bool() const { return base_ != nullptr; }
+
+ private:
+  std::size_t size_;
+  unsigned char* base_ = nullptr;
 };
 
 /// Opens the device of the context's path. Group path: /dev/vfio/vfio, the

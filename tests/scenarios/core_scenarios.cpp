@@ -1,6 +1,5 @@
 // Scenarios of the core VFIO API: container, group and device lifecycle, device
 // and region information, config space, DMA mapping, interrupts, reset, BAR mmap.
-#include <sys/mman.h>
 
 #include <cerrno>
 #include <cstdint>
@@ -223,11 +222,10 @@ void ioas_dma(ktest::context& ctx, ktest::stack& s) {
   ctx.note("IOAS alignment=%s ranges:%s", hex(ranges->alignment).c_str(), text.empty() ? " -" : text.c_str());
   KCHECK(!ranges->ranges.empty());
 
-  constexpr std::size_t buffer_size = 4 * 4096;
-  void* buffer = ::mmap(nullptr, buffer_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  KREQUIRE(buffer != MAP_FAILED);
-  std::memset(buffer, 0x5a, buffer_size);
-  const auto va = reinterpret_cast<std::uint64_t>(buffer);
+  ktest::pages buffer(4);
+  KREQUIRE(buffer);
+  std::memset(buffer.at(0), 0x5a, 4 * ktest::pages::page_size);
+  const auto va = reinterpret_cast<std::uint64_t>(buffer.at(0));
   const vfio::ioas_id id = s.ioas.id();
   const auto map = [&](const char* what, std::uint64_t vaddr, std::uint64_t iova, std::uint64_t size) {
     auto r = s.iommufd.map_fixed(id, iova, vaddr, size);
@@ -252,7 +250,6 @@ void ioas_dma(ktest::context& ctx, ktest::stack& s) {
   KCHECK(failed_with(nothing, ENOENT));
   auto all = s.iommufd.unmap_all(id);
   KCHECK_MSG(all && *all == 0x1000, "%s", all ? hex(*all).c_str() : outcome(all).c_str());
-  ::munmap(buffer, buffer_size);
 }
 
 }  // namespace
@@ -275,11 +272,10 @@ KSCENARIO("dma", "IOMMU info, DMA map/unmap within and outside the IOVA ranges")
   KCHECK(!info->iova_ranges.empty());
 
   // Real memory in the guest; the simulated kernel takes any address.
-  constexpr std::size_t buffer_size = 4 * 4096;
-  void* buffer = ::mmap(nullptr, buffer_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  KREQUIRE(buffer != MAP_FAILED);
-  std::memset(buffer, 0x5a, buffer_size);
-  const auto va = reinterpret_cast<std::uint64_t>(buffer);
+  ktest::pages buffer(4);
+  KREQUIRE(buffer);
+  std::memset(buffer.at(0), 0x5a, 4 * ktest::pages::page_size);
+  const auto va = reinterpret_cast<std::uint64_t>(buffer.at(0));
 
   KCHECK(s.container.map_dma(va, 0x100000, 0x2000));
   if (info->dma_avail) {
@@ -300,7 +296,6 @@ KSCENARIO("dma", "IOMMU info, DMA map/unmap within and outside the IOVA ranges")
   KCHECK(nothing && *nothing == 0);
   auto all = s.container.unmap_all_dma();
   KCHECK_MSG(all && *all == 0x1000, "%s", all ? hex(*all).c_str() : outcome(all).c_str());
-  ::munmap(buffer, buffer_size);
 }
 
 KSCENARIO("irq", "IRQ info of every index; eventfd attach, loopback trigger and disable") {

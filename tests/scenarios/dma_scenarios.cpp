@@ -10,8 +10,6 @@
 // transfers itself through the model's type1 or IOAS mappings (backend::edu_dma), so
 // that both sides record the same outcome notes. The engine's registers are
 // touched through the BAR0 mapping, outside the seam, on both sides.
-#include <sys/mman.h>
-
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
@@ -32,30 +30,11 @@
 namespace {
 
 using ktest::outcome;
+using ktest::pages;
 
 constexpr std::size_t page = 4096;
 constexpr std::uint64_t rw_iova = 0x100000;
 constexpr std::uint64_t ro_iova = 0x200000;
-
-/// Anonymous memory, unmapped at scope exit.
-class pages {
- public:
-  explicit pages(std::size_t n) : size_(n * page) {
-    void* p = ::mmap(nullptr, size_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    base_ = p == MAP_FAILED ? nullptr : static_cast<unsigned char*>(p);
-  }
-  ~pages() {
-    if (base_) ::munmap(base_, size_);
-  }
-  pages(const pages&) = delete;
-  pages& operator=(const pages&) = delete;
-  unsigned char* at(std::size_t i) const { return base_ + i * page; }
-  explicit operator bool() const { return base_ != nullptr; }
-
- private:
-  std::size_t size_;
-  unsigned char* base_ = nullptr;
-};
 
 std::uint64_t address(const unsigned char* p) { return reinterpret_cast<std::uintptr_t>(p); }
 
