@@ -1,8 +1,11 @@
 // How a VMM tests its device-assignment code without a device: a tiny device
 // model that powers its passed-through NIC down when the guest asks for D3,
 // tested against the simulated VFIO kernel (Catch2; the model is the "product").
+#include <vfio/container.hpp>
+#include <vfio/device.hpp>
+#include <vfio/group.hpp>
+#include <vfio/pci/power.hpp>
 #include <vfio/testing/simulated_kernel.hpp>
-#include <vfio/vfio.hpp>
 
 #include "catch.hpp"
 

@@ -5,8 +5,15 @@
 // Without arguments it runs against the simulated VFIO kernel (two mtty-like
 // serial devices, 0000:00:07.0 -> 0000:00:08.0); `migrate SRC DST` drives two
 // real devices bound to vfio-pci whose driver supports migration (root).
+#include <vfio/container.hpp>
+#include <vfio/device.hpp>
+#include <vfio/dirty_bitmap.hpp>
+#include <vfio/dma_logging.hpp>
+#include <vfio/group.hpp>
+#include <vfio/migration.hpp>
+#include <vfio/span.hpp>
+#include <vfio/syscalls.hpp>
 #include <vfio/testing/simulated_kernel.hpp>
-#include <vfio/vfio.hpp>
 
 #include <cinttypes>
 #include <cstdio>

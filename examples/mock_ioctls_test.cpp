@@ -1,9 +1,15 @@
 // How a downstream project tests its own VFIO code without a device: one test
 // scripts the exact ioctls with vfio::testing::scripted_syscalls, another runs
 // against the simulated kernel and injects a failure (Catch2).
+#include <vfio/abi/vfio.hpp>
+#include <vfio/container.hpp>
+#include <vfio/device.hpp>
+#include <vfio/feature.hpp>
+#include <vfio/group.hpp>
+#include <vfio/pci/power.hpp>
 #include <vfio/testing/scripted_syscalls.hpp>
 #include <vfio/testing/simulated_kernel.hpp>
-#include <vfio/vfio.hpp>
+#include <vfio/unique_fd.hpp>
 
 #include <algorithm>
 #include <cerrno>

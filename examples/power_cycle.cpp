@@ -4,8 +4,15 @@
 // Without arguments it runs against the simulated VFIO kernel (QEMU's e1000e
 // at 0000:00:03.0 on a platform with ACPI power resources, so it reaches
 // D3cold); `power_cycle 0000:03:00.0` drives a real device bound to vfio-pci (root).
+#include <vfio/container.hpp>
+#include <vfio/device.hpp>
+#include <vfio/group.hpp>
+#include <vfio/host/pci_address.hpp>
+#include <vfio/host/power.hpp>
+#include <vfio/pci/config.hpp>
+#include <vfio/pci/power.hpp>
+#include <vfio/syscalls.hpp>
 #include <vfio/testing/simulated_kernel.hpp>
-#include <vfio/vfio.hpp>
 
 #include <cinttypes>
 #include <cstdio>

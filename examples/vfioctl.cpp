@@ -2,8 +2,22 @@
 // management, on the real host or on the simulated VFIO kernel. Built only on
 // the library's public headers. `vfioctl --help` prints the usage; the JSON
 // schema is described in README.md ("vfioctl").
+#include <vfio/abi/pci.hpp>
+#include <vfio/abi/vfio.hpp>
+#include <vfio/container.hpp>
+#include <vfio/device.hpp>
+#include <vfio/error.hpp>
+#include <vfio/feature.hpp>
+#include <vfio/group.hpp>
+#include <vfio/host/pci_address.hpp>
+#include <vfio/host/power.hpp>
+#include <vfio/host/sysfs.hpp>
+#include <vfio/pci/config.hpp>
+#include <vfio/pci/config_snapshot.hpp>
+#include <vfio/pci/power.hpp>
+#include <vfio/region.hpp>
+#include <vfio/syscalls.hpp>
 #include <vfio/testing/simulated_kernel.hpp>
-#include <vfio/vfio.hpp>
 
 #include <algorithm>
 #include <cinttypes>

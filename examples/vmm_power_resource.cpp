@@ -10,8 +10,15 @@
 // Without arguments it runs against the simulated VFIO kernel (QEMU's e1000e
 // with ACPI power resources); `vmm_power_resource 0000:03:00.0` uses a real
 // device bound to vfio-pci (root).
+#include <vfio/container.hpp>
+#include <vfio/device.hpp>
+#include <vfio/group.hpp>
+#include <vfio/host/pci_address.hpp>
+#include <vfio/host/power.hpp>
+#include <vfio/pci/config.hpp>
+#include <vfio/pci/power.hpp>
+#include <vfio/syscalls.hpp>
 #include <vfio/testing/simulated_kernel.hpp>
-#include <vfio/vfio.hpp>
 
 #include <sys/epoll.h>
 #include <sys/eventfd.h>

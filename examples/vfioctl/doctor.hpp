@@ -13,7 +13,9 @@
 #include <string>
 #include <vector>
 
-#include <vfio/vfio.hpp>
+#include <vfio/host/diagnose.hpp>
+#include <vfio/host/pci_address.hpp>
+#include <vfio/result.hpp>
 
 #include "machine.hpp"
 

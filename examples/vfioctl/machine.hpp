@@ -16,8 +16,11 @@
 #include <string>
 #include <vector>
 
+#include <vfio/abi/pci.hpp>
+#include <vfio/host/pci_address.hpp>
+#include <vfio/host/sysfs.hpp>
+#include <vfio/syscalls.hpp>
 #include <vfio/testing/simulated_kernel.hpp>
-#include <vfio/vfio.hpp>
 
 namespace vfioctl {
 
