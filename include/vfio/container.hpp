@@ -59,6 +59,26 @@ struct iommu_info {
 /// container without groups (vfio_ioctl_set_iommu: -EINVAL), and passes the
 /// IOMMU ioctls (GET_INFO, MAP_DMA, UNMAP_DMA) to an IOMMU driver only once one
 /// is set (vfio_fops_unl_ioctl answers -EINVAL before that).
+///
+/// On kernels built with CONFIG_IOMMUFD_VFIO_CONTAINER (and without
+/// CONFIG_VFIO_CONTAINER), /dev/vfio/vfio is iommufd's compatibility container
+/// (drivers/iommu/iommufd/vfio_compat.c). This class works on it unchanged; the
+/// kernel's answers differ from the type1 driver's as follows (read from 6.12's
+/// source; the test suite's kernels all have the classic container, so these are
+/// not yet exercised on a real kernel):
+/// - VFIO_CHECK_EXTENSION: TYPE1, TYPE1v2 and UNMAP_ALL answer 1; UPDATE_VADDR and
+///   TYPE1_NESTING answer 0, so supports_update_vaddr() is false and the live-update
+///   calls fail with errc::extension_unsupported; DMA_CC_IOMMU follows the attached
+///   domains, and is -ENODEV before a group is attached.
+/// - SET_IOMMU takes TYPE1 or TYPE1v2 (TYPE1 disables large IOMMU pages). It and the
+///   IOMMU ioctls answer -ENODEV before a group is attached, not -EINVAL: the
+///   compatibility IOAS is created by VFIO_GROUP_SET_CONTAINER.
+/// - MAP_DMA takes only the READ and WRITE flags (VADDR: -EINVAL); UNMAP_DMA takes only
+///   ALL (GET_DIRTY_BITMAP, VADDR: -EINVAL); unmapping part of a mapping is -ENOENT
+///   (type1v2: -EINVAL); an unmap that finds nothing succeeds with size 0, as in type1.
+/// - GET_INFO reports the page sizes, DMA_AVAIL (always U32_MAX) and the IOVA ranges,
+///   never the migration capability; VFIO_IOMMU_DIRTY_PAGES is -ENOTTY. Dirty
+///   tracking on such a kernel is the device's (dma_logging) or an iommufd HWPT's.
 class container {
  public:
   /// An empty container (no descriptor).
