@@ -14,6 +14,7 @@
 
 #include <fcntl.h>
 
+#include "abi/iommufd.hpp"
 #include "abi/vfio.hpp"
 #include "detail/info_buffer.hpp"
 #include "error.hpp"
@@ -48,6 +49,12 @@ struct iommu_info {
   std::optional<iommu_migration_info> migration;
 };
 
+/// Which kernel code answers a container's ioctls (container::provider()).
+enum class container_provider {
+  vfio,     ///< VFIO's own container (drivers/vfio/container.c) and its IOMMU driver (type1)
+  iommufd,  ///< iommufd's VFIO compatibility (drivers/iommu/iommufd/vfio_compat.c)
+};
+
 /// Owns a container descriptor (/dev/vfio/vfio). Move-only. Attached groups hold
 /// their own reference to the kernel container (drivers/vfio/container.c:
 /// vfio_container_attach_group), so closing this descriptor does not detach them;
@@ -62,18 +69,34 @@ struct iommu_info {
 ///
 /// On kernels built with CONFIG_IOMMUFD_VFIO_CONTAINER (and without
 /// CONFIG_VFIO_CONTAINER), /dev/vfio/vfio is iommufd's compatibility container
-/// (drivers/iommu/iommufd/vfio_compat.c). This class works on it unchanged; the
-/// kernel's answers differ from the type1 driver's as follows (read from 6.12's
-/// source; the test suite's kernels all have the classic container, so these are
-/// not yet exercised on a real kernel):
+/// (drivers/iommu/iommufd/vfio_compat.c). On every kernel with CONFIG_IOMMUFD,
+/// open("/dev/iommu") gives the same thing: an iommufd that VFIO_GROUP_SET_CONTAINER
+/// accepts (group.c vfio_group_ioctl_set_container), and that answers the container
+/// ioctls through the same functions. provider() tells the two kinds apart. This
+/// class works on it unchanged; the kernel's answers differ from the type1 driver's
+/// as follows (read from 6.12's source, and checked on the project's own 6.12 build
+/// through /dev/iommu):
+/// - VFIO_GROUP_SET_CONTAINER creates the compatibility IOAS and claims nothing: a
+///   group that is not viable attaches, and VFIO_GROUP_GET_DEVICE_FD fails with
+///   -EPERM instead; the first GET_DEVICE_FD of a device binds it to the iommufd
+///   and attaches it to that IOAS. VFIO_GROUP_UNSET_CONTAINER succeeds while
+///   devices are open (type1: -EBUSY); the IOAS and its mappings stay with the
+///   iommufd, also after the last group is detached (type1 drops them).
+/// - Until a device is open, no IOMMU domain holds the IOAS: GET_INFO reports every
+///   page size from 4 KiB up and the whole 64-bit space as one IOVA range; the
+///   domain's page sizes, aperture and reserved regions (the MSI window) appear
+///   once a device is open. type1 reports them from the group attach on.
 /// - VFIO_CHECK_EXTENSION: TYPE1, TYPE1v2 and UNMAP_ALL answer 1; UPDATE_VADDR and
 ///   TYPE1_NESTING answer 0, so supports_update_vaddr() is false and the live-update
 ///   calls fail with errc::extension_unsupported; DMA_CC_IOMMU follows the attached
 ///   domains, and is -ENODEV before a group is attached.
-/// - SET_IOMMU takes TYPE1 or TYPE1v2 (TYPE1 disables large IOMMU pages). It and the
-///   IOMMU ioctls answer -ENODEV before a group is attached, not -EINVAL: the
-///   compatibility IOAS is created by VFIO_GROUP_SET_CONTAINER.
-/// - MAP_DMA takes only the READ and WRITE flags (VADDR: -EINVAL); UNMAP_DMA takes only
+/// - SET_IOMMU takes TYPE1 or TYPE1v2 (TYPE1 disables large IOMMU pages), and may be
+///   repeated; another type is -EINVAL. It and the IOMMU ioctls answer -ENODEV
+///   before a group is attached, not -EINVAL: the compatibility IOAS is created by
+///   VFIO_GROUP_SET_CONTAINER. The IOMMU ioctls work without SET_IOMMU.
+/// - MAP_DMA takes only the READ and WRITE flags (VADDR: -EINVAL); without either it
+///   is -EINVAL once a device is open (the IOMMU driver's map refuses it; intel-iommu
+///   __domain_mapping), and accepted before; UNMAP_DMA takes only
 ///   ALL (GET_DIRTY_BITMAP, VADDR: -EINVAL); unmapping part of a mapping is -ENOENT
 ///   (type1v2: -EINVAL); an unmap that finds nothing succeeds with size 0, as in type1.
 /// - GET_INFO reports the page sizes, DMA_AVAIL (always U32_MAX) and the IOVA ranges,
@@ -119,6 +142,25 @@ class container {
   explicit operator bool() const noexcept { return static_cast<bool>(fd_); }
   /// The IOMMU type set by set_iommu()/set_best_iommu() (abi::extension::*), 0 until then.
   std::uint32_t iommu_type() const noexcept { return iommu_type_; }
+
+  /// Whether VFIO's container or iommufd's compatibility container answers, asked
+  /// with IOMMU_VFIO_IOAS(IOMMU_VFIO_IOAS_GET), which changes nothing: iommufd
+  /// answers it (0 with the compatibility IOAS, -ENODEV before a group is attached:
+  /// vfio_compat.c iommufd_vfio_ioas); VFIO's container passes it to its IOMMU
+  /// driver (-EINVAL before SET_IOMMU, container.c vfio_fops_unl_ioctl; type1's
+  /// -ENOTTY after). One ioctl, not cached.
+  /// Precondition: *this is open.
+  /// Errors: EBADF (empty container, no syscall); any other errno of the ioctl.
+  result<container_provider> provider() noexcept {
+    if (!fd_) return errno_error(EBADF, "IOMMU_VFIO_IOAS");
+    abi::iommufd::vfio_ioas cmd{};
+    cmd.size = sizeof cmd;
+    cmd.op = abi::iommufd::vfio_ioas_op::get;
+    const int r = sys().ioctl(fd_.get(), abi::iommufd::req::vfio_ioas, &cmd);
+    if (r == 0 || r == -ENODEV) return container_provider::iommufd;
+    if (r == -EINVAL || r == -ENOTTY) return container_provider::vfio;
+    return errno_error(-r, "IOMMU_VFIO_IOAS");
+  }
 
   /// VFIO_CHECK_EXTENSION, the extension passed by value (abi::extension::*).
   /// Before an IOMMU is set the kernel asks every registered IOMMU driver; after,

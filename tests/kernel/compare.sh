@@ -39,7 +39,8 @@
 #     eventfd) is the kernel's scheduling, not the library's or the
 #     simulation's behaviour. The result of its `poll eventfd#N` becomes "?" and
 #     the `read eventfd#N` that follows a ready poll is dropped. The same for
-#     its cdev pass (wakeup_immediate_exit@cdev, `scenarios --path group,cdev`).
+#     its cdev and compat passes (wakeup_immediate_exit@cdev, @compat:
+#     `scenarios --path group,cdev,compat`).
 # Timing of runtime suspend needs no rule: scenarios read runtime_status and
 # power_state only through the library's settle wait with an expected state,
 # and tracing_syscalls records the value a polling loop settled on.
@@ -138,7 +139,7 @@ normalize() {
             if (line ~ /^pread device#[0-9]+ r[0-6]\+/) sub(/ data=[0-9a-f]+$/, "", line)
             if (line ~ /^pwrite device#[0-9]+ r[0-6]\+/) sub(/ data=[0-9a-f]+ -> / , " -> ", line)
             # Rule 3: the eventfd after an immediate exit.
-            if (scen == "wakeup_immediate_exit" || scen == "wakeup_immediate_exit@cdev") {
+            if (scen ~ /^wakeup_immediate_exit(@cdev|@compat)?$/) {
                 if (line ~ /^poll eventfd#[0-9]+ -> /) sub(/ -> .*/, " -> ?", line)
                 if (line ~ /^read eventfd#[0-9]+ /) next
             }

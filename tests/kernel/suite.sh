@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # suite.sh boot|diff --cache DIR --kernel TAG --platform plain|d3cold
 #                    --scenarios BIN --out DIR [--vfioctl BIN] [--timeout S]
-#                    [--path group|cdev|group,cdev]
+#                    [--path group|cdev|compat|group,cdev,compat]
 #
 # One cell of the real-kernel stage (kernel TAG x platform), as two steps:
 #
@@ -26,7 +26,9 @@
 # the scenarios open their devices (container and group, or iommufd and the
 # device's cdev). With group,cdev one boot runs every scenario twice, once per
 # path; the cdev pass's traces are named <scenario>@cdev and compared with the
-# simulated kernel's cdev pass. Give both steps the same --path.
+# simulated kernel's cdev pass. compat is the group path with /dev/iommu as
+# the container (iommufd's VFIO compatibility container), its traces named
+# <scenario>@compat. Give both steps the same --path.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -59,7 +61,14 @@ while [ $# -gt 0 ]; do
 done
 [ -n "$TAG" ] && [ -n "$PLATFORM" ] && [ -n "$BIN" ] && [ -n "$OUT" ] || usage
 [ -x "$BIN" ] || ktest_die "scenario program $BIN is missing (build the vfio_scenarios target)"
-case "$PATHS" in group|cdev|group,cdev|cdev,group) ;; *) ktest_die "--path must be group, cdev or group,cdev" ;; esac
+# A comma-separated list of group, cdev and compat, each at most once.
+seen=,
+for p in ${PATHS//,/ }; do
+    case "$p" in group|cdev|compat) ;; *) ktest_die "--path takes group, cdev, compat or a list of them, not '$PATHS'" ;; esac
+    case "$seen" in *",$p,"*) ktest_die "--path names $p twice" ;; esac
+    seen="$seen$p,"
+done
+[ "$seen" != , ] || ktest_die "--path is empty"
 mkdir -p "$OUT"
 LOG="$OUT/console.log"
 DCON="$OUT/debugcon"

@@ -69,9 +69,9 @@ class pages {
   unsigned char* base_ = nullptr;
 };
 
-/// Opens the device of the context's path. Group path: /dev/vfio/vfio, the
-/// device's group, attaches it, sets the best type1 IOMMU and opens the
-/// device. Cdev path: /dev/iommu, the device's cdev bound to it
+/// Opens the device of the context's path. Group path: /dev/vfio/vfio (the
+/// compat path: /dev/iommu), the device's group, attaches it, sets the best
+/// type1 IOMMU and opens the device. Cdev path: /dev/iommu, the device's cdev bound to it
 /// (vfio::cdev::open_device), an IOAS (IOMMU_IOAS_ALLOC) and the attach
 /// (VFIO_DEVICE_ATTACH_IOMMUFD_PT). Records a failure and returns false when
 /// a step fails.
@@ -104,7 +104,7 @@ inline bool open_stack(context& ctx, stack& s) {
     s.hwpt = *attached;
     return true;
   }
-  auto c = vfio::container::open("/dev/vfio/vfio", ctx.sys());
+  auto c = vfio::container::open(ctx.compat_path() ? "/dev/iommu" : "/dev/vfio/vfio", ctx.sys());
   if (!c) {
     ctx.fail(__FILE__, __LINE__, "container::open: " + outcome(c));
     return false;
@@ -162,12 +162,12 @@ inline bool group_path_only(context& ctx, const char* why) {
   return true;
 }
 
-/// True, with a note, on the cdev path, for a scenario that opens what it
-/// needs itself, the same way on either path (cdev_iommufd, mtty_migration):
-/// it runs once per run, in the group pass.
+/// True, with a note, on the cdev and compat paths, for a scenario that opens
+/// what it needs itself, the same way on every path (cdev_iommufd,
+/// mtty_migration, compat_container): it runs once per run, in the group pass.
 inline bool once_per_run(context& ctx) {
-  if (!ctx.cdev_path()) return false;
-  ctx.note("opens its devices itself, the same on both paths: runs in the group pass");
+  if (!ctx.cdev_path() && !ctx.compat_path()) return false;
+  ctx.note("opens its devices itself, the same on every path: runs in the group pass");
   return true;
 }
 

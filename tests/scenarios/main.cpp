@@ -2,7 +2,7 @@
 // guest) or the simulated kernel (on the host) and prints their traces.
 //
 //   scenarios [--device NAME|--all] [--scenario NAME|--all] [--list]
-//             [--path group|cdev|group,cdev]
+//             [--path group|cdev|compat|group,cdev,compat]
 //             [--simulate --kernel TAG --platform plain|d3cold]
 //             [--devices "name,bdf,group ..."]
 //
@@ -19,6 +19,9 @@
 // kernel keeps its state, as the real one does across the passes). On the cdev
 // path a scenario's name is printed as <scenario>@cdev, so that the traces of
 // the two passes are compared each with the same pass of the other side.
+// compat is the group path with /dev/iommu opened as the container: iommufd's
+// VFIO compatibility container (vfio_compat.c) answers the container ioctls;
+// its scenarios are printed as <scenario>@compat.
 //
 // Output, one line each:
 //   KTRACE <scenario> <device> <trace line>
@@ -59,7 +62,7 @@ struct options {
   if (why) std::fprintf(stderr, "scenarios: %s\n", why);
   std::fprintf(stderr,
                "usage: scenarios [--device NAME|--all] [--scenario NAME|--all] [--list]\n"
-               "                 [--path group|cdev|group,cdev]\n"
+               "                 [--path group|cdev|compat|group,cdev,compat]\n"
                "                 [--simulate --kernel 6.1|6.12|7|own --platform plain|d3cold]\n"
                "                 [--devices \"name,bdf,group ...\"]\n");
   std::exit(2);
@@ -139,18 +142,27 @@ bool parse_devices(const std::string& text, std::vector<ktest::device_under_test
 const char* const default_devices =
     "e1000e,0000:00:03.0,1 nvme,0000:00:05.0,3 virtio-net,0000:01:00.0,6 edu,0000:00:06.0,4";
 
-// "group", "cdev" or a comma-separated list of them, each at most once.
-bool parse_paths(const std::string& text, std::vector<vfio::open_path>& out) {
+// One pass of the run: how open_stack reaches the devices.
+struct pass {
+  vfio::open_path path = vfio::open_path::group;
+  bool iommufd_container = false;  ///< compat: the group path with /dev/iommu as the container
+  bool operator==(const pass& o) const { return path == o.path && iommufd_container == o.iommufd_container; }
+};
+
+// "group", "cdev", "compat" or a comma-separated list of them, each at most once.
+bool parse_paths(const std::string& text, std::vector<pass>& out) {
   std::string rest = text;
   while (!rest.empty()) {
     const auto comma = rest.find(',');
     const std::string word = rest.substr(0, comma);
     rest = comma == std::string::npos ? "" : rest.substr(comma + 1);
-    vfio::open_path p;
+    pass p;
     if (word == "group")
-      p = vfio::open_path::group;
+      p.path = vfio::open_path::group;
     else if (word == "cdev")
-      p = vfio::open_path::cdev;
+      p.path = vfio::open_path::cdev;
+    else if (word == "compat")
+      p.iommufd_container = true;
     else
       return false;
     for (auto q : out)
@@ -189,8 +201,9 @@ int main(int argc, char** argv) {
   }
   if (o.kernel.empty()) usage("no kernel tag (--kernel, or KTEST_KERNEL in the guest)");
   if (o.platform != "plain" && o.platform != "d3cold") usage("--platform must be plain or d3cold");
-  std::vector<vfio::open_path> paths;
-  if (!parse_paths(o.path.empty() ? "group" : o.path, paths)) usage("--path must be group, cdev or group,cdev");
+  std::vector<pass> paths;
+  if (!parse_paths(o.path.empty() ? "group" : o.path, paths))
+    usage("--path must be group, cdev, compat or a list of them (group,cdev)");
 
   std::vector<ktest::device_under_test> devices;
   std::string why;
@@ -206,8 +219,8 @@ int main(int argc, char** argv) {
 
   bool device_found = o.device == "all", scenario_found = o.scenario == "all";
   int passed = 0, failed = 0;
-  for (const vfio::open_path path : paths) {
-    const std::string suffix = path == vfio::open_path::cdev ? "@cdev" : "";
+  for (const pass& p : paths) {
+    const std::string suffix = p.iommufd_container ? "@compat" : p.path == vfio::open_path::cdev ? "@cdev" : "";
     for (const auto& dut : devices) {
       if (o.device != "all" && o.device != dut.name) continue;
       device_found = true;
@@ -216,7 +229,7 @@ int main(int argc, char** argv) {
         scenario_found = true;
         const std::string name = sc.name + suffix;
         vfio::testing::tracing_syscalls tracer(be->seam());
-        ktest::context ctx(tracer, dut, o.kernel, o.platform, *be, path);
+        ktest::context ctx(tracer, dut, o.kernel, o.platform, *be, p.path, p.iommufd_container);
         // Every scenario starts from the idle state of a bound, unused device
         // (runtime suspended: D3cold or D3hot, D0 without a PM capability), so
         // that no scenario sees what the previous one left in flight.

@@ -131,8 +131,15 @@ struct failure {
 class context {
  public:
   context(vfio::testing::tracing_syscalls& sys, const device_under_test& dut, const std::string& kernel,
-          const std::string& platform, backend& be, vfio::open_path path = vfio::open_path::group)
-      : sys_(&sys), dut_(&dut), kernel_(&kernel), platform_(&platform), be_(&be), path_(path) {}
+          const std::string& platform, backend& be, vfio::open_path path = vfio::open_path::group,
+          bool iommufd_container = false)
+      : sys_(&sys),
+        dut_(&dut),
+        kernel_(&kernel),
+        platform_(&platform),
+        be_(&be),
+        path_(path),
+        iommufd_container_(iommufd_container) {}
 
   vfio::testing::tracing_syscalls& sys() const { return *sys_; }
   const device_under_test& dut() const { return *dut_; }
@@ -144,6 +151,9 @@ class context {
   /// --path.
   vfio::open_path path() const { return path_; }
   bool cdev_path() const { return path_ == vfio::open_path::cdev; }
+  /// The group path with an iommufd (/dev/iommu) as the container: iommufd's
+  /// VFIO compatibility container answers the container ioctls (--path compat).
+  bool compat_path() const { return iommufd_container_; }
 
   /// An observation of the scenario's own, as a trace line "= ...".
   void note(const char* format, ...) __attribute__((format(printf, 2, 3))) {
@@ -169,6 +179,7 @@ class context {
   const std::string* platform_;
   backend* be_;
   vfio::open_path path_;
+  bool iommufd_container_ = false;
   std::vector<failure> failures_;
 };
 

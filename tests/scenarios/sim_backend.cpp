@@ -56,8 +56,10 @@ class simulated_backend final : public backend {
       bool readable, writable;
     };
     std::vector<window> windows;
-    if (space.ioas) {
-      for (const auto& m : k_.ioas_mappings(space.fd, space.ioas))
+    // A container that is an iommufd (the compat path) maps into its compat IOAS.
+    const std::uint32_t ioas = space.ioas ? space.ioas : k_.compat_ioas(space.fd);
+    if (ioas) {
+      for (const auto& m : k_.ioas_mappings(space.fd, ioas))
         windows.push_back({m.iova, m.length, m.user_va, m.readable, m.writable});
     } else {
       for (const auto& m : k_.dma_mappings(space.fd))

@@ -197,6 +197,32 @@ TEST_CASE("container: check_extension passes the extension by value", "[containe
   CHECK(s.mock.verify_done());
 }
 
+TEST_CASE("container: provider() asks IOMMU_VFIO_IOAS(GET) and reads the errno", "[container]") {
+  seam s;
+  {
+    container c = open_container(s.mock);
+    abi::iommufd::vfio_ioas get{};
+    get.size = sizeof get;
+    get.op = abi::iommufd::vfio_ioas_op::get;
+    const auto expect = [&] { return s.mock.expect_ioctl(container_fd, abi::iommufd::req::vfio_ioas).with(get); };
+    expect().returns(0);     // iommufd with its compat IOAS
+    expect().fails(ENODEV);  // iommufd before a group
+    expect().fails(EINVAL);  // VFIO's container before SET_IOMMU
+    expect().fails(ENOTTY);  // type1's answer after it
+    expect().fails(EFAULT);  // anything else is an error
+    CHECK(c.provider().value() == vfio::container_provider::iommufd);
+    CHECK(c.provider().value() == vfio::container_provider::iommufd);
+    CHECK(c.provider().value() == vfio::container_provider::vfio);
+    CHECK(c.provider().value() == vfio::container_provider::vfio);
+    auto err = c.provider();
+    REQUIRE_FALSE(err.has_value());
+    CHECK(err.error() == std::errc::bad_address);
+    CHECK(op(err.error()) == "IOMMU_VFIO_IOAS");
+    s.mock.expect_close(container_fd);
+  }
+  CHECK(s.mock.verify_done());
+}
+
 TEST_CASE("container: set_iommu checks the extension, then sets it by value", "[container]") {
   seam s;
   {

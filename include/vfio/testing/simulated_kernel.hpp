@@ -201,6 +201,17 @@ class simulated_kernel final : public syscalls {
     if (it == all.end() || it->second.kind != sim::descriptor_kind::iommufd) return {};
     return it->second.iommufd->mappings(ioas_id);
   }
+  /// The compatibility IOAS of the iommufd behind descriptor `iommufd_fd` (the
+  /// IOAS its VFIO container ioctls map into; IOMMU_VFIO_IOAS_GET without the
+  /// syscall), 0 when there is none or the descriptor is not an iommufd.
+  std::uint32_t compat_ioas(int iommufd_fd) const noexcept {
+    std::lock_guard<std::mutex> lock(mu_);
+    const auto& all = k_.fds.all();
+    auto it = all.find(iommufd_fd);
+    if (it == all.end() || it->second.kind != sim::descriptor_kind::iommufd) return 0;
+    std::uint32_t id = 0;
+    return it->second.iommufd->compat_ioas_id(id) == 0 ? id : 0;
+  }
   /// The iommufd objects (IOAS, HWPT, devices) behind descriptor `iommufd_fd`.
   std::size_t iommufd_objects(int iommufd_fd) const noexcept {
     std::lock_guard<std::mutex> lock(mu_);
@@ -224,7 +235,9 @@ class simulated_kernel final : public syscalls {
     std::lock_guard<std::mutex> lock(mu_);
     sim::sim_function* f = k_.function(bdf);
     if (!f || !f->vfio || !f->open_count || !length || iova + length - 1 < iova) return false;
-    if (f->cdev_opened) return f->ictx && f->ictx->dma(f->devid, iova, length, write);
+    // Bound to an iommufd: through its cdev, or through a group attached to it.
+    if (f->ictx) return f->ictx->dma(f->devid, iova, length, write);
+    if (f->cdev_opened) return false;
     auto g = k_.groups.find(f->hw->desc().iommu_group);
     if (g == k_.groups.end() || !g->second.container || !g->second.container->iommu) return false;
     const std::uint64_t last = iova + length - 1;
@@ -600,7 +613,17 @@ class simulated_kernel final : public syscalls {
       if (!host.may_access(sim::node_access{}, sim::host_environment::open_mode(flags))) return -EACCES;
       return sim::vfio_files::open_cdev(k_, *fn);
     }
-    if (path == "/dev/vfio/vfio") return (flags & O_DIRECTORY) ? -ENOTDIR : sim::vfio_files::open_container(k_);
+    if (path == "/dev/vfio/vfio") {
+      if (flags & O_DIRECTORY) return -ENOTDIR;
+      if (!k_.opt.has_iommufd_vfio_container()) return sim::vfio_files::open_container(k_);
+      // iommufd's vfio_misc_dev: the container is an iommufd context.
+      sim::descriptor d;
+      d.kind = sim::descriptor_kind::iommufd;
+      d.iommufd = std::make_shared<sim::iommufd_ctx>(
+          k_.opt, [this](std::uint64_t va, std::uint64_t length, bool write) { return user_pages(va, length, write); });
+      d.iommufd->opened_as_vfio_container();
+      return k_.fds.add(std::move(d));
+    }
     static const std::string group_prefix = "/dev/vfio/";
     if (path.compare(0, group_prefix.size(), group_prefix) == 0) {
       const std::string n = path.substr(group_prefix.size());

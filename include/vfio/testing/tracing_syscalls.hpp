@@ -344,9 +344,11 @@ class tracing_syscalls final : public syscalls {
     auto it = names_.find(fd);
     return it != names_.end() ? it->second : "fd?" + std::to_string(fd);
   }
+  /// A container, or an iommufd: iommufd answers the VFIO container numbers
+  /// itself (vfio_compat.c), and a device's never reach it.
   bool is_container(int fd) const {
     auto it = names_.find(fd);
-    return it != names_.end() && it->second.rfind("container", 0) == 0;
+    return it != names_.end() && (it->second.rfind("container", 0) == 0 || it->second.rfind("iommufd", 0) == 0);
   }
   std::string request_name(int fd, unsigned long request) const {
     return ioctl_text(request, is_container(fd) ? ioctl_target::container : ioctl_target::group_or_device);

@@ -39,6 +39,9 @@ struct group_object {
   bool fd_open = false;  ///< the descriptor itself is still open
   int device_refs = 0;   ///< device files holding the group file (vfio_group_use_container: get_file)
   std::shared_ptr<container_object> container;
+  /// group->iommufd: the iommufd passed to VFIO_GROUP_SET_CONTAINER instead of a
+  /// container (its compat IOAS serves the VFIO ioctls; devices bind on first open).
+  std::shared_ptr<iommufd_ctx> iommufd;
   int container_users = 0;          ///< 1 for the attachment + 1 per device with open_count > 0
   int cdev_device_open_cnt = 0;     ///< cdev-bound devices of the group: they block the node (group.c)
   const void* dma_owner = nullptr;  ///< iommu_group owner claimed by an iommufd (iommu_device_claim_dma_owner)

@@ -18,10 +18,15 @@
 //
 // Not modelled: RLIMIT_MEMLOCK accounting (the model's caller is root, which
 // has CAP_IPC_LOCK: iopt_alloc_pages picks IOPT_PAGES_ACCOUNT_NONE), nested
-// HWPTs, fault queues, vIOMMU objects, in-kernel accesses (mdev), the VFIO
-// compatibility ioctls (iommufd_vfio_ioctl: only VFIO_GET_API_VERSION is
-// answered, the others are ENOTTY here) and IOMMU_VFIO_IOAS. The ioctls
-// follow the 6.12 sources for every release the model imitates.
+// HWPTs, fault queues, vIOMMU objects, in-kernel accesses (mdev) and the
+// no-IOMMU mode of the VFIO compatibility container. The ioctls follow the
+// 6.12 sources for every release the model imitates.
+//
+// The VFIO compatibility container (vfio_compat.c) is modelled: every
+// iommufd answers the legacy container ioctls (VFIO_CHECK_EXTENSION,
+// SET_IOMMU, IOMMU_GET_INFO, MAP_DMA, UNMAP_DMA) on its compat IOAS, which
+// VFIO_GROUP_SET_CONTAINER creates when a group is attached to the iommufd
+// (vfio_files.hpp), and IOMMU_VFIO_IOAS gets, sets or clears that IOAS.
 #ifndef VFIO_TESTING_SIM_IOMMUFD_HPP_INCLUDED
 #define VFIO_TESTING_SIM_IOMMUFD_HPP_INCLUDED
 
@@ -74,10 +79,8 @@ class iommufd_ctx {
   long ioctl(unsigned long request, void* arg) {
     namespace q = abi::iommufd::req;
     const unsigned long nr = request & 0xff;
-    if (nr < abi::iommufd::cmd_base || nr - abi::iommufd::cmd_base >= ioctl_table_size) {
-      if (request == abi::req::get_api_version) return abi::api_version;
-      return -ENOTTY;  // -ENOIOCTLCMD; the compatibility container is not modelled
-    }
+    if (nr < abi::iommufd::cmd_base || nr - abi::iommufd::cmd_base >= ioctl_table_size)
+      return vfio_compat_ioctl(request, arg);
     if (request == q::destroy) return destroy_ioctl(arg);
     if (request == q::ioas_alloc) return ioas_alloc(arg);
     if (request == q::ioas_allow_iovas) return allow_iovas(arg);
@@ -90,7 +93,8 @@ class iommufd_ctx {
     if (request == q::get_hw_info) return get_hw_info(arg);
     if (request == q::hwpt_set_dirty_tracking) return set_dirty_tracking(arg);
     if (request == q::hwpt_get_dirty_bitmap) return get_dirty_bitmap(arg);
-    // IOMMU_VFIO_IOAS, HWPT_INVALIDATE, FAULT_QUEUE_ALLOC are not modelled;
+    if (request == q::vfio_ioas) return vfio_ioas_ioctl(arg);
+    // HWPT_INVALIDATE, FAULT_QUEUE_ALLOC are not modelled;
     // a number whose direction or size bits differ is -ENOIOCTLCMD too
     // (`op->ioctl_num != cmd`).
     return -ENOTTY;
@@ -172,6 +176,29 @@ class iommufd_ctx {
       for (std::uint64_t p = iova / page_size; p <= last / page_size; ++p) hwpt->hwpt.dirty.insert(p);
     return true;
   }
+
+  // --- the VFIO compatibility container (vfio_compat.c) --------------------------
+
+  /// iommufd_vfio_compat_ioas_create, from VFIO_GROUP_SET_CONTAINER: an IOAS
+  /// for the VFIO ioctls unless one is already assigned.
+  int compat_ioas_create() {
+    if (vfio_ioas_ && get(vfio_ioas_, object_type::ioas)) return 0;
+    object o;
+    o.type = object_type::ioas;
+    const std::uint32_t id = alloc_id();
+    objects_.emplace(id, std::move(o));
+    vfio_ioas_ = id;
+    return 0;
+  }
+  /// iommufd_vfio_compat_ioas_get_id: -ENODEV while there is none.
+  int compat_ioas_id(std::uint32_t& id) const {
+    if (!vfio_ioas_ || !get(vfio_ioas_, object_type::ioas)) return -ENODEV;
+    id = vfio_ioas_;
+    return 0;
+  }
+  /// The ictx of /dev/vfio/vfio itself (CONFIG_IOMMUFD_VFIO_CONTAINER):
+  /// iommufd_fops_open charges its pinned pages to the mm (IOPT_PAGES_ACCOUNT_MM).
+  void opened_as_vfio_container() { account_mm_ = true; }
 
   // --- inspection ------------------------------------------------------------
 
@@ -297,7 +324,8 @@ class iommufd_ctx {
         --ioas->users;
       }
     }
-    objects_.erase(id);  // an IOAS: iommufd_ioas_destroy unmaps everything with it
+    if (id == vfio_ioas_) vfio_ioas_ = 0;  // iommufd_object_remove
+    objects_.erase(id);                    // an IOAS: iommufd_ioas_destroy unmaps everything with it
   }
 
   // --- IOAS (ioas.c) ---------------------------------------------------------------
@@ -506,6 +534,240 @@ class iommufd_ctx {
       return -EOPNOTSUPP;
     }
     respond(arg, cmd, size);
+    return 0;
+  }
+
+  /// iommufd_vfio_ioas: IOMMU_VFIO_IOAS get / set / clear the compat IOAS.
+  long vfio_ioas_ioctl(void* arg) {
+    namespace op = abi::iommufd::vfio_ioas_op;
+    abi::iommufd::vfio_ioas cmd{};
+    std::uint32_t size = 0;
+    if (const int r = read_cmd(arg, abi::iommufd::min_size::vfio_ioas, cmd, size)) return r;
+    if (cmd.reserved) return -EOPNOTSUPP;
+    switch (cmd.op) {
+      case op::get:
+        if (const int r = compat_ioas_id(cmd.ioas_id)) return r;
+        respond(arg, cmd, size);
+        return 0;
+      case op::set:
+        if (!get(cmd.ioas_id, object_type::ioas)) return -ENOENT;  // iommufd_get_ioas
+        vfio_ioas_ = cmd.ioas_id;
+        return 0;
+      case op::clear: vfio_ioas_ = 0; return 0;
+      default: return -EOPNOTSUPP;
+    }
+  }
+
+  /// iommufd_vfio_ioctl: the numbers outside iommufd's table. A VFIO ioctl
+  /// the compat container lacks (VFIO_IOMMU_DIRTY_PAGES among them) and any
+  /// other number is -ENOIOCTLCMD, which ioctl(2) reports as ENOTTY.
+  long vfio_compat_ioctl(unsigned long request, void* arg) {
+    namespace r = abi::req;
+    // CHECK_EXTENSION and SET_IOMMU take their argument by value.
+    const auto value = static_cast<unsigned long>(reinterpret_cast<std::uintptr_t>(arg));
+    if (request == r::get_api_version) return abi::api_version;
+    if (request == r::check_extension) return compat_check_extension(value);
+    if (request == r::set_iommu) return compat_set_iommu(value);
+    if (request == r::iommu_get_info) return compat_get_info(arg);
+    if (request == r::iommu_map_dma) return compat_map_dma(arg);
+    if (request == r::iommu_unmap_dma) return compat_unmap_dma(arg);
+    return -ENOTTY;
+  }
+
+  /// iommufd_vfio_check_extension.
+  long compat_check_extension(unsigned long type) {
+    namespace x = abi::extension;
+    switch (type) {
+      case x::type1_iommu:
+      case x::type1v2_iommu:
+      case x::unmap_all: return no_iommu_mode_ ? 0 : 1;
+      // IS_ENABLED(CONFIG_VFIO_NOIOMMU): set in Debian's configs and the
+      // project's own kernel, whatever the enable_unsafe_noiommu_mode parameter.
+      case x::noiommu_iommu: return 1;
+      case x::dma_cc_iommu: {
+        // iommufd_vfio_cc_iommu: 1 unless a paging HWPT of the compat IOAS
+        // does not enforce cache coherency.
+        std::uint32_t id = 0;
+        if (const int e = compat_ioas_id(id)) return e;
+        return get(id, object_type::ioas)->ioas.domains.empty() || opt_->dma_cache_coherent ? 1 : 0;
+      }
+      default: return 0;  // TYPE1_NESTING, UPDATE_VADDR, SPAPR, ...
+    }
+  }
+
+  /// iommufd_vfio_set_iommu: TYPE1 or TYPE1v2 once the compat IOAS exists;
+  /// TYPE1 disables large pages so that any range can be unmapped.
+  long compat_set_iommu(unsigned long type) {
+    if (type != abi::extension::type1_iommu && type != abi::extension::type1v2_iommu) return -EINVAL;
+    if (no_iommu_mode_) return -EINVAL;
+    std::uint32_t id = 0;
+    if (const int e = compat_ioas_id(id)) return e;
+    if (type != abi::extension::type1_iommu) return 0;
+    iopt& io = get(id, object_type::ioas)->ioas;
+    // iopt_disable_large_pages
+    if (io.disable_large_pages) return 0;
+    if (!io.domains.empty() && !io.areas.empty()) return -EINVAL;
+    io.disable_large_pages = true;
+    if (const int e = recalculate_alignment(io)) {
+      io.disable_large_pages = false;
+      return e;
+    }
+    return 0;
+  }
+
+  /// iommufd_get_pagesizes: what every domain of the IOAS maps, at least
+  /// PAGE_SIZE granular (ULONG_MAX & PAGE_MASK | PAGE_SIZE with no domain).
+  std::uint64_t compat_pagesizes(const iopt& io) const {
+    std::uint64_t bitmap = ulong_max;
+    if (!io.domains.empty()) bitmap &= opt_->iova_pgsizes;
+    if (bitmap & (page_size - 1)) {
+      bitmap &= ~(page_size - 1);
+      bitmap |= page_size;
+    }
+    return std::max(bitmap, io.iova_alignment);
+  }
+
+  /// iommufd_vfio_iommu_get_info: page sizes, then the DMA_AVAIL capability
+  /// (always U32_MAX) and the IOVA ranges (the holes of the reserved
+  /// ranges). Each capability is written only where it fits; argsz becomes
+  /// the size of the whole chain, cap_offset is set only when all of it fit.
+  long compat_get_info(void* arg) {
+    if (!arg) return -EFAULT;
+    abi::iommu_type1_info info{};
+    constexpr std::uint32_t minsz = offsetof(abi::iommu_type1_info, cap_offset);  // offsetofend(iova_pgsizes)
+    std::memcpy(&info, arg, minsz);
+    if (info.argsz < minsz) return -EINVAL;
+    const std::size_t copy_back = std::min<std::size_t>(info.argsz, sizeof info);
+    std::uint32_t id = 0;
+    if (const int e = compat_ioas_id(id)) return e;
+    const iopt& io = get(id, object_type::ioas)->ioas;
+    info.flags = abi::iommu_info_flags::pgsizes;
+    info.iova_pgsizes = compat_pagesizes(io);
+    info.cap_offset = 0;
+    auto* base = static_cast<unsigned char*>(arg);
+    const std::vector<abi::iommufd::iova_range> ranges = holes(reserved_intervals(io), 0, ulong_max);
+    std::uint32_t total = sizeof info;
+    std::uint32_t last_cap = 0;
+    for (int cap = 0; cap < 2; ++cap) {
+      const std::uint32_t avail = info.argsz > total ? info.argsz - total : 0;
+      unsigned char* cur = base + total;
+      std::uint32_t cap_size;
+      if (cap == 0) {  // iommufd_fill_cap_dma_avail
+        abi::iommu_type1_info_dma_avail dma{};
+        dma.header.id = abi::iommu_cap::dma_avail;
+        dma.header.version = 1;
+        dma.avail = 0xffffffffU;
+        if (avail >= sizeof dma) std::memcpy(cur, &dma, sizeof dma);
+        cap_size = sizeof dma;
+      } else {  // iommufd_fill_cap_iova
+        abi::iommu_type1_info_cap_iova_range hdr{};
+        hdr.header.id = abi::iommu_cap::iova_range;
+        hdr.header.version = 1;
+        for (const auto& h : ranges) {
+          if (avail >= sizeof hdr + (hdr.nr_iovas + 1) * sizeof(abi::iova_range)) {
+            const abi::iova_range r{h.start, h.last};
+            std::memcpy(cur + sizeof hdr + hdr.nr_iovas * sizeof r, &r, sizeof r);
+          }
+          ++hdr.nr_iovas;
+        }
+        cap_size = static_cast<std::uint32_t>(sizeof hdr + hdr.nr_iovas * sizeof(abi::iova_range));
+        if (avail >= cap_size) std::memcpy(cur, &hdr, sizeof hdr);
+      }
+      cap_size = (cap_size + 7U) & ~7U;
+      if (last_cap && info.argsz >= total) {
+        const std::uint32_t next = total;
+        std::memcpy(base + last_cap + offsetof(abi::info_cap_header, next), &next, sizeof next);
+      }
+      last_cap = total;
+      total += cap_size;
+    }
+    if (info.argsz >= total) info.cap_offset = sizeof info;
+    info.argsz = total;
+    info.flags |= abi::iommu_info_flags::caps;
+    std::memcpy(arg, &info, copy_back);
+    return 0;
+  }
+
+  /// iommufd_vfio_map_dma -> iopt_map_user_pages at the caller's IOVA. Only
+  /// READ and WRITE are flags here; neither is accepted while no domain holds
+  /// the IOAS (the IOMMU driver refuses it once one does: map_pages).
+  long compat_map_dma(void* arg) {
+    namespace f = abi::iommufd::map_flags;
+    if (!arg) return -EFAULT;
+    abi::iommu_type1_dma_map map{};
+    std::memcpy(&map, arg, sizeof map);  // minsz: offsetofend(size) is the whole struct
+    if (map.argsz < sizeof map || (map.flags & ~(abi::dma_map_flags::read | abi::dma_map_flags::write))) return -EINVAL;
+    std::uint32_t id = 0;
+    if (const int e = compat_ioas_id(id)) return e;
+    // iopt_alloc_pages
+    if (map.size > ulong_max - page_size || !map.size) return -EINVAL;
+    if (map.vaddr + map.size < map.vaddr) return -EOVERFLOW;
+    std::uint32_t flags = 0;
+    if (map.flags & abi::dma_map_flags::read) flags |= f::readable;
+    if (map.flags & abi::dma_map_flags::write) flags |= f::writeable;
+    std::uint64_t iova = map.iova;
+    const std::vector<piece> pieces = {{map.vaddr, map.size, (flags & f::writeable) != 0}};
+    return map_pages(get(id, object_type::ioas)->ioas, pieces, map.size, iova, flags, false);
+  }
+
+  /// iommufd_vfio_unmap_dma: ALL is the only flag; with large pages disabled
+  /// (SET_IOMMU TYPE1) the areas are first cut at both ends of the range.
+  /// `size` is written back with what was unmapped, also when the unmap
+  /// stopped at an area crossing an end (-ENOENT) or refused the range.
+  long compat_unmap_dma(void* arg) {
+    if (!arg) return -EFAULT;
+    abi::iommu_type1_dma_unmap unmap{};
+    constexpr std::size_t minsz = sizeof unmap;  // offsetofend(size)
+    std::memcpy(&unmap, arg, minsz);
+    if (unmap.argsz < minsz || (unmap.flags & ~abi::dma_unmap_flags::all)) return -EINVAL;
+    std::uint32_t id = 0;
+    if (const int e = compat_ioas_id(id)) return e;
+    iopt& io = get(id, object_type::ioas)->ioas;
+    int rc = 0;
+    std::uint64_t unmapped = 0;
+    if (unmap.flags & abi::dma_unmap_flags::all) {
+      if (unmap.iova || unmap.size) return -EINVAL;
+      unmapped = unmap_range(io, 0, ulong_max, &rc);
+    } else {
+      if (io.disable_large_pages) {
+        const std::uint64_t cuts[] = {unmap.iova + unmap.size - 1, unmap.iova - 1};
+        for (int i = 0; i < (unmap.iova ? 2 : 1); ++i)
+          if (const int e = cut_area(io, cuts[i])) return e;
+      }
+      // iopt_unmap_iova
+      if (!unmap.size) {
+        rc = -EINVAL;
+      } else if (unmap.iova + unmap.size - 1 < unmap.iova) {
+        rc = -EOVERFLOW;
+      } else {
+        unmapped = unmap_range(io, unmap.iova, unmap.iova + unmap.size - 1, &rc);
+      }
+    }
+    unmap.size = unmapped;
+    std::memcpy(arg, &unmap, minsz);
+    return rc;
+  }
+
+  /// iopt_cut_iova -> iopt_area_split: the area holding `iova` becomes
+  /// [start, iova] and [iova + 1, last]; nothing to do at either end.
+  static int cut_area(iopt& io, std::uint64_t iova) {
+    const ioas_mapping* found = area_at(io, iova);
+    if (!found) return 0;
+    ioas_mapping a = *found;
+    const std::uint64_t last = a.iova + a.length - 1;
+    if (iova == a.iova || iova == last) return 0;
+    const std::uint64_t new_start = iova + 1;
+    const std::uint64_t align = io.iova_alignment;
+    if ((new_start & (align - 1)) || ((a.user_va % page_size + (new_start - a.iova)) & (align - 1))) return -EINVAL;
+    ioas_mapping lhs = a;
+    lhs.length = new_start - a.iova;
+    ioas_mapping rhs = a;
+    rhs.iova = new_start;
+    rhs.length = last - iova;
+    rhs.user_va = a.user_va + lhs.length;
+    io.areas.erase(a.iova);
+    io.areas.emplace(lhs.iova, lhs);
+    io.areas.emplace(rhs.iova, rhs);
     return 0;
   }
 
@@ -772,9 +1034,14 @@ class iommufd_ctx {
       if (at + p.length - 1 < at) return -EOVERFLOW;
       at += p.length;
     }
-    if (!io.domains.empty())
+    if (!io.domains.empty()) {
       for (const piece& p : pieces)
         if (const int e = pin(p)) return e;
+      // The domain's map (intel-iommu __domain_mapping) refuses a mapping
+      // that is neither readable nor writable; only the VFIO compat MAP_DMA
+      // can ask for one.
+      if (!(flags & (f::readable | f::writeable))) return -EINVAL;
+    }
     at = iova;
     for (const piece& p : pieces) {
       ioas_mapping m;
@@ -883,7 +1150,9 @@ class iommufd_ctx {
     if (const int r = reserve(io, aperture_reserved(), hwpt)) return r;
     for (const auto& kv : io.areas) {
       const ioas_mapping& a = kv.second;
-      if (const int r = pin(piece{a.user_va, a.length, a.pages_writable})) {
+      int r = pin(piece{a.user_va, a.length, a.pages_writable});
+      if (!r && !a.readable && !a.writable) r = -EINVAL;  // __domain_mapping, as in map_pages
+      if (r) {
         remove_reserved(io, hwpt);
         return r;
       }
@@ -1026,7 +1295,9 @@ class iommufd_ctx {
 
   const kernel_options* opt_;
   pin_pages_fn pin_;
-  bool account_mm_ = false;  ///< IOPT_PAGES_ACCOUNT_MM (RLIMIT_MODE 1); USER by default for /dev/iommu
+  bool account_mm_ = false;      ///< IOPT_PAGES_ACCOUNT_MM (RLIMIT_MODE 1); USER by default for /dev/iommu
+  std::uint32_t vfio_ioas_ = 0;  ///< ictx->vfio_ioas: the IOAS of the VFIO compatibility ioctls (0: none)
+  bool no_iommu_mode_ = false;   ///< ictx->no_iommu_mode (never set: no-IOMMU groups are not modelled)
   std::map<std::uint32_t, object> objects_;
   std::map<unsigned, igroup> groups_;
 };

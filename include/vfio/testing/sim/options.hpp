@@ -124,6 +124,13 @@ struct kernel_options {
   /// behind this switch so that the traces recorded without it stay as they
   /// are. Finding the cdev therefore needs the node too, not only sysfs.)
   bool device_cdev = false;
+  /// CONFIG_IOMMUFD_VFIO_CONTAINER (with CONFIG_VFIO_CONTAINER off): iommufd
+  /// provides /dev/vfio/vfio, so every container is an iommufd context that
+  /// answers the VFIO ioctls through its compatibility IOAS
+  /// (drivers/iommu/iommufd/vfio_compat.c). No effect without `iommufd`.
+  /// Independently of this switch, a /dev/iommu descriptor passed to
+  /// VFIO_GROUP_SET_CONTAINER works the same way on every kernel with iommufd.
+  bool iommufd_vfio_container = false;
   /// Whether the simulated IOMMU tracks dirty pages (IOMMU_CAP_DIRTY_TRACKING:
   /// intel_iommu_capable -> ssads_supported, second-stage A/D bits of
   /// scalable mode). QEMU's intel-iommu offers neither scalable-mode A/D nor
@@ -183,6 +190,8 @@ struct kernel_options {
   /// Device cdevs exist: `device_cdev` asked for, iommufd present (Kconfig:
   /// VFIO_DEVICE_CDEV depends on IOMMUFD) and the release has them (v6.6+).
   bool has_device_cdev() const noexcept { return device_cdev && has_iommufd(); }
+  /// /dev/vfio/vfio is iommufd's: `iommufd_vfio_container` asked for and iommufd present.
+  bool has_iommufd_vfio_container() const noexcept { return iommufd_vfio_container && has_iommufd(); }
 
   /// The project's own 6.12 kernel: Debian's 6.12 sources built with
   /// CONFIG_IOMMUFD and CONFIG_VFIO_DEVICE_CDEV beside the legacy container

@@ -23,6 +23,9 @@
 
 namespace vfio::testing::sim::vfio_files {
 
+/// vfio_group_has_iommu: a container or an iommufd is set.
+inline bool has_iommu(const group_object& g) { return g.container || g.iommufd; }
+
 /// vfio_fops_open: every open of /dev/vfio/vfio is a new container.
 inline int open_container(kernel_state& k) {
   descriptor d;
@@ -61,6 +64,7 @@ inline void detach_container(group_object& g) {
 /// device holds the group file.
 inline void release_group_file(kernel_state& k, group_object& g) {
   if (g.container) detach_container(g);
+  g.iommufd.reset();  // iommufd_ctx_put
   g.opened = false;
   k.forget_group_if_unused(g.id);
 }
@@ -201,6 +205,15 @@ inline void release_device_file(kernel_state& k, device_file& f) {
   if (--fn->open_count) return;
   if (fn->vfio) fn->vfio->disable();
   auto it = k.groups.find(f.group);
+  if (fn->ictx) {
+    // vfio_df_device_last_close -> vfio_df_iommufd_unbind: a device opened
+    // through a group attached to an iommufd was bound there.
+    fn->ictx->unbind(fn->devid);
+    fn->ictx = nullptr;
+    fn->devid = 0;
+    if (it != k.groups.end() && it->second.dma_owner_cnt > 0 && --it->second.dma_owner_cnt == 0)
+      it->second.dma_owner = nullptr;
+  }
   if (it == k.groups.end()) return;
   group_object& g = it->second;
   if (g.container_users > 1) --g.container_users;
@@ -287,18 +300,42 @@ inline int get_device_fd(kernel_state& k, group_object& g, const char* name) {
     }
   }
   if (!fn) return -ENODEV;
-  if (!g.container) return -EINVAL;  // vfio_group_has_iommu
+  if (!has_iommu(g)) return -EINVAL;  // vfio_df_group_open
   if (fn->open_count == 0) {
-    // vfio_device_first_open -> vfio_group_use_container: SET_IOMMU first.
-    if (!g.container->iommu) return -EINVAL;
-    ++g.container_users;
+    if (g.iommufd) {
+      // vfio_df_device_first_open -> vfio_df_iommufd_bind (iommufd_device_bind
+      // claims DMA ownership: -EPERM while a kernel driver or another owner
+      // holds the group), open_device, then vfio_iommufd_compat_attach_ioas
+      // (-ENODEV once the compat IOAS is gone); a failed attach closes again.
+      iommufd_ctx* ictx = g.iommufd.get();
+      if (g.dma_owner_cnt ? g.dma_owner != ictx : !k.group_viable(g.id)) return -EPERM;
+      const std::uint32_t devid = ictx->bind(fn->hw->desc().bdf, g.id);
+      fn->vfio->enable();
+      std::uint32_t pt = 0;
+      int r = ictx->compat_ioas_id(pt);
+      if (!r) r = ictx->attach(devid, pt);
+      if (r) {
+        fn->vfio->disable();
+        ictx->unbind(devid);
+        return r;
+      }
+      g.dma_owner = ictx;
+      ++g.dma_owner_cnt;
+      fn->ictx = ictx;
+      fn->devid = devid;
+    } else {
+      // vfio_device_first_open -> vfio_group_use_container: SET_IOMMU first.
+      if (!g.container->iommu) return -EINVAL;
+      ++g.container_users;
+      fn->vfio->enable();
+    }
     ++g.device_refs;
-    fn->vfio->enable();
   }
   ++fn->open_count;
   auto file = std::make_shared<device_file>();
   file->bdf = fn->hw->desc().bdf;
   file->group = g.id;
+  file->ictx = g.iommufd;  // df->iommufd: keeps the context alive while the device is bound
   descriptor d;
   d.kind = descriptor_kind::device;
   d.device = std::move(file);
@@ -316,7 +353,9 @@ inline long group_ioctl(kernel_state& k, group_object& g, unsigned long request,
     if (st.argsz < sizeof st) return -EINVAL;
     if (removed) return -ENODEV;
     st.flags = 0;
-    if (g.container)
+    // With an iommufd, DMA ownership is claimed at GET_DEVICE_FD: VIABLE here
+    // does not promise that the device opens.
+    if (has_iommu(g))
       st.flags = abi::group_flags::container_set | abi::group_flags::viable;
     else if (k.group_viable(g.id))
       st.flags = abi::group_flags::viable;
@@ -329,8 +368,16 @@ inline long group_ioctl(kernel_state& k, group_object& g, unsigned long request,
     std::memcpy(&cfd, arg, sizeof cfd);
     descriptor* d = k.fds.find(cfd);
     if (!d) return -EBADF;
-    if (g.container) return -EINVAL;
+    if (has_iommu(g)) return -EINVAL;
     if (removed) return -ENODEV;
+    if (d->kind == descriptor_kind::iommufd) {
+      // iommufd_ctx_from_file: an iommufd (/dev/iommu, or /dev/vfio/vfio with
+      // CONFIG_IOMMUFD_VFIO_CONTAINER) gets its compat IOAS; no DMA ownership
+      // is claimed yet.
+      if (const int r = d->iommufd->compat_ioas_create()) return r;
+      g.iommufd = d->iommufd;
+      return 0;
+    }
     if (d->kind != descriptor_kind::container) return k.opt.set_container_foreign_fd_errno();
     // vfio_container_attach_group: iommu_group_claim_dma_owner fails with
     // -EPERM while a kernel driver owns DMA for a device of the group.
@@ -342,9 +389,14 @@ inline long group_ioctl(kernel_state& k, group_object& g, unsigned long request,
     return 0;
   }
   if (request == r::group_unset_container) {
-    if (!g.container) return -EINVAL;
-    if (g.container_users != 1) return -EBUSY;
-    detach_container(g);
+    if (!has_iommu(g)) return -EINVAL;
+    if (g.container) {
+      if (g.container_users != 1) return -EBUSY;
+      detach_container(g);
+    }
+    // An iommufd is let go even while devices are open: each bound device
+    // holds the context itself.
+    g.iommufd.reset();
     return 0;
   }
   if (request == r::group_get_device_fd) return get_device_fd(k, g, static_cast<const char*>(arg));
