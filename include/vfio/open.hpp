@@ -64,7 +64,9 @@ struct open_options {
   open_path path = open_path::automatic;
   const char* sysfs_root = "/sys";                   ///< where bus/pci/devices lives
   const char* iommufd_path = iommufd::default_path;  ///< the iommufd node (cdev path)
-  const char* container_path = "/dev/vfio/vfio";     ///< the container node (group path)
+  /// The container node (group path). "/dev/iommu" gives iommufd's VFIO compatibility
+  /// container on a kernel with iommufd but without device cdevs (container.hpp).
+  const char* container_path = "/dev/vfio/vfio";
 };
 
 /// What the device may do with a DMA mapping; the same bits on both paths.
@@ -244,7 +246,9 @@ inline bool cdev_available(const host::pci_address& bdf, syscalls& sys, const op
 /// group path: host::iommu_group_of's (ENOENT no IOMMU group), container::open's,
 /// group::open's (ENOENT, EBUSY the group or a cdev of it is open, EACCES,
 /// errc::group_not_viable), set_container's (EPERM), set_iommu's
-/// (errc::extension_unsupported), group::open_device's (ENODEV, EINVAL).
+/// (errc::extension_unsupported; ENODEV from an iommufd before the group attached),
+/// group::open_device's (ENODEV, EINVAL; EPERM from an iommufd container, which claims
+/// the group's DMA only here).
 inline result<opened_device> open_device(const host::pci_address& bdf, syscalls& sys = default_syscalls(),
                                          const open_options& options = {}) noexcept {
   open_path path = options.path;

@@ -15,6 +15,7 @@
 #include <vfio/abi/iommufd.hpp>
 #include <vfio/container.hpp>
 #include <vfio/group.hpp>
+#include <vfio/open.hpp>
 #include <vfio/testing/simulated_kernel.hpp>
 
 #include "../catch.hpp"
@@ -301,6 +302,23 @@ TEST_CASE("simulated compat container: GET_DEVICE_FD claims DMA ownership, not S
   CHECK(vfio_ioas(k, c, vfio::abi::iommufd::vfio_ioas_op::set, &bogus) == -ENOENT);
   CHECK(vfio_ioas(k, c, 7) == -EOPNOTSUPP);
   k.close(c);
+}
+
+TEST_CASE("simulated compat container: vfio::open_device's group path with /dev/iommu as the container",
+          "[simulated_kernel][iommufd]") {
+  simulated_kernel k(project());
+  add_qemu_machine(k);
+  vfio::open_options o;
+  o.path = vfio::open_path::group;
+  o.container_path = "/dev/iommu";
+  auto d = vfio::open_device(edu_bdf, k, o);
+  REQUIRE(d.has_value());
+  CHECK(d->path() == vfio::open_path::group);
+  pages mem(2 * 4096);
+  REQUIRE(d->map_dma(mem.va(), 0x100000, mem.n, vfio::dma_access::read).has_value());
+  CHECK(k.device_dma(edu_bdf, 0x100000, mem.n, false));
+  CHECK_FALSE(k.device_dma(edu_bdf, 0x100000, 4096, true));  // read-only for the device
+  CHECK(d->unmap_dma(0x100000, mem.n).value() == mem.n);
 }
 
 }  // namespace vfio_unit_test_simulated_kernel_iommufd_compat
