@@ -104,7 +104,7 @@ inline bool open_stack(context& ctx, stack& s) {
     s.hwpt = *attached;
     return true;
   }
-  auto c = vfio::container::open(ctx.compat_path() ? "/dev/iommu" : "/dev/vfio/vfio", ctx.sys());
+  auto c = vfio::container::open(ctx.container_node(), ctx.sys());
   if (!c) {
     ctx.fail(__FILE__, __LINE__, "container::open: " + outcome(c));
     return false;

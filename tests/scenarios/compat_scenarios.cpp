@@ -18,6 +18,7 @@
 
 namespace {
 
+using ktest::errno_text;
 using ktest::hex;
 using ktest::outcome;
 namespace x = vfio::abi::extension;
@@ -43,8 +44,6 @@ long compat_ioas(ktest::context& ctx, int fd) {
   const int r = ctx.sys().ioctl(fd, vfio::abi::iommufd::req::vfio_ioas, &cmd);
   return r < 0 ? r : static_cast<long>(cmd.ioas_id);
 }
-
-std::string errno_text(long r) { return r >= 0 ? "ok" : vfio::testing::errno_name(static_cast<int>(r)).substr(1); }
 
 }  // namespace
 

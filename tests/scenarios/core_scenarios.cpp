@@ -45,8 +45,7 @@ KSCENARIO("lifecycle", "container, group and device lifecycle with the kernel's 
   // The compat path's container is an iommufd: where its answers differ from
   // type1's, each is checked on its own path.
   const bool compat = ctx.compat_path();
-  const char* const node = compat ? "/dev/iommu" : "/dev/vfio/vfio";
-  auto c = vfio::container::open(node, ctx.sys());
+  auto c = vfio::container::open(ctx.container_node(), ctx.sys());
   KREQUIRE_MSG(c, "%s", outcome(c).c_str());
   for (std::uint32_t ext :
        {vfio::abi::extension::type1_iommu, vfio::abi::extension::type1v2_iommu, vfio::abi::extension::dma_cc_iommu,
@@ -85,7 +84,7 @@ KSCENARIO("lifecycle", "container, group and device lifecycle with the kernel's 
   auto cc = c->check_extension(vfio::abi::extension::dma_cc_iommu);
   ctx.note("DMA_CC_IOMMU with the IOMMU set: %s", cc ? (*cc ? "yes" : "no") : outcome(cc).c_str());
 
-  auto other = vfio::container::open(node, ctx.sys());
+  auto other = vfio::container::open(ctx.container_node(), ctx.sys());
   KREQUIRE(other);
   auto moved = g->set_container(*other);
   KCHECK(failed_with(moved, EINVAL));

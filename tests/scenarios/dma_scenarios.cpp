@@ -158,7 +158,7 @@ int raw_get_bitmap(ktest::context& ctx, vfio::container& c, std::uint64_t iova, 
   return ctx.sys().ioctl(c.fd(), vfio::abi::req::iommu_dirty_pages, &arg);
 }
 
-std::string errno_text(int r) { return r >= 0 ? "ok" : vfio::testing::errno_name(r).substr(1); }
+using ktest::errno_text;
 
 /// The bitmap's first word and how many of its pages are dirty.
 std::string bitmap_text(const vfio::dirty_bitmap& b) {

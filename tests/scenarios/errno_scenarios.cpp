@@ -59,11 +59,9 @@ enum class relation {
   not_tty,  ///< the library reports a condition of its own for the kernel's ENOTTY
 };
 
-std::string raw_text(long r) { return r < 0 ? vfio::testing::errno_name(r).substr(1) : "ok"; }
-
 template <class T>
 void cross(ktest::context& ctx, const char* what, const vfio::result<T>& lib, long raw, relation rel = relation::same) {
-  const std::string l = outcome(lib), r = raw_text(raw);
+  const std::string l = outcome(lib), r = ktest::errno_text(raw);
   ctx.note("errno %s: library=%s raw=%s", what, l.c_str(), r.c_str());
   switch (rel) {
     case relation::same:
@@ -264,7 +262,7 @@ bool group_cases(ktest::context& ctx, ktest::stack& s) {
   cross(ctx, "second SET_IOMMU", s.container.set_iommu(vfio::abi::extension::type1v2_iommu),
         ctx.be().raw_ioctl_value(s.container.fd(), req::set_iommu, vfio::abi::extension::type1v2_iommu));
   {
-    auto other = vfio::container::open(ctx.compat_path() ? "/dev/iommu" : "/dev/vfio/vfio", ctx.sys());
+    auto other = vfio::container::open(ctx.container_node(), ctx.sys());
     KREQUIRE_FALSE(other);
     auto lib = s.group.set_container(*other);
     int other_fd = other->fd();
@@ -295,7 +293,7 @@ KSCENARIO("errno_crosscheck", "each error the library reports against the raw io
     ctx.note("group path only: the group and container cases");
     if (!ktest::open_stack(ctx, s)) return;
   } else {
-    auto c = vfio::container::open(ctx.compat_path() ? "/dev/iommu" : "/dev/vfio/vfio", ctx.sys());
+    auto c = vfio::container::open(ctx.container_node(), ctx.sys());
     KREQUIRE_MSG(c, "%s", outcome(c).c_str());
     s.container = std::move(*c);
     auto g = vfio::group::open(ctx.dut().group, ctx.sys());

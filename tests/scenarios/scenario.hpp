@@ -154,6 +154,8 @@ class context {
   /// The group path with an iommufd (/dev/iommu) as the container: iommufd's
   /// VFIO compatibility container answers the container ioctls (--path compat).
   bool compat_path() const { return iommufd_container_; }
+  /// The node the group path opens as its container: /dev/iommu on the compat path.
+  const char* container_node() const { return iommufd_container_ ? "/dev/iommu" : "/dev/vfio/vfio"; }
 
   /// An observation of the scenario's own, as a trace line "= ...".
   void note(const char* format, ...) __attribute__((format(printf, 2, 3))) {
@@ -192,6 +194,10 @@ std::string outcome(const vfio::result<T>& r) {
   if (code.category() == std::system_category()) return vfio::testing::errno_name(-code.value()).substr(1);
   return "errc:" + code.message();
 }
+
+/// "ok" or the errno name ("EINVAL") for a raw call's return value, as outcome()
+/// names a result's errno.
+inline std::string errno_text(long r) { return r >= 0 ? "ok" : vfio::testing::errno_name(r).substr(1); }
 
 /// True when r failed with errno e (a kernel error).
 template <class T>

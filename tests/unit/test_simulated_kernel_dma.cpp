@@ -40,19 +40,6 @@ int unmap(simulated_kernel& k, int container, std::uint64_t iova, std::uint64_t 
   return r;
 }
 
-/// Anonymous memory of the test process, unmapped at the end.
-struct anon_memory {
-  void* p = MAP_FAILED;
-  std::size_t size = 0;
-  anon_memory(std::size_t n, int prot) : p(::mmap(nullptr, n, prot, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)), size(n) {}
-  ~anon_memory() {
-    if (p != MAP_FAILED) ::munmap(p, size);
-  }
-  anon_memory(const anon_memory&) = delete;
-  anon_memory& operator=(const anon_memory&) = delete;
-  std::uint64_t va() const { return reinterpret_cast<std::uint64_t>(p); }
-};
-
 }  // namespace
 
 TEST_CASE("simulated type1: wrap-around is EINVAL before 7.x and EOVERFLOW on 7.x", "[simulated_kernel][dma]") {
@@ -70,7 +57,7 @@ TEST_CASE("simulated type1: wrap-around is EINVAL before 7.x and EOVERFLOW on 7.
     add_qemu_machine(k);
     stack s(k, 3, e1000e_bdf);
     REQUIRE(s.ok());
-    anon_memory mem(0x2000, PROT_READ | PROT_WRITE);
+    pages mem(0x2000, PROT_READ | PROT_WRITE);
     REQUIRE(mem.p != MAP_FAILED);
     const std::uint64_t top = 0xfffffffffffff000ULL;
     CHECK(map(k, s.container, mem.va(), top, 0x2000) == rel.wrap);      // iova + size wraps
@@ -97,24 +84,24 @@ TEST_CASE("simulated type1: MAP_DMA pins the pages", "[simulated_kernel][dma]") 
   REQUIRE(k.ioctl(s.container, abi::req::iommu_get_info, &info) == 0);
 
   SECTION("mapped read-write memory maps either way") {
-    anon_memory mem(0x4000, PROT_READ | PROT_WRITE);
+    pages mem(0x4000, PROT_READ | PROT_WRITE);
     REQUIRE(mem.p != MAP_FAILED);
     CHECK(map(k, s.container, mem.va(), 0x100000, 0x4000) == 0);
     CHECK(map(k, s.container, mem.va(), 0x200000, 0x4000, RO) == 0);
     CHECK(k.dma_mappings(s.container).size() == 2);
   }
   SECTION("an unmapped vaddr is EFAULT and leaves nothing behind") {
-    anon_memory mem(0x4000, PROT_READ | PROT_WRITE);
+    pages mem(0x4000, PROT_READ | PROT_WRITE);
     REQUIRE(mem.p != MAP_FAILED);
     const std::uint64_t va = mem.va();
-    REQUIRE(::munmap(mem.p, mem.size) == 0);
+    REQUIRE(::munmap(mem.p, mem.n) == 0);
     mem.p = MAP_FAILED;
     CHECK(map(k, s.container, va, 0x100000, 0x4000) == -EFAULT);
     CHECK(map(k, s.container, va, 0x100000, 0x4000, RO) == -EFAULT);
     CHECK(k.dma_mappings(s.container).empty());
   }
   SECTION("a hole in the middle is EFAULT") {
-    anon_memory mem(0x3000, PROT_READ | PROT_WRITE);
+    pages mem(0x3000, PROT_READ | PROT_WRITE);
     REQUIRE(mem.p != MAP_FAILED);
     REQUIRE(::munmap(static_cast<char*>(mem.p) + 0x1000, 0x1000) == 0);
     CHECK(map(k, s.container, mem.va(), 0x100000, 0x3000) == -EFAULT);
@@ -124,19 +111,19 @@ TEST_CASE("simulated type1: MAP_DMA pins the pages", "[simulated_kernel][dma]") 
     mem.p = MAP_FAILED;
   }
   SECTION("read-only memory: READ maps, WRITE is EFAULT") {
-    anon_memory mem(0x2000, PROT_READ);
+    pages mem(0x2000, PROT_READ);
     REQUIRE(mem.p != MAP_FAILED);
     CHECK(map(k, s.container, mem.va(), 0x100000, 0x2000, RW) == -EFAULT);
     CHECK(map(k, s.container, mem.va(), 0x100000, 0x2000, abi::dma_map_flags::write) == -EFAULT);
     CHECK(map(k, s.container, mem.va(), 0x100000, 0x2000, RO) == 0);
   }
   SECTION("PROT_NONE is EFAULT even for READ") {
-    anon_memory mem(0x1000, PROT_NONE);
+    pages mem(0x1000, PROT_NONE);
     REQUIRE(mem.p != MAP_FAILED);
     CHECK(map(k, s.container, mem.va(), 0x100000, 0x1000, RO) == -EFAULT);
   }
   SECTION("VFIO_DMA_MAP_FLAG_VADDR pins nothing") {
-    anon_memory mem(0x1000, PROT_READ | PROT_WRITE);
+    pages mem(0x1000, PROT_READ | PROT_WRITE);
     REQUIRE(mem.p != MAP_FAILED);
     REQUIRE(map(k, s.container, mem.va(), 0x100000, 0x1000) == 0);
     abi::iommu_type1_dma_unmap u{};
@@ -156,7 +143,7 @@ TEST_CASE("simulated type1: a refused mapping gives its entry back (vfio_remove_
   add_qemu_machine(k);
   stack s(k, 3, e1000e_bdf);
   REQUIRE(s.ok());
-  anon_memory mem(0x2000, PROT_READ);
+  pages mem(0x2000, PROT_READ);
   REQUIRE(mem.p != MAP_FAILED);
   for (int i = 0; i < 5; ++i) CHECK(map(k, s.container, mem.va(), 0x100000, 0x1000, RW) == -EFAULT);
   CHECK(map(k, s.container, mem.va(), 0x100000, 0x1000, RO) == 0);  // not ENOSPC

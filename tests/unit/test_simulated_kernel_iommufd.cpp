@@ -89,20 +89,6 @@ int attach_raw(simulated_kernel& k, int dev, std::uint32_t pt, std::uint32_t* ou
   return r;
 }
 
-/// Memory of the test process, page aligned.
-struct pages {
-  void* p;
-  std::size_t n;
-  explicit pages(std::size_t size, int prot = PROT_READ | PROT_WRITE)
-      : p(::mmap(nullptr, size, prot, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)), n(size) {}
-  ~pages() {
-    if (p != MAP_FAILED) ::munmap(p, n);
-  }
-  pages(const pages&) = delete;
-  pages& operator=(const pages&) = delete;
-  std::uint64_t va() const { return reinterpret_cast<std::uint64_t>(p); }
-};
-
 }  // namespace
 
 // --- availability ------------------------------------------------------------------------

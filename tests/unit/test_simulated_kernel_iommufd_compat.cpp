@@ -60,19 +60,6 @@ int unmap_raw(simulated_kernel& k, int fd, std::uint64_t iova, std::uint64_t siz
   return r;
 }
 
-struct pages {
-  void* p;
-  std::size_t n;
-  explicit pages(std::size_t size)
-      : p(::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)), n(size) {}
-  ~pages() {
-    if (p != MAP_FAILED) ::munmap(p, n);
-  }
-  pages(const pages&) = delete;
-  pages& operator=(const pages&) = delete;
-  std::uint64_t va() const { return reinterpret_cast<std::uint64_t>(p); }
-};
-
 }  // namespace
 
 TEST_CASE("simulated compat container: provider() tells iommufd from VFIO's container", "[simulated_kernel][iommufd]") {

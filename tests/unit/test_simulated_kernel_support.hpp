@@ -5,7 +5,9 @@
 #define VFIO_TESTS_UNIT_TEST_SIMULATED_KERNEL_SUPPORT_HPP_INCLUDED
 
 #include <fcntl.h>
+#include <sys/mman.h>
 
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -143,6 +145,21 @@ inline void add_qemu_machine(simulated_kernel& k, bool d3cold_platform = false) 
   (void)k.add_device(n);
   (void)k.add_device(sim::profiles::edu());
 }
+
+/// Anonymous memory of the test process, page aligned, unmapped at scope exit
+/// (unless a test unmapped it itself and set p to MAP_FAILED).
+struct pages {
+  void* p;
+  std::size_t n;
+  explicit pages(std::size_t size, int prot = PROT_READ | PROT_WRITE)
+      : p(::mmap(nullptr, size, prot, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)), n(size) {}
+  ~pages() {
+    if (p != MAP_FAILED) ::munmap(p, n);
+  }
+  pages(const pages&) = delete;
+  pages& operator=(const pages&) = delete;
+  std::uint64_t va() const { return reinterpret_cast<std::uint64_t>(p); }
+};
 
 }  // namespace sim_test
 

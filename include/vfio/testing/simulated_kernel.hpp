@@ -592,6 +592,17 @@ class simulated_kernel final : public syscalls {
     return k_.cdev_function(static_cast<int>(std::strtoul(n.c_str(), nullptr, 10)));
   }
 
+  /// iommufd_fops_open: a new context, behind /dev/iommu or (`vfio_container`)
+  /// behind /dev/vfio/vfio.
+  int open_iommufd(bool vfio_container) {
+    sim::descriptor d;
+    d.kind = sim::descriptor_kind::iommufd;
+    d.iommufd = std::make_shared<sim::iommufd_ctx>(
+        k_.opt, [this](std::uint64_t va, std::uint64_t length, bool write) { return user_pages(va, length, write); });
+    if (vfio_container) d.iommufd->opened_as_vfio_container();
+    return k_.fds.add(std::move(d));
+  }
+
   long do_open(const std::string& path, int flags) {
     const sim::host_environment& host = k_.opt.host;
     if (path == "/dev/iommu") {
@@ -599,11 +610,7 @@ class simulated_kernel final : public syscalls {
       if (!k_.opt.has_iommufd()) return -ENOENT;
       if (flags & O_DIRECTORY) return -ENOTDIR;
       if (!host.may_access(iommu_node, sim::host_environment::open_mode(flags))) return -EACCES;
-      sim::descriptor d;
-      d.kind = sim::descriptor_kind::iommufd;
-      d.iommufd = std::make_shared<sim::iommufd_ctx>(
-          k_.opt, [this](std::uint64_t va, std::uint64_t length, bool write) { return user_pages(va, length, write); });
-      return k_.fds.add(std::move(d));
+      return open_iommufd(false);
     }
     if (!host.vfio_loaded && path.compare(0, 9, "/dev/vfio") == 0) return -ENOENT;  // no vfio misc device
     if (k_.opt.has_device_cdev() && path.compare(0, cdev_prefix.size(), cdev_prefix) == 0) {
@@ -616,13 +623,7 @@ class simulated_kernel final : public syscalls {
     if (path == "/dev/vfio/vfio") {
       if (flags & O_DIRECTORY) return -ENOTDIR;
       if (!k_.opt.has_iommufd_vfio_container()) return sim::vfio_files::open_container(k_);
-      // iommufd's vfio_misc_dev: the container is an iommufd context.
-      sim::descriptor d;
-      d.kind = sim::descriptor_kind::iommufd;
-      d.iommufd = std::make_shared<sim::iommufd_ctx>(
-          k_.opt, [this](std::uint64_t va, std::uint64_t length, bool write) { return user_pages(va, length, write); });
-      d.iommufd->opened_as_vfio_container();
-      return k_.fds.add(std::move(d));
+      return open_iommufd(true);  // iommufd's vfio_misc_dev: the container is an iommufd context
     }
     static const std::string group_prefix = "/dev/vfio/";
     if (path.compare(0, group_prefix.size(), group_prefix) == 0) {

@@ -413,12 +413,8 @@ class iommufd_ctx {
     if (!(cmd.flags & (f::writeable | f::readable))) return -EINVAL;
     object* o = get(cmd.ioas_id, object_type::ioas);
     if (!o) return -ENOENT;
-    // iopt_alloc_pages
-    if (cmd.length > ulong_max - page_size || !cmd.length) return -EINVAL;
-    if (cmd.user_va + cmd.length < cmd.user_va) return -EOVERFLOW;
     std::uint64_t iova = cmd.iova;
-    const std::vector<piece> pieces = {{cmd.user_va, cmd.length, (cmd.flags & f::writeable) != 0}};
-    const int r = map_pages(o->ioas, pieces, cmd.length, iova, cmd.flags, !(cmd.flags & f::fixed_iova));
+    const int r = map_user_pages(o->ioas, cmd.user_va, cmd.length, iova, cmd.flags, !(cmd.flags & f::fixed_iova));
     if (r) return r;
     cmd.iova = iova;
     respond(arg, cmd, size);
@@ -471,12 +467,7 @@ class iommufd_ctx {
       unmapped = unmap_range(o->ioas, 0, ulong_max, nullptr);  // empty is success
     } else {
       if (cmd.iova >= ulong_max || cmd.length >= ulong_max) return -EOVERFLOW;
-      if (!cmd.length) return -EINVAL;  // iopt_unmap_iova
-      const std::uint64_t last = cmd.iova + cmd.length - 1;
-      if (last < cmd.iova) return -EOVERFLOW;
-      int rc = 0;
-      unmapped = unmap_range(o->ioas, cmd.iova, last, &rc);
-      if (rc) return rc;
+      if (const int rc = unmap_iova(o->ioas, cmd.iova, cmd.length, unmapped)) return rc;
       if (!unmapped) return -ENOENT;
     }
     cmd.length = unmapped;
@@ -512,15 +503,7 @@ class iommufd_ctx {
         cmd.val64 = io.disable_large_pages ? 0 : 1;
       } else if (cmd.op == op::set) {
         if (cmd.val64 == 0) {
-          // iopt_disable_large_pages
-          if (!io.disable_large_pages) {
-            if (!io.domains.empty() && !io.areas.empty()) return -EINVAL;
-            io.disable_large_pages = true;
-            if (const int r = recalculate_alignment(io)) {
-              io.disable_large_pages = false;
-              return r;
-            }
-          }
+          if (const int r = disable_large_pages(io)) return r;
         } else if (cmd.val64 == 1) {
           io.disable_large_pages = false;  // iopt_enable_large_pages
           (void)recalculate_alignment(io);
@@ -603,16 +586,7 @@ class iommufd_ctx {
     std::uint32_t id = 0;
     if (const int e = compat_ioas_id(id)) return e;
     if (type != abi::extension::type1_iommu) return 0;
-    iopt& io = get(id, object_type::ioas)->ioas;
-    // iopt_disable_large_pages
-    if (io.disable_large_pages) return 0;
-    if (!io.domains.empty() && !io.areas.empty()) return -EINVAL;
-    io.disable_large_pages = true;
-    if (const int e = recalculate_alignment(io)) {
-      io.disable_large_pages = false;
-      return e;
-    }
-    return 0;
+    return disable_large_pages(get(id, object_type::ioas)->ioas);
   }
 
   /// iommufd_get_pagesizes: what every domain of the IOAS maps, at least
@@ -699,15 +673,11 @@ class iommufd_ctx {
     if (map.argsz < sizeof map || (map.flags & ~(abi::dma_map_flags::read | abi::dma_map_flags::write))) return -EINVAL;
     std::uint32_t id = 0;
     if (const int e = compat_ioas_id(id)) return e;
-    // iopt_alloc_pages
-    if (map.size > ulong_max - page_size || !map.size) return -EINVAL;
-    if (map.vaddr + map.size < map.vaddr) return -EOVERFLOW;
     std::uint32_t flags = 0;
     if (map.flags & abi::dma_map_flags::read) flags |= f::readable;
     if (map.flags & abi::dma_map_flags::write) flags |= f::writeable;
     std::uint64_t iova = map.iova;
-    const std::vector<piece> pieces = {{map.vaddr, map.size, (flags & f::writeable) != 0}};
-    return map_pages(get(id, object_type::ioas)->ioas, pieces, map.size, iova, flags, false);
+    return map_user_pages(get(id, object_type::ioas)->ioas, map.vaddr, map.size, iova, flags, false);
   }
 
   /// iommufd_vfio_unmap_dma: ALL is the only flag; with large pages disabled
@@ -734,14 +704,7 @@ class iommufd_ctx {
         for (int i = 0; i < (unmap.iova ? 2 : 1); ++i)
           if (const int e = cut_area(io, cuts[i])) return e;
       }
-      // iopt_unmap_iova
-      if (!unmap.size) {
-        rc = -EINVAL;
-      } else if (unmap.iova + unmap.size - 1 < unmap.iova) {
-        rc = -EOVERFLOW;
-      } else {
-        unmapped = unmap_range(io, unmap.iova, unmap.iova + unmap.size - 1, &rc);
-      }
+      rc = unmap_iova(io, unmap.iova, unmap.size, unmapped);
     }
     unmap.size = unmapped;
     std::memcpy(arg, &unmap, minsz);
@@ -1053,6 +1016,40 @@ class iommufd_ctx {
       m.pages_writable = p.pages_writable;
       io.areas.emplace(at, m);
       at += p.length;
+    }
+    return 0;
+  }
+
+  /// iopt_map_user_pages: iopt_alloc_pages's checks of the user range, then
+  /// map_pages of it as one piece (at `iova`, or at an IOVA found when `alloc`).
+  int map_user_pages(iopt& io, std::uint64_t user_va, std::uint64_t length, std::uint64_t& iova, std::uint32_t flags,
+                     bool alloc) {
+    if (length > ulong_max - page_size || !length) return -EINVAL;
+    if (user_va + length < user_va) return -EOVERFLOW;
+    const std::vector<piece> pieces = {{user_va, length, (flags & abi::iommufd::map_flags::writeable) != 0}};
+    return map_pages(io, pieces, length, iova, flags, alloc);
+  }
+
+  /// iopt_unmap_iova: [iova, iova + length) checked, then unmap_range;
+  /// `unmapped` is what went, also when the result is an error.
+  static int unmap_iova(iopt& io, std::uint64_t iova, std::uint64_t length, std::uint64_t& unmapped) {
+    unmapped = 0;
+    if (!length) return -EINVAL;
+    const std::uint64_t last = iova + length - 1;
+    if (last < iova) return -EOVERFLOW;
+    int rc = 0;
+    unmapped = unmap_range(io, iova, last, &rc);
+    return rc;
+  }
+
+  /// iopt_disable_large_pages: refused once a domain holds mappings.
+  int disable_large_pages(iopt& io) const {
+    if (io.disable_large_pages) return 0;
+    if (!io.domains.empty() && !io.areas.empty()) return -EINVAL;
+    io.disable_large_pages = true;
+    if (const int r = recalculate_alignment(io)) {
+      io.disable_large_pages = false;
+      return r;
     }
     return 0;
   }

@@ -69,6 +69,21 @@ inline void release_group_file(kernel_state& k, group_object& g) {
   k.forget_group_if_unused(g.id);
 }
 
+/// iommu_device_claim_dma_owner for `ictx` (iommufd_device_bind): -EPERM
+/// while another owner (an iommufd, or a kernel driver using the DMA API on a
+/// function of the group) holds the group.
+inline int claim_dma_owner(const kernel_state& k, group_object& g, const iommufd_ctx* ictx) {
+  if (g.dma_owner_cnt ? g.dma_owner != ictx : !k.group_viable(g.id)) return -EPERM;
+  g.dma_owner = ictx;
+  ++g.dma_owner_cnt;
+  return 0;
+}
+
+/// iommu_device_release_dma_owner.
+inline void release_dma_owner(group_object& g) {
+  if (g.dma_owner_cnt > 0 && --g.dma_owner_cnt == 0) g.dma_owner = nullptr;
+}
+
 // --- device cdevs (drivers/vfio/device_cdev.c) ------------------------------------
 
 /// vfio_device_fops_cdev_open: a device file that grants nothing until
@@ -105,13 +120,9 @@ inline long cdev_bind(kernel_state& k, device_file& f, void* arg) {
   if (!d) return -EBADF;                                    // iommufd_ctx_from_fd: fget
   if (d->kind != descriptor_kind::iommufd) return -EBADFD;  // not iommufd_fops
   if (fn->open_count) return -EINVAL;  // vfio_df_open: "the device cdev path doesn't have a secure way"
-  // iommu_device_claim_dma_owner: another owner (an iommufd, or a kernel
-  // driver using the DMA API on a function of the group) is -EPERM.
   iommufd_ctx* ictx = d->iommufd.get();
-  if (g.dma_owner_cnt ? g.dma_owner != ictx : !k.group_viable(f.group)) return -EPERM;
+  if (const int r = claim_dma_owner(k, g, ictx)) return r;
   const std::uint32_t devid = ictx->bind(f.bdf, f.group);
-  g.dma_owner = ictx;
-  ++g.dma_owner_cnt;
   ++g.cdev_device_open_cnt;
   fn->open_count = 1;
   fn->vfio->enable();
@@ -185,7 +196,7 @@ inline void release_cdev_file(kernel_state& k, device_file& f) {
   auto it = k.groups.find(f.group);
   if (it != k.groups.end()) {
     group_object& g = it->second;
-    if (g.dma_owner_cnt > 0 && --g.dma_owner_cnt == 0) g.dma_owner = nullptr;
+    release_dma_owner(g);
     if (g.cdev_device_open_cnt > 0) --g.cdev_device_open_cnt;
   }
   f.ictx.reset();  // iommufd_ctx_put
@@ -211,8 +222,7 @@ inline void release_device_file(kernel_state& k, device_file& f) {
     fn->ictx->unbind(fn->devid);
     fn->ictx = nullptr;
     fn->devid = 0;
-    if (it != k.groups.end() && it->second.dma_owner_cnt > 0 && --it->second.dma_owner_cnt == 0)
-      it->second.dma_owner = nullptr;
+    if (it != k.groups.end()) release_dma_owner(it->second);
   }
   if (it == k.groups.end()) return;
   group_object& g = it->second;
@@ -308,7 +318,7 @@ inline int get_device_fd(kernel_state& k, group_object& g, const char* name) {
       // holds the group), open_device, then vfio_iommufd_compat_attach_ioas
       // (-ENODEV once the compat IOAS is gone); a failed attach closes again.
       iommufd_ctx* ictx = g.iommufd.get();
-      if (g.dma_owner_cnt ? g.dma_owner != ictx : !k.group_viable(g.id)) return -EPERM;
+      if (const int c = claim_dma_owner(k, g, ictx)) return c;
       const std::uint32_t devid = ictx->bind(fn->hw->desc().bdf, g.id);
       fn->vfio->enable();
       std::uint32_t pt = 0;
@@ -317,10 +327,9 @@ inline int get_device_fd(kernel_state& k, group_object& g, const char* name) {
       if (r) {
         fn->vfio->disable();
         ictx->unbind(devid);
+        release_dma_owner(g);
         return r;
       }
-      g.dma_owner = ictx;
-      ++g.dma_owner_cnt;
       fn->ictx = ictx;
       fn->devid = devid;
     } else {
