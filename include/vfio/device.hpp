@@ -96,15 +96,16 @@ inline constexpr int max_hot_reset_info_attempts = 4;
 inline constexpr std::uint32_t max_hot_reset_devices =
     (max_info_argsz - sizeof(abi::pci_hot_reset_info)) / sizeof(abi::pci_dependent_device);
 
-/// The device-fd offset of region bytes [offset, offset + size), checked against the
-/// region and against off_t. Errors: errc::out_of_bounds.
-inline result<std::int64_t> region_file_offset(const region_info& r, std::uint64_t offset, std::size_t size,
-                                               const char* operation) noexcept {
+/// Whether region bytes [offset, offset + size) lie inside the region and their
+/// device-fd offset, r.offset + offset, and end fit in off_t; sets `at` when they do.
+inline bool region_file_offset(const region_info& r, std::uint64_t offset, std::size_t size,
+                               std::int64_t& at) noexcept {
   constexpr auto max_off = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
-  if (!r.contains(offset, size) || r.offset > max_off || offset > max_off - r.offset ||
-      size > max_off - r.offset - offset)
-    return error(errc::out_of_bounds, operation, subject::region(r.index));
-  return static_cast<std::int64_t>(r.offset + offset);
+  // contains() bounds offset + size by r.size, so only the sum with r.offset can overflow.
+  std::uint64_t end;
+  if (!r.contains(offset, size) || __builtin_add_overflow(r.offset, offset + size, &end) || end > max_off) return false;
+  at = static_cast<std::int64_t>(r.offset + offset);
+  return true;
 }
 }  // namespace detail
 
@@ -313,17 +314,18 @@ class device {
   /// table vfio-pci never touches the hardware (vfio_pci_bar_rw passes it as the excluded
   /// range of vfio_pci_core_do_io_rw): reads there return all-ones, even in D3hot.
   result<void> read(std::uint32_t region_index, std::uint64_t offset, void* buf, std::size_t size) noexcept {
-    constexpr const char* op = "pread";
     auto ri = region(region_index);
     if (!ri) return ri.error();
-    if (!(*ri)->readable()) return error(errc::invalid_argument, "region flags check", subject::region(region_index));
-    auto at = detail::region_file_offset(**ri, offset, size, "region bounds check");
-    if (!at) return at.error();
-    auto r = transfer_all(
-        static_cast<unsigned char*>(buf), size, *at, op,
-        [this](unsigned char* p, std::size_t n, std::int64_t pos) { return sys().pread(fd_.get(), p, n, pos); });
-    if (r && is_config(region_index)) note_config_read(offset, static_cast<const unsigned char*>(buf), size);
-    return r;
+    if (!(*ri)->readable()) return region_check_error(errc::invalid_argument, "region flags check", region_index);
+    std::int64_t at;
+    if (!detail::region_file_offset(**ri, offset, size, at))
+      return region_check_error(errc::out_of_bounds, "region bounds check", region_index);
+    auto* p = static_cast<unsigned char*>(buf);
+    const long n = size != 0 ? sys().pread(fd_.get(), p, size, at) : 0;
+    if (static_cast<std::size_t>(n) != size)
+      if (auto r = finish_transfer(false, p, size, at, n); !r) return r;
+    if (is_config(region_index)) note_config_read(offset, p, size);
+    return {};
   }
 
   /// pwrite(2) of buf to region bytes [offset, offset + size), repeated until all are
@@ -339,18 +341,18 @@ class device {
   /// pread, once per open); a write covering PMCSR is followed by one 2-byte pread that
   /// reads PowerState back. Neither extra read changes this call's result.
   result<void> write(std::uint32_t region_index, std::uint64_t offset, const void* buf, std::size_t size) noexcept {
-    constexpr const char* op = "pwrite";
     auto ri = region(region_index);
     if (!ri) return ri.error();
-    if (!(*ri)->writable()) return error(errc::invalid_argument, "region flags check", subject::region(region_index));
-    auto at = detail::region_file_offset(**ri, offset, size, "region bounds check");
-    if (!at) return at.error();
-    const bool config_write = is_config(region_index);
-    auto r = transfer_all(
-        static_cast<const unsigned char*>(buf), size, *at, op,
-        [this](const unsigned char* p, std::size_t n, std::int64_t pos) { return sys().pwrite(fd_.get(), p, n, pos); });
+    if (!(*ri)->writable()) return region_check_error(errc::invalid_argument, "region flags check", region_index);
+    std::int64_t at;
+    if (!detail::region_file_offset(**ri, offset, size, at))
+      return region_check_error(errc::out_of_bounds, "region bounds check", region_index);
+    const auto* p = static_cast<const unsigned char*>(buf);
+    const long n = size != 0 ? sys().pwrite(fd_.get(), p, size, at) : 0;
+    result<void> r;
+    if (static_cast<std::size_t>(n) != size) r = finish_transfer(true, const_cast<unsigned char*>(p), size, at, n);
     // A failed or partial write may still have reached the kernel: track what could have.
-    if (config_write) note_config_write(offset, static_cast<const unsigned char*>(buf), size, r.has_value());
+    if (is_config(region_index)) note_config_write(offset, p, size, r.has_value());
     return r;
   }
 
@@ -403,33 +405,8 @@ class device {
   /// Errors: errc::invalid_argument (not a PCI device: no info flag PCI);
   /// errc::malformed_capability_chain; errors of read() and region().
   result<pm_location> pm_capability_location() noexcept {
-    constexpr const char* op = "PCI_CAPABILITY_LIST";
     if (pm_ != pm_lookup::unknown) return pm_at_;
-    auto di = info();
-    if (!di) return di.error();
-    if (!di->is_pci()) return error(errc::invalid_argument, op);
-    auto ri = region(abi::pci_region::config);
-    if (!ri) return ri.error();
-    const std::uint64_t n64 = (*ri)->size < abi::pci::cfg_space_size ? (*ri)->size : abi::pci::cfg_space_size;
-    std::uint8_t bytes[abi::pci::cfg_space_size];
-    const auto n = static_cast<std::size_t>(n64);
-    if (auto r = read(abi::pci_region::config, 0, bytes, n); !r) return r.error();
-    const pci::config_view snap(bytes, static_cast<std::uint32_t>(n));  // the bytes just read, not a 4 KiB copy
-    auto found = snap.find_capability(abi::pci::cap::pm);
-    if (!found) return found.error();
-    pm_location at;
-    if (*found) {
-      // PMC and PMCSR must lie in the bytes read: a capability at 0xfc would put
-      // PMCSR at 0x100, outside the capability area, where no read-back follows it.
-      if (std::size_t{**found} + abi::pci::pm_sizeof > n) return error(errc::malformed_capability_chain, op);
-      at.offset = **found;
-      at.pmc = snap.u16(static_cast<std::uint16_t>(at.offset + abi::pci::pm_pmc));
-      at.pmcsr = snap.u16(static_cast<std::uint16_t>(at.offset + pmcsr_offset));
-    }
-    pm_at_ = at;
-    pm_ = at.offset ? pm_lookup::present : pm_lookup::absent;
-    if (at.offset) record_power_state(at.pmcsr);
-    return pm_at_;
+    return look_up_pm_capability();
   }
 
   /// VFIO_DEVICE_GET_IRQ_INFO for `index` (argsz 16). Calls info() first if needed.
@@ -643,6 +620,36 @@ class device {
     while (views_) views_->detach();
   }
 
+  // pm_capability_location() the first time: the lookup itself.
+  [[gnu::noinline]] result<pm_location> look_up_pm_capability() noexcept {
+    constexpr const char* op = "PCI_CAPABILITY_LIST";
+    auto di = info();
+    if (!di) return di.error();
+    if (!di->is_pci()) return error(errc::invalid_argument, op);
+    auto ri = region(abi::pci_region::config);
+    if (!ri) return ri.error();
+    const std::uint64_t n64 = (*ri)->size < abi::pci::cfg_space_size ? (*ri)->size : abi::pci::cfg_space_size;
+    std::uint8_t bytes[abi::pci::cfg_space_size];
+    const auto n = static_cast<std::size_t>(n64);
+    if (auto r = read(abi::pci_region::config, 0, bytes, n); !r) return r.error();
+    const pci::config_view snap(bytes, static_cast<std::uint32_t>(n));  // the bytes just read, not a 4 KiB copy
+    auto found = snap.find_capability(abi::pci::cap::pm);
+    if (!found) return found.error();
+    pm_location at;
+    if (*found) {
+      // PMC and PMCSR must lie in the bytes read: a capability at 0xfc would put
+      // PMCSR at 0x100, outside the capability area, where no read-back follows it.
+      if (std::size_t{**found} + abi::pci::pm_sizeof > n) return error(errc::malformed_capability_chain, op);
+      at.offset = **found;
+      at.pmc = snap.u16(static_cast<std::uint16_t>(at.offset + abi::pci::pm_pmc));
+      at.pmcsr = snap.u16(static_cast<std::uint16_t>(at.offset + pmcsr_offset));
+    }
+    pm_at_ = at;
+    pm_ = at.offset ? pm_lookup::present : pm_lookup::absent;
+    if (at.offset) record_power_state(at.pmcsr);
+    return pm_at_;
+  }
+
   // region() past the config fast path: the cache list, else GET_REGION_INFO.
   result<const region_info*> find_or_fetch_region(std::uint32_t index) noexcept {
     constexpr const char* op = "VFIO_DEVICE_GET_REGION_INFO";
@@ -704,6 +711,16 @@ class device {
       else if ((bytes[command_offset - offset] & abi::pci::command_bits::memory) == 0)
         update_blockers(0, mapping_state::memory_disabled_bit);  // may have landed: assume the unsafe side
     }
+    // Inline up to here: most config writes (COMMAND, BARs, MSI) miss PMCSR.
+    if (pm_ == pm_lookup::absent) return;
+    if (pm_ == pm_lookup::present && !covers(offset, size, pm_at_.offset + std::uint64_t{pmcsr_offset})) return;
+    note_pm_write(offset, bytes, size, completed);
+  }
+
+  // note_config_write() for a write that may reach PMCSR: the PM capability lookup
+  // when not done yet, the D3hot mark and the read-back.
+  [[gnu::noinline]] void note_pm_write(std::uint64_t offset, const unsigned char* bytes, std::size_t size,
+                                       bool completed) noexcept {
     if (pm_ == pm_lookup::unknown) {
       // A PM capability lies in [0x40, 0x100): a write elsewhere needs no lookup.
       // Once found, the capability's own PMCSR offset decides (a hostile capability
@@ -720,24 +737,31 @@ class device {
     // The kernel zaps the mappings before it changes state (vfio_pci_set_power_state).
     if ((bytes[at - offset] & abi::pci::pm::ctrl_state_mask) == abi::pci::pm::d3hot)
       update_blockers(0, mapping_state::d3hot_bit);
-    pm_readback_ok_ = false;
+    pm_readback_ = pm_readback_not_done;
     // The read-back below costs one 2-byte pread per PMCSR write, and stays: vfio-pci
     // ignores a refused state change (vfio_pm_config_write drops -EBUSY), so only
     // reading PMCSR tells the state the BAR mappings' safety depends on.
     if (!completed) {  // it may or may not have landed: unknown until read again
-      pm_readback_error_ = error(errc::invalid_argument, "PMCSR read-back");
       update_blockers(0, mapping_state::unknown_bit);
       return;
     }
     std::uint8_t b[2];
     const long n = sys().pread(fd_.get(), b, 2, pmcsr_file_offset());
     if (n != 2) {
-      pm_readback_error_ = n < 0 ? errno_error(static_cast<int>(-n), "pread") : error(errc::short_transfer, "pread");
+      pm_readback_ = n < 0 ? static_cast<int>(-n) : pm_readback_short;
       update_blockers(0, mapping_state::unknown_bit);
       return;
     }
-    pm_readback_ok_ = true;
+    pm_readback_ = 0;
     record_power_state(static_cast<std::uint16_t>(b[0] | (b[1] << 8)));
+  }
+
+  static constexpr int pm_readback_not_done = -1;  // the write failed or did not reach PMCSR
+  static constexpr int pm_readback_short = -2;     // the pread returned fewer than 2 bytes
+  error pm_readback_error() const noexcept {
+    if (pm_readback_ == pm_readback_not_done) return error(errc::invalid_argument, "PMCSR read-back");
+    if (pm_readback_ == pm_readback_short) return error(errc::short_transfer, "pread");
+    return errno_error(pm_readback_, "pread");
   }
 
   std::int64_t pmcsr_file_offset() const noexcept {
@@ -764,20 +788,27 @@ class device {
                     static_cast<std::uint8_t>(mapping_state::low_power_bit | (d3 ? mapping_state::unknown_bit : 0)));
   }
 
-  // Repeats a pread/pwrite until all `size` bytes moved: region handlers may
-  // return short counts. A transfer of 0 bytes makes no progress.
-  template <class Byte, class Call>
-  static result<void> transfer_all(Byte* p, std::size_t size, std::int64_t pos, const char* op, Call call) noexcept {
-    while (size > 0) {
-      const long n = call(p, size, pos);
+  // The rest of a pread (writing false) or pwrite whose first call returned n != size:
+  // an errno, no progress, or a short count to repeat from (region handlers may return
+  // fewer bytes than asked, see read()). Out of line: the usual transfer completes at once.
+  // `p` is only written through when reading.
+  [[gnu::cold, gnu::noinline]] result<void> finish_transfer(bool writing, unsigned char* p, std::size_t size,
+                                                            std::int64_t pos, long n) noexcept {
+    const char* op = writing ? "pwrite" : "pread";
+    for (;;) {
       if (n < 0) return errno_error(static_cast<int>(-n), op);
       if (n == 0) return error(errc::short_transfer, op);
       const std::size_t done = static_cast<std::size_t>(n) < size ? static_cast<std::size_t>(n) : size;
       p += done;
       size -= done;
       pos += static_cast<std::int64_t>(done);
+      if (size == 0) return {};
+      n = writing ? sys().pwrite(fd_.get(), p, size, pos) : sys().pread(fd_.get(), p, size, pos);
     }
-    return {};
+  }
+  [[gnu::cold, gnu::noinline]] static error region_check_error(errc code, const char* check,
+                                                               std::uint32_t region_index) noexcept {
+    return error(code, check, subject::region(region_index));
   }
 
   result<void> set_irqs_none(std::uint32_t action, std::uint32_t index, std::uint32_t start,
@@ -844,9 +875,10 @@ class device {
   // pci::power's detected low-power dialect + 1 (0: not probed yet), kept here so that
   // every power object of the device shares one detection; forgotten on close().
   std::uint8_t low_power_dialect_ = 0;
-  // The read-back of the last PMCSR write (for pci::power, which reports its failure).
-  bool pm_readback_ok_ = false;
-  error pm_readback_error_{};
+  // The read-back of the last PMCSR write, for pci::power, which reports its failure:
+  // 0 done, a positive pread errno, or one of the pm_readback values. An int, not an
+  // error: building a std::error_code costs a call on the success path.
+  int pm_readback_ = pm_readback_not_done;
   std::atomic<std::uint8_t> blockers_{0};
   detail::device_view* views_ = nullptr;
 };

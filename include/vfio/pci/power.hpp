@@ -333,18 +333,7 @@ class power : private detail::device_view {
   /// operation "VFIO_DEVICE_FEATURE"; nothing is kept then.
   result<low_power_dialect> detect_dialect() noexcept {
     if (dialect_) return *dialect_;
-    device& d = dev();
-    if (d.low_power_dialect_ != 0) return remember(static_cast<low_power_dialect>(d.low_power_dialect_ - 1));
-    const int merged =
-        feature::detail::probe_raw(d.fd(), d.sys(), feature::low_power_exit::id, abi::feature_flags::set);
-    if (merged >= 0) return remember(low_power_dialect::merged);
-    // ENOTTY: no such feature; EINVAL: before 6.18, a driver without a feature handler.
-    if (merged != -ENOTTY && merged != -EINVAL) return errno_error(-merged, feature::detail::operation);
-    const int seed =
-        feature::detail::probe_raw(d.fd(), d.sys(), abi::seed::feature_id::power_management, abi::feature_flags::get);
-    if (seed >= 0) return remember(low_power_dialect::seed);
-    if (seed == -ENOTTY || seed == -EINVAL) return remember(low_power_dialect::none);
-    return errno_error(-seed, feature::detail::operation);
+    return probe_dialect();
   }
 
   /// Uses `d` from now on without probing (e.g. a kernel carrying the seed patch).
@@ -567,6 +556,22 @@ class power : private detail::device_view {
   }
 
  private:
+  // detect_dialect() the first time for this object: the device's record, else the probes.
+  [[gnu::noinline]] result<low_power_dialect> probe_dialect() noexcept {
+    device& d = dev();
+    if (d.low_power_dialect_ != 0) return remember(static_cast<low_power_dialect>(d.low_power_dialect_ - 1));
+    const int merged =
+        feature::detail::probe_raw(d.fd(), d.sys(), feature::low_power_exit::id, abi::feature_flags::set);
+    if (merged >= 0) return remember(low_power_dialect::merged);
+    // ENOTTY: no such feature; EINVAL: before 6.18, a driver without a feature handler.
+    if (merged != -ENOTTY && merged != -EINVAL) return errno_error(-merged, feature::detail::operation);
+    const int seed =
+        feature::detail::probe_raw(d.fd(), d.sys(), abi::seed::feature_id::power_management, abi::feature_flags::get);
+    if (seed >= 0) return remember(low_power_dialect::seed);
+    if (seed == -ENOTTY || seed == -EINVAL) return remember(low_power_dialect::none);
+    return errno_error(-seed, feature::detail::operation);
+  }
+
   result<low_power_dialect> remember(low_power_dialect d) noexcept {
     dialect_ = d;
     device& viewed_device = dev();
@@ -623,10 +628,9 @@ class power : private detail::device_view {
     // (vfio_pm_config_write drops vfio_pci_set_power_state's -EBUSY) and the mapping
     // state must follow what the device really is in.
     // note_config_write sets these for this write; never judge it by an earlier one.
-    d.pm_readback_ok_ = false;
-    d.pm_readback_error_ = error(errc::invalid_argument, "PMCSR read-back");
+    d.pm_readback_ = device::pm_readback_not_done;
     if (auto w = write_config16(d, at, pmcsr_write_value(before, target)); !w) return w.error();
-    if (!d.pm_readback_ok_) return d.pm_readback_error_;
+    if (d.pm_readback_ != 0) return d.pm_readback_error();
     const auto now = static_cast<d_state>(d.pm_at_.pmcsr & abi::pci::pm::ctrl_state_mask);
     if (observed) *observed = now;
     if (now == target) return true;
