@@ -698,7 +698,7 @@ class device {
   void note_config_read(std::uint64_t offset, const unsigned char* bytes, std::size_t size) noexcept {
     if (covers(offset, size, command_offset)) record_command(bytes[command_offset - offset]);
     if (pm_ == pm_lookup::present) {
-      const std::uint64_t at = pm_at_.offset + std::uint64_t{pmcsr_offset};
+      const std::uint64_t at = pmcsr_config_offset();
       if (covers(offset, size, at) && covers(offset, size, at + 1))
         record_power_state(static_cast<std::uint16_t>(bytes[at - offset] | (bytes[at + 1 - offset] << 8)));
     }
@@ -713,12 +713,13 @@ class device {
     }
     // Inline up to here: most config writes (COMMAND, BARs, MSI) miss PMCSR.
     if (pm_ == pm_lookup::absent) return;
-    if (pm_ == pm_lookup::present && !covers(offset, size, pm_at_.offset + std::uint64_t{pmcsr_offset})) return;
+    if (pm_ == pm_lookup::present && !covers(offset, size, pmcsr_config_offset())) return;
     note_pm_write(offset, bytes, size, completed);
   }
 
   // note_config_write() for a write that may reach PMCSR: the PM capability lookup
-  // when not done yet, the D3hot mark and the read-back.
+  // when not done yet, the D3hot mark and the read-back. Precondition: the PM
+  // capability is unknown, or present and the write covers PMCSR.
   [[gnu::noinline]] void note_pm_write(std::uint64_t offset, const unsigned char* bytes, std::size_t size,
                                        bool completed) noexcept {
     if (pm_ == pm_lookup::unknown) {
@@ -730,10 +731,9 @@ class device {
         update_blockers(0, mapping_state::unknown_bit);
         return;
       }
+      if (pm_ != pm_lookup::present || !covers(offset, size, pmcsr_config_offset())) return;
     }
-    if (pm_ != pm_lookup::present) return;
-    const std::uint64_t at = pm_at_.offset + std::uint64_t{pmcsr_offset};
-    if (!covers(offset, size, at)) return;
+    const std::uint64_t at = pmcsr_config_offset();
     // The kernel zaps the mappings before it changes state (vfio_pci_set_power_state).
     if ((bytes[at - offset] & abi::pci::pm::ctrl_state_mask) == abi::pci::pm::d3hot)
       update_blockers(0, mapping_state::d3hot_bit);
@@ -764,8 +764,10 @@ class device {
     return errno_error(pm_readback_, "pread");
   }
 
+  // PMCSR's config offset; meaningful once the PM capability is present.
+  std::uint64_t pmcsr_config_offset() const noexcept { return pm_at_.offset + std::uint64_t{pmcsr_offset}; }
   std::int64_t pmcsr_file_offset() const noexcept {
-    return config_info_ ? static_cast<std::int64_t>(config_info_->offset + pm_at_.offset + pmcsr_offset) : -1;
+    return config_info_ ? static_cast<std::int64_t>(config_info_->offset + pmcsr_config_offset()) : -1;
   }
 
   void note_reset(bool succeeded) noexcept {

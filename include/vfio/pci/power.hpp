@@ -627,7 +627,7 @@ class power : private detail::device_view {
     // read-back): kept, since vfio-pci ignores a refused state change
     // (vfio_pm_config_write drops vfio_pci_set_power_state's -EBUSY) and the mapping
     // state must follow what the device really is in.
-    // note_config_write sets these for this write; never judge it by an earlier one.
+    // note_config_write sets it for this write; never judge it by an earlier one.
     d.pm_readback_ = device::pm_readback_not_done;
     if (auto w = write_config16(d, at, pmcsr_write_value(before, target)); !w) return w.error();
     if (d.pm_readback_ != 0) return d.pm_readback_error();
