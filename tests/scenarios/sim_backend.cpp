@@ -130,6 +130,10 @@ std::unique_ptr<backend> make_simulated_backend(const std::string& kernel, const
     *why = "unknown kernel tag '" + kernel + "' (6.1, 6.12, 7 or own)";
     return nullptr;
   }
+  // Sleeps move the virtual clock without blocking: the scenarios sleep only in
+  // single-threaded settle loops (their threads wait in poll, which still blocks),
+  // so the virtual times and the calls are those of real-time sleeps.
+  o.real_time_sleeps = false;
   // QEMU's intel-iommu offers no snoop control (its "snoop-control" property
   // is off by default), so type1 cannot enforce cache coherency:
   // VFIO_CHECK_EXTENSION(VFIO_DMA_CC_IOMMU) is 0 with the IOMMU set.

@@ -212,4 +212,37 @@ TEST_CASE("simulated threads: a sleeping thread does not hold the kernel", "[sim
   CHECK(done);
 }
 
+TEST_CASE("simulated threads: with real_time_sleeps off a sleep only moves the virtual clock",
+          "[simulated_kernel][threads]") {
+  sim::kernel_options o;
+  o.real_time_sleeps = false;
+  simulated_kernel k(o);
+  add_qemu_machine(k);
+  opened s;
+  REQUIRE(open_e1000e(k, s));
+  const std::int64_t t0 = k.monotonic_ns();
+  const auto r0 = std::chrono::steady_clock::now();
+  CHECK(k.sleep_ns(3'600'000'000'000LL) == 0);  // an hour of virtual time
+  CHECK(k.monotonic_ns() == t0 + 3'600'000'000'000LL);
+  CHECK(std::chrono::steady_clock::now() - r0 < std::chrono::minutes(10));  // not an hour of real time
+
+  // The runtime suspend queued by low-power entry comes due during the sleeps
+  // of a settle loop, at the same virtual time as with real sleeps.
+  vfio::pci::power pw(s.device);
+  REQUIRE(pw.enter());
+  const std::int64_t entered = k.monotonic_ns();
+  CHECK(k.runtime_status(e1000e_bdf) == "suspending");
+  vfio::host::settle_options settle;
+  settle.expect_status = vfio::host::runtime_status::suspended;
+  settle.interval_ns = 1'000'000;
+  auto bdf = vfio::host::parse_pci_address(e1000e_bdf);
+  REQUIRE(bdf);
+  auto settled = vfio::host::wait_for_power_settle(*bdf, settle, k, "/sys");
+  REQUIRE(settled);
+  CHECK(settled->at_ns >= entered + o.suspend_delay_ns);
+  CHECK(settled->at_ns < entered + o.suspend_delay_ns + settle.interval_ns);
+  CHECK(k.power_state(e1000e_bdf) == "D3hot");  // no platform power resources on this machine
+  CHECK(pw.exit());
+}
+
 }  // namespace vfio_unit_test_simulated_kernel_threads

@@ -522,11 +522,18 @@ class simulated_kernel final : public syscalls {
   }
   /// nanosleep: blocks `ns` of real time without the lock, then the virtual
   /// clock reads exactly `ns` later than when the sleep began (or later, if
-  /// another thread moved it meanwhile).
+  /// another thread moved it meanwhile). With kernel_options::real_time_sleeps
+  /// off, moves the virtual clock `ns` ahead without blocking.
   int sleep_ns(std::int64_t ns) noexcept override {
     std::unique_lock<std::mutex> lock(mu_);
     catch_up();
-    if (ns > 0) timed_block(lock, ns, [] { return false; });
+    if (ns <= 0) return 0;
+    if (k_.opt.real_time_sleeps) {
+      timed_block(lock, ns, [] { return false; });
+    } else {
+      k_.clock.advance(ns);
+      cv_.notify_all();  // runtime-PM work that came due may be what a poller waits for
+    }
     return 0;
   }
 

@@ -66,6 +66,17 @@ struct kernel_options {
   std::int64_t d3hot_delay_ns = 10'000'000;
   /// Virtual time at construction (monotonic_ns starts here).
   std::int64_t start_ns = 1'000'000'000;
+  /// What a sleep (syscalls::sleep_ns) does. true: it blocks the calling thread
+  /// for that much real time without holding the simulated kernel, so that other
+  /// threads' calls run meanwhile; the virtual clock then reads `ns` later.
+  /// false: it moves the virtual clock `ns` ahead at once (firing the runtime-PM
+  /// work that comes due on the way) and returns. A single-threaded test sees the
+  /// same virtual times and makes the same calls either way, without the real
+  /// wait: a settle loop polling sysfs every millisecond through a 14 ms runtime
+  /// suspend then costs microseconds. Keep true where another thread must act
+  /// while one sleeps. A poll with a timeout blocks for real either way (another
+  /// thread may signal its eventfd).
+  bool real_time_sleeps = true;
 
   /// Modules, IOMMU, the caller's permissions and RLIMIT_MEMLOCK.
   host_environment host;
