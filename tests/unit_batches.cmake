@@ -1,0 +1,49 @@
+# The unit-test sources (VFIO_UNIT_SOURCES) and their batches, shared by the
+# project's build (tests/CMakeLists.txt) and the sanitizer sub-build
+# (tests/sanitize/). Source properties are per directory: include this file in the
+# directory that defines the target.
+file(GLOB VFIO_UNIT_SOURCES CONFIGURE_DEPENDS ${CMAKE_CURRENT_LIST_DIR}/unit/*.cpp)
+
+# The ABI cross-checks include the system's <linux/*.h> next to the library's
+# mirror; they stay in TUs of their own.
+set_source_files_properties(${CMAKE_CURRENT_LIST_DIR}/unit/abi_crosscheck.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/unit/abi_crosscheck_iommufd.cpp PROPERTIES SKIP_UNITY_BUILD_INCLUSION ON)
+
+# The unit tests build in batches (CMake's unity build): every test file parses the
+# same headers (Catch2, the library, the simulated kernel) and instantiates the same
+# inline code, so one TU per batch instead of one per file cuts the build's CPU time
+# several-fold. The batches follow what the files test, so that a change to one
+# header rebuilds the batches whose files include it, not all of them: a file joins
+# the first group whose pattern matches its name (a new file lands in `core` until
+# it is given a group). Each test file keeps its names in a namespace of its own so
+# that it can share a batch. VFIO_UNIT_BATCHES=OFF builds file by file.
+option(VFIO_UNIT_BATCHES "Build the unit tests in one translation unit per group of related files" ON)
+set(VFIO_UNIT_GROUPS
+  # the simulated kernel on its own (<vfio/testing/simulated_kernel.hpp>, host/)
+  "sim:test_simulated_kernel_(device|dma|lifecycle|power|scale|sysfs|platform_pm)"
+  # migration, dirty tracking, and the two files that include the umbrella
+  "migration:test_(migration|simulated_kernel_migration|simulated_kernel_threads|open)"
+  # iommufd and device cdevs
+  "iommufd:test_(cdev|iommufd|simulated_kernel_iommufd|simulated_kernel_iommufd_compat)"
+  # PCI config space and power (pci/config.hpp, pci/power.hpp)
+  "pci:test_(pci_config|power|mapping_state|hostile_answers|syscall_counts|ergonomics_api|fault_defects)"
+  # host-side helpers, setup flows and the remaining device objects
+  "host:test_(host_power|host_sysfs|reset_method|diagnose|dma_vaddr|hot_reset_groups|ioeventfd|ergonomics_setup|ergonomics_faults)"
+  # container, group, device, region, IRQ, KVM, features, results
+  "core:.*")
+foreach(src IN LISTS VFIO_UNIT_SOURCES)
+  get_filename_component(name ${src} NAME_WE)
+  foreach(entry IN LISTS VFIO_UNIT_GROUPS)
+    string(REGEX MATCH "^([a-z]+):(.*)$" _ "${entry}")
+    set(group ${CMAKE_MATCH_1})
+    if(name MATCHES "^(${CMAKE_MATCH_2})$")
+      set_source_files_properties(${src} PROPERTIES UNITY_GROUP ${group})
+      break()
+    endif()
+  endforeach()
+endforeach()
+function(vfio_unit_batches target)
+  if(VFIO_UNIT_BATCHES)
+    set_target_properties(${target} PROPERTIES UNITY_BUILD ON UNITY_BUILD_MODE GROUP)
+  endif()
+endfunction()
