@@ -1,7 +1,24 @@
-# The unit-test sources (VFIO_UNIT_SOURCES) and their batches, shared by the
-# project's build (tests/CMakeLists.txt) and the sanitizer sub-build
-# (tests/sanitize/). Source properties are per directory: include this file in the
-# directory that defines the target.
+# What the project's test build (tests/CMakeLists.txt) and the sanitizer sub-build
+# (tests/sanitize/) share: vfio_dev, Catch2's main, and the unit-test sources
+# (VFIO_UNIT_SOURCES) with their batches. Needs vfio::vfio and Catch2::Catch2.
+# Source properties are per directory: include this file in the directory that
+# defines the targets.
+
+# Warnings for the project's own code only; consumers of vfio::vfio never see them.
+add_library(vfio_dev INTERFACE)
+target_link_libraries(vfio_dev INTERFACE vfio::vfio)
+target_compile_options(vfio_dev INTERFACE
+  $<$<CXX_COMPILER_ID:GNU,Clang>:-Wall -Wextra -Wpedantic -Werror>)
+target_include_directories(vfio_dev INTERFACE ${CMAKE_CURRENT_LIST_DIR})
+
+# vfio_catch_main_cxx<std>: Catch2's main as an object library, uninstrumented
+# in every build (it is Catch2's code, not the project's).
+function(vfio_catch_main std)
+  add_library(vfio_catch_main_cxx${std} OBJECT ${CMAKE_CURRENT_FUNCTION_LIST_DIR}/main.cpp)
+  target_link_libraries(vfio_catch_main_cxx${std} PUBLIC Catch2::Catch2)
+  set_target_properties(vfio_catch_main_cxx${std} PROPERTIES CXX_STANDARD ${std} CXX_STANDARD_REQUIRED ON CXX_EXTENSIONS OFF)
+endfunction()
+
 file(GLOB VFIO_UNIT_SOURCES CONFIGURE_DEPENDS ${CMAKE_CURRENT_LIST_DIR}/unit/*.cpp)
 
 # The ABI cross-checks include the system's <linux/*.h> next to the library's
