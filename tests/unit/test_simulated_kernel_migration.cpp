@@ -16,6 +16,7 @@
 #include <vfio/hot_reset.hpp>
 #include <vfio/iommu_dirty_pages.hpp>
 #include <vfio/migration.hpp>
+#include <vfio/testing/sim/migration_device.hpp>  // sim::mig_fsm, the model's own
 #include <vfio/vfio.hpp>
 
 #include "../catch.hpp"

@@ -320,18 +320,18 @@ TEST_CASE("simulated kernel at scale: descriptors stay the lowest free numbers",
   std::vector<int> fds;
   fds.reserve(n);
   for (int i = 0; i < n; ++i) fds.push_back(k.eventfd(0, 0));
-  REQUIRE(fds.front() == sim::descriptor_table::first);
-  REQUIRE(fds.back() == sim::descriptor_table::first + n - 1);
+  REQUIRE(fds.front() == sim::first_descriptor);
+  REQUIRE(fds.back() == sim::first_descriptor + n - 1);
   REQUIRE(k.close(fds[4000]) == 0);
   REQUIRE(k.close(fds[10]) == 0);
   REQUIRE(k.close(fds[n - 1]) == 0);
   CHECK(k.eventfd(0, 0) == fds[10]);
   CHECK(k.eventfd(0, 0) == fds[4000]);
   CHECK(k.eventfd(0, 0) == fds[n - 1]);
-  CHECK(k.eventfd(0, 0) == sim::descriptor_table::first + n);
+  CHECK(k.eventfd(0, 0) == sim::first_descriptor + n);
   CHECK(k.open_descriptors() == static_cast<std::size_t>(n + 1));
   CHECK(k.close(12345) == -EBADF);  // never handed out: nothing to free
-  CHECK(k.eventfd(0, 0) == sim::descriptor_table::first + n + 1);
+  CHECK(k.eventfd(0, 0) == sim::first_descriptor + n + 1);
 }
 
 }  // namespace vfio_unit_test_simulated_kernel_scale

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "eventfd.hpp"
+#include "inspection.hpp"
 #include "iommufd.hpp"
 #include "pci_function.hpp"
 #include "sysfs.hpp"
@@ -65,21 +66,6 @@ struct device_file {
   std::uint32_t devid = 0;            ///< its device object there (df->devid)
 };
 
-enum class descriptor_kind { container, group, device, eventfd, sysfs, iommufd, migration };
-
-inline const char* to_string(descriptor_kind k) noexcept {
-  switch (k) {
-    case descriptor_kind::container: return "container";
-    case descriptor_kind::group: return "group";
-    case descriptor_kind::device: return "device";
-    case descriptor_kind::eventfd: return "eventfd";
-    case descriptor_kind::sysfs: return "sysfs";
-    case descriptor_kind::iommufd: return "iommufd";
-    case descriptor_kind::migration: return "migration";
-  }
-  return "?";
-}
-
 struct descriptor {
   descriptor_kind kind = descriptor_kind::sysfs;
   std::shared_ptr<container_object> container;
@@ -97,7 +83,7 @@ struct descriptor {
 /// handed out wait in `freed_`, so add() is O(log n) like find() and erase().
 class descriptor_table {
  public:
-  static constexpr int first = 1000;
+  static constexpr int first = first_descriptor;
 
   int add(descriptor d) {
     // The open and freed numbers together are exactly [first, first + both

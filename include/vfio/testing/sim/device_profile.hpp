@@ -1,7 +1,8 @@
 // Descriptions of the PCI functions and bridges a simulated_kernel holds, a
 // builder for their configuration-space images, and ready-made profiles of
 // the devices QEMU offers for VFIO testing (e1000e, nvme, virtio-net behind a
-// pcie-root-port, edu) plus a GPU-like function with NoSoftRst-.
+// pcie-root-port, edu) plus a GPU-like function with NoSoftRst- and the
+// migratable mtty sample.
 #ifndef VFIO_TESTING_SIM_DEVICE_PROFILE_HPP_INCLUDED
 #define VFIO_TESTING_SIM_DEVICE_PROFILE_HPP_INCLUDED
 
@@ -433,6 +434,26 @@ inline device_description gpu(std::string bdf = "0000:02:00.0", unsigned group =
   d.native_driver = "nouveau";
   d.upstream_bridge = std::move(bridge);
   d.power_resources = true;
+  return d;
+}
+
+/// A migratable serial device modelled on the mtty sample (samples/vfio-mdev/mtty.c):
+/// 4348:3253, class 070002 (16550-compatible), one 8-byte I/O BAR per port, INTA;
+/// conventional PCI, no PM capability, VFIO_DEVICE_RESET taken but not reported by
+/// GET_INFO (flags PCI only, as mtty_get_device_info). Its migration driver: STOP_COPY | P2P |
+/// PRE_COPY, MIG_DATA_SIZE 24 + 36 per port (96 for two), DMA logging.
+inline device_description mtty(std::string bdf = "0000:00:07.0", unsigned group = 10, unsigned ports = 2) {
+  config_builder b(0x4348, 0x3253, 0x070002, 0x10, false);
+  b.subsystem(0x4348, 0x3253).interrupt_pin(1);
+  for (unsigned i = 0; i < ports && i < 6; ++i) b.bar(i, {8, true, false, false, 0, true, {}});
+  device_description d = b.build(std::move(bdf));
+  d.iommu_group = group;
+  d.native_driver = "mtty";
+  d.reset_works = true;     // mtty_reset always succeeds (a deferred migration reset)
+  d.reports_reset = false;  // mtty_get_device_info: VFIO_DEVICE_FLAGS_PCI only
+  migration_description m;
+  m.nr_ports = ports;
+  d.migration = m;
   return d;
 }
 

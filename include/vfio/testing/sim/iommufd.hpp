@@ -45,6 +45,7 @@
 
 #include "../../abi/iommufd.hpp"
 #include "../../abi/vfio.hpp"
+#include "inspection.hpp"
 #include "options.hpp"
 
 namespace vfio::testing::sim {
@@ -52,16 +53,6 @@ namespace vfio::testing::sim {
 /// Whether [vaddr, vaddr + length) of the test process can be pinned (with
 /// FOLL_WRITE when `write`): 0 or -errno.
 using pin_pages_fn = std::function<int(std::uint64_t vaddr, std::uint64_t length, bool write)>;
-
-/// One area of an IOAS: [iova, iova + length) maps the user memory at user_va.
-struct ioas_mapping {
-  std::uint64_t iova = 0;
-  std::uint64_t length = 0;
-  std::uint64_t user_va = 0;
-  bool readable = false;        ///< IOMMU_IOAS_MAP_READABLE
-  bool writable = false;        ///< IOMMU_IOAS_MAP_WRITEABLE
-  bool pages_writable = false;  ///< the pages were pinned for writing (iopt_pages->writable)
-};
 
 class iommufd_ctx {
  public:

@@ -558,30 +558,6 @@ inline long migration_file::ioctl(unsigned long request, void* arg) {
   return 0;
 }
 
-namespace profiles {
-
-/// A migratable serial device modelled on the mtty sample (samples/vfio-mdev/mtty.c):
-/// 4348:3253, class 070002 (16550-compatible), one 8-byte I/O BAR per port, INTA;
-/// conventional PCI, no PM capability, VFIO_DEVICE_RESET taken but not reported by
-/// GET_INFO (flags PCI only, as mtty_get_device_info). Its migration driver: STOP_COPY | P2P |
-/// PRE_COPY, MIG_DATA_SIZE 24 + 36 per port (96 for two), DMA logging.
-inline device_description mtty(std::string bdf = "0000:00:07.0", unsigned group = 10, unsigned ports = 2) {
-  config_builder b(0x4348, 0x3253, 0x070002, 0x10, false);
-  b.subsystem(0x4348, 0x3253).interrupt_pin(1);
-  for (unsigned i = 0; i < ports && i < 6; ++i) b.bar(i, {8, true, false, false, 0, true, {}});
-  device_description d = b.build(std::move(bdf));
-  d.iommu_group = group;
-  d.native_driver = "mtty";
-  d.reset_works = true;     // mtty_reset always succeeds (a deferred migration reset)
-  d.reports_reset = false;  // mtty_get_device_info: VFIO_DEVICE_FLAGS_PCI only
-  migration_description m;
-  m.nr_ports = ports;
-  d.migration = m;
-  return d;
-}
-
-}  // namespace profiles
-
 }  // namespace vfio::testing::sim
 
 #endif  // VFIO_TESTING_SIM_MIGRATION_DEVICE_HPP_INCLUDED

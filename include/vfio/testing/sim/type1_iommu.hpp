@@ -23,23 +23,10 @@
 #include <vector>
 
 #include "../../abi/vfio.hpp"
+#include "inspection.hpp"
 #include "options.hpp"
 
 namespace vfio::testing::sim {
-
-/// One DMA mapping as the container records it.
-struct dma_mapping {
-  std::uint64_t iova = 0;
-  std::uint64_t vaddr = 0;
-  std::uint64_t size = 0;
-  bool readable = false;  ///< device may read (VFIO_DMA_MAP_FLAG_READ)
-  bool writable = false;  ///< device may write (VFIO_DMA_MAP_FLAG_WRITE)
-  bool vaddr_invalid = false;
-  /// vfio_dma::bitmap while dirty tracking is on: DIRTY_BITMAP_BYTES(pages) plus
-  /// one u64 (vfio_dma_bitmap_alloc), in u64 words. update_user_bitmap shifts
-  /// it in place, so bits past the mapping's pages survive between reports.
-  std::vector<std::uint64_t> dirty;
-};
 
 class type1_iommu {
  public:
