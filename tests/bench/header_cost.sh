@@ -4,10 +4,12 @@
 # the same figure on every run, unlike CPU time on a shared machine. Each line
 # is compared with <vector> + <string>.
 #   tests/bench/header_cost.sh [HEADER...]      # default: the set in BENCHMARKS.md
-# CXX picks the compiler (default g++). Needs valgrind; about a minute.
+# CXX picks the compiler (default g++), HEADER_COST_FLAGS adds options (e.g.
+# -DVFIO_TESTING_SEPARATE_COMPILATION). Needs valgrind; about a minute.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cxx=${CXX:-g++}
+read -ra extra <<< "${HEADER_COST_FLAGS:-}"
 command -v valgrind >/dev/null || { echo "header_cost.sh: valgrind is not installed" >&2; exit 2; }
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -20,7 +22,7 @@ instructions() {
     for i in "${incs[@]}"; do echo "#include <$i>" >> "$tu"; done
     rm -f "$work"/cg.*
     valgrind --tool=cachegrind --cache-sim=no --trace-children=yes --cachegrind-out-file="$work/cg.%p" \
-        "$cxx" -std=c++17 -I"$root/include" -fsyntax-only "$tu" >/dev/null 2>"$work/log" || {
+        "$cxx" -std=c++17 "${extra[@]}" -I"$root/include" -fsyntax-only "$tu" >/dev/null 2>"$work/log" || {
         cat "$work/log" >&2
         exit 1
     }
