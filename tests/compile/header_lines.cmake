@@ -26,18 +26,26 @@ function(preprocessed_lines name content out)
 endfunction()
 
 preprocessed_lines(reference "#include <vector>\n#include <string>\n" reference)
-# header | budget in hundredths of the reference
+# header | budget in hundredths of the reference [| macro defined before it]
 set(budgets
   "vfio/vfio.hpp|200"
   "vfio/device.hpp|175"
-  "vfio/testing/simulated_kernel.hpp|350")
+  "vfio/testing/simulated_kernel.hpp|350"
+  # the facade alone, as the files of a suite that compiles the model once see it
+  "vfio/testing/simulated_kernel.hpp|240|VFIO_TESTING_SEPARATE_COMPILATION")
 set(failed FALSE)
 foreach(entry IN LISTS budgets)
   string(REPLACE "|" ";" parts "${entry}")
   list(GET parts 0 header)
   list(GET parts 1 budget)
-  string(MAKE_C_IDENTIFIER "${header}" id)
-  preprocessed_lines(${id} "#include <${header}>\n" n)
+  set(define "")
+  set(label "<${header}>")
+  if(entry MATCHES "^[^|]*\\|[^|]*\\|(.+)$")
+    set(define "#define ${CMAKE_MATCH_1}\n")
+    set(label "<${header}> with ${CMAKE_MATCH_1}")
+  endif()
+  string(MAKE_C_IDENTIFIER "${entry}" id)
+  preprocessed_lines(${id} "${define}#include <${header}>\n" n)
   math(EXPR ratio "${n} * 100 / ${reference}")
   if(ratio GREATER budget)
     set(verdict "OVER BUDGET")
@@ -45,7 +53,7 @@ foreach(entry IN LISTS budgets)
   else()
     set(verdict "ok")
   endif()
-  message(STATUS "<${header}>: ${n} lines, ${ratio}% of <vector>+<string> (${reference}); budget ${budget}%: ${verdict}")
+  message(STATUS "${label}: ${n} lines, ${ratio}% of <vector>+<string> (${reference}); budget ${budget}%: ${verdict}")
 endforeach()
 if(failed)
   message(FATAL_ERROR "a header outgrew its preprocessed-lines budget")
