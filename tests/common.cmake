@@ -69,9 +69,10 @@ endfunction()
 # (VFIO_TESTING_SEPARATE_COMPILATION, see <vfio/testing/simulated_kernel.hpp>),
 # for the test programs that link it: each of their files then parses the
 # facade only, which saves most of the model's compile time per file (about
-# 6 CPU-s with g++ 12 at -O0 -g). The header-only way stays covered by the
-# programs that do not link it (compile.two_tus, the scenarios, the
-# ThreadSanitizer tests, the guest's vfioctl, the package's consumer).
+# 6 CPU-s with g++ 12 at -O0 -g). Programs built with flags of their own (the
+# ThreadSanitizer tests, the guest's vfioctl) compile simulated_kernel.cpp as one
+# of their sources instead. The header-only way stays covered by the programs
+# that do neither (the scenarios; compile.two_tus, every header in two TUs).
 function(vfio_simulated_kernel std)
   set(lib vfio_simulated_kernel_cxx${std})
   add_library(${lib} STATIC ${CMAKE_CURRENT_FUNCTION_LIST_DIR}/simulated_kernel.cpp)
