@@ -38,12 +38,13 @@ option(VFIO_UNIT_BATCHES "Build the unit tests in one translation unit per group
 set(VFIO_UNIT_GROUPS
   # the simulated kernel on its own (<vfio/testing/simulated_kernel.hpp>, host/)
   "sim:test_simulated_kernel_(device|dma|lifecycle|power|scale|sysfs|platform_pm)"
-  # migration, dirty tracking, and the two files that include the umbrella
-  "migration:test_(migration|simulated_kernel_migration|simulated_kernel_threads|open)"
+  # migration, dirty tracking, and the open helpers (no PCI config access)
+  "migration:test_(migration|simulated_kernel_migration|open)"
   # iommufd and device cdevs
   "iommufd:test_(cdev|iommufd|simulated_kernel_iommufd|simulated_kernel_iommufd_compat)"
-  # PCI config space and power (pci/config.hpp, pci/power.hpp)
-  "pci:test_(pci_config|power|mapping_state|hostile_answers|syscall_counts|ergonomics_api|fault_defects)"
+  # PCI config space and power (pci/config.hpp, pci/power.hpp), with the threads
+  # sharing a kernel, which run the power flows
+  "pci:test_(pci_config|power|mapping_state|hostile_answers|syscall_counts|ergonomics_api|fault_defects|simulated_kernel_threads)"
   # host-side helpers, setup flows and the remaining device objects
   "host:test_(host_power|host_sysfs|reset_method|diagnose|dma_vaddr|hot_reset_groups|ioeventfd|ergonomics_setup|ergonomics_faults)"
   # container, group, device, region, IRQ, KVM, features, results

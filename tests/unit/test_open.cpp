@@ -11,10 +11,13 @@
 #include <cstring>
 #include <string>
 
+#include <vfio/abi/iommufd.hpp>
+#include <vfio/abi/vfio.hpp>
+#include <vfio/device.hpp>
+#include <vfio/error.hpp>
 #include <vfio/open.hpp>
 #include <vfio/testing/scripted_syscalls.hpp>
 #include <vfio/testing/simulated_kernel.hpp>
-#include <vfio/vfio.hpp>
 
 #include "../catch.hpp"
 #include "iommufd_fixture.hpp"

@@ -11,13 +11,15 @@
 #include <utility>
 #include <vector>
 
+#include <vfio/container.hpp>
+#include <vfio/device.hpp>
 #include <vfio/dirty_bitmap.hpp>
 #include <vfio/dma_logging.hpp>
+#include <vfio/group.hpp>
 #include <vfio/hot_reset.hpp>
 #include <vfio/iommu_dirty_pages.hpp>
 #include <vfio/migration.hpp>
 #include <vfio/testing/sim/migration_device.hpp>  // sim::mig_fsm, the model's own
-#include <vfio/vfio.hpp>
 
 #include "../catch.hpp"
 #include "test_simulated_kernel_support.hpp"

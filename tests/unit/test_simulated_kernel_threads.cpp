@@ -11,7 +11,13 @@
 #include <thread>
 #include <vector>
 
-#include <vfio/vfio.hpp>
+#include <vfio/container.hpp>
+#include <vfio/device.hpp>
+#include <vfio/group.hpp>
+#include <vfio/host/pci_address.hpp>
+#include <vfio/host/power.hpp>
+#include <vfio/pci/config.hpp>
+#include <vfio/pci/power.hpp>
 
 #include "../catch.hpp"
 #include "test_simulated_kernel_support.hpp"
