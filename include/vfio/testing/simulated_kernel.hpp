@@ -56,6 +56,7 @@
 // or a write mapping of read-only memory fails with EFAULT
 // (sim::kernel_options::user_memory; by default /proc/self/maps of the test
 // process, plus the model's own mmaps judged by their prot and fault state).
+//
 // Compiling the model once: by default the model is inline, as the rest of
 // the library, and every translation unit that uses it compiles it (several
 // seconds each). A test suite of many files can instead define
@@ -95,6 +96,9 @@ namespace vfio::testing {
 
 class simulated_kernel final : public syscalls {
  public:
+  /// A machine with no devices (add_device, add_bridge), Linux 6.12 by default.
+  /// The model is one heap allocation, made here: when it fails, std::bad_alloc
+  /// (with -fno-exceptions the program ends), as a test fixture may.
   VFIO_TESTING_DECL simulated_kernel();
   VFIO_TESTING_DECL explicit simulated_kernel(sim::kernel_options options);
   VFIO_TESTING_DECL ~simulated_kernel() override;
