@@ -76,8 +76,15 @@ endfunction()
 # that do neither (the scenarios; compile.two_tus, every header in two TUs).
 function(vfio_simulated_kernel std)
   set(lib vfio_simulated_kernel_cxx${std})
-  add_library(${lib} STATIC ${CMAKE_CURRENT_FUNCTION_LIST_DIR}/simulated_kernel.cpp)
+  add_library(${lib} STATIC)
+  vfio_simulated_kernel_source(${lib} PUBLIC)
   target_link_libraries(${lib} PUBLIC vfio_dev)
-  target_compile_definitions(${lib} PUBLIC VFIO_TESTING_SEPARATE_COMPILATION)
   set_target_properties(${lib} PROPERTIES CXX_STANDARD ${std} CXX_STANDARD_REQUIRED ON CXX_EXTENSIONS OFF)
+endfunction()
+
+# The model as one of `target`'s own sources, compiled with its flags; `scope`
+# (PRIVATE or PUBLIC) is where VFIO_TESTING_SEPARATE_COMPILATION applies.
+function(vfio_simulated_kernel_source target scope)
+  target_sources(${target} PRIVATE ${CMAKE_CURRENT_FUNCTION_LIST_DIR}/simulated_kernel.cpp)
+  target_compile_definitions(${target} ${scope} VFIO_TESTING_SEPARATE_COMPILATION)
 endfunction()

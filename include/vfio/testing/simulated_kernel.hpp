@@ -85,7 +85,9 @@
 // Inline in the header-only way; out of line, in one file, with
 // VFIO_TESTING_SEPARATE_COMPILATION (the members declared inline here keep the
 // class without a key function, so that no file emits its vtable and with it
-// the whole model unless it constructs a simulated_kernel).
+// the whole model unless it constructs a simulated_kernel). The definitions in
+// simulated_kernel_impl.hpp use it too, and that header undefines it; with
+// separate compilation it stays defined (empty) where only this one is included.
 #if defined(VFIO_TESTING_SEPARATE_COMPILATION)
 #define VFIO_TESTING_DECL
 #else
@@ -243,8 +245,6 @@ class simulated_kernel final : public syscalls {
 };
 
 }  // namespace vfio::testing
-
-#undef VFIO_TESTING_DECL
 
 #if !defined(VFIO_TESTING_SEPARATE_COMPILATION)
 #include "simulated_kernel_impl.hpp"

@@ -33,18 +33,24 @@
 #include "sim/options.hpp"
 #include "sim/sysfs_files.hpp"
 #include "sim/vfio_files.hpp"
-#include "simulated_kernel.hpp"
-
-#if defined(VFIO_TESTING_SEPARATE_COMPILATION)
-#define VFIO_TESTING_DECL
-#else
-#define VFIO_TESTING_DECL inline
-#endif
+#include "simulated_kernel.hpp"  // also VFIO_TESTING_DECL: inline, or empty with separate compilation
 
 namespace vfio::testing {
 
 struct simulated_kernel::state {
   explicit state(sim::kernel_options options) : k_(std::move(options)) {}
+
+  /// Something the device behind `bdf` does on its own (an interrupt, a
+  /// request, an error report), under the lock; wakes the threads waiting on
+  /// the eventfds it may have signalled. False without a vfio-pci device there.
+  template <class Event>
+  bool device_event(const std::string& bdf, Event event) {
+    std::lock_guard<std::mutex> lock(mu_);
+    sim::sim_function* f = k_.function(bdf);
+    const bool r = f && f->vfio && event(*f->vfio);
+    cv_.notify_all();
+    return r;
+  }
 
   const sim::sim_function* find(const std::string& bdf) const { return k_.function(bdf); }
   std::string attribute(const std::string& bdf, const char* leaf) const {
@@ -692,27 +698,15 @@ VFIO_TESTING_DECL void simulated_kernel::clear_trace() noexcept {
 
 VFIO_TESTING_DECL bool simulated_kernel::raise_interrupt(const std::string& bdf, std::uint32_t index,
                                                          std::uint32_t vector) noexcept {
-  std::lock_guard<std::mutex> lock(s_->mu_);
-  sim::sim_function* f = s_->k_.function(bdf);
-  const bool r = f && f->vfio && f->vfio->irqs().raise(index, vector);
-  s_->cv_.notify_all();
-  return r;
+  return s_->device_event(bdf, [&](sim::vfio_pci_device& d) { return d.irqs().raise(index, vector); });
 }
 
 VFIO_TESTING_DECL bool simulated_kernel::request_release(const std::string& bdf) noexcept {
-  std::lock_guard<std::mutex> lock(s_->mu_);
-  sim::sim_function* f = s_->k_.function(bdf);
-  const bool r = f && f->vfio && f->vfio->irqs().request();
-  s_->cv_.notify_all();
-  return r;
+  return s_->device_event(bdf, [&](sim::vfio_pci_device& d) { return d.irqs().request(); });
 }
 
 VFIO_TESTING_DECL bool simulated_kernel::report_error(const std::string& bdf) noexcept {
-  std::lock_guard<std::mutex> lock(s_->mu_);
-  sim::sim_function* f = s_->k_.function(bdf);
-  const bool r = f && f->vfio && f->vfio->irqs().error_detected();
-  s_->cv_.notify_all();
-  return r;
+  return s_->device_event(bdf, [&](sim::vfio_pci_device& d) { return d.irqs().error_detected(); });
 }
 
 VFIO_TESTING_DECL std::size_t simulated_kernel::ioeventfd_count(const std::string& bdf) const noexcept {
