@@ -70,10 +70,11 @@ endfunction()
 # (VFIO_TESTING_SEPARATE_COMPILATION, see <vfio/testing/simulated_kernel.hpp>),
 # for the test programs that link it: each of their files then parses the
 # facade only, which saves most of the model's compile time per file (about
-# 6 CPU-s with g++ 12 at -O0 -g). Programs built with flags of their own (the
-# ThreadSanitizer tests, the guest's vfioctl) compile simulated_kernel.cpp as one
-# of their sources instead. The header-only way stays covered by the programs
-# that do neither (the scenarios; compile.two_tus, every header in two TUs).
+# 6 CPU-s with g++ 12 at -O0 -g). The ThreadSanitizer tests, built with flags of
+# their own, compile simulated_kernel.cpp as one of their sources instead; the
+# guest's static programs share a copy at their -O1 (tests/scenarios). The
+# header-only way stays covered by the programs built without the tests: the
+# README's and the package test's vfioctl.
 function(vfio_simulated_kernel std)
   set(lib vfio_simulated_kernel_cxx${std})
   add_library(${lib} STATIC)
