@@ -36,8 +36,8 @@ set_source_files_properties(${CMAKE_CURRENT_LIST_DIR}/unit/abi_crosscheck.cpp
 # that it can share a batch. VFIO_UNIT_BATCHES=OFF builds file by file.
 option(VFIO_UNIT_BATCHES "Build the unit tests in one translation unit per group of related files" ON)
 set(VFIO_UNIT_GROUPS
-  # the simulated kernel on its own (<vfio/testing/simulated_kernel.hpp>, host/)
-  "sim:test_simulated_kernel_(device|dma|lifecycle|power|scale|sysfs|platform_pm)"
+  # the simulated kernel on its own (<vfio/testing/simulated_kernel.hpp>, host/, its hook types)
+  "sim:test_simulated_kernel_(device|dma|lifecycle|power|scale|sysfs|platform_pm)|test_testing_hooks"
   # migration, dirty tracking, and the open helpers (no PCI config access)
   "migration:test_(migration|simulated_kernel_migration|open)"
   # iommufd and device cdevs

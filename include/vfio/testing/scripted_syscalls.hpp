@@ -9,7 +9,6 @@
 #include <cstdio>
 #include <cstring>
 #include <deque>
-#include <functional>
 #include <mutex>
 #include <set>
 #include <string>
@@ -18,6 +17,7 @@
 
 #include "../syscalls.hpp"
 #include "call_kind.hpp"
+#include "callback.hpp"
 #include "ioctl_names.hpp"
 
 namespace vfio::testing {
@@ -134,7 +134,8 @@ class expectation {
 /// The clock is virtual: sleep_ns and timed-out polls advance it.
 class scripted_syscalls final : public syscalls {
  public:
-  using mismatch_handler = std::function<void(const std::string&)>;
+  /// Called with each mismatch's report (a lambda, as for std::function).
+  using mismatch_handler = callback<void(const std::string&)>;
 
   explicit scripted_syscalls(mismatch_handler on_mismatch = {}) : on_mismatch_(std::move(on_mismatch)) {}
 

@@ -11,7 +11,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
-#include <functional>
 #include <optional>
 #include <string>
 #include <utility>
@@ -19,6 +18,7 @@
 
 #include "../../abi/vfio.hpp"
 #include "../call_kind.hpp"
+#include "../callback.hpp"
 
 namespace vfio::testing::sim {
 
@@ -59,7 +59,7 @@ struct fault_rule {
   std::optional<std::uint32_t> index;
   /// Any other test of an ioctl's argument: called with the request and the
   /// argument as passed (possibly null); the rule matches when it returns true.
-  std::function<bool(unsigned long request, const void* arg)> argument;
+  callback<bool(unsigned long request, const void* arg)> argument;
   /// 0: every matching call fails. n > 0: only the n-th matching call counted
   /// from when the rule was added.
   std::uint64_t nth = 0;

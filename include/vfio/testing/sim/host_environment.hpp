@@ -8,8 +8,8 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <cstddef>
 #include <cstdint>
-#include <map>
 #include <vector>
 
 namespace vfio::testing::sim {
@@ -21,6 +21,37 @@ struct node_access {
   /// vfio's group class sets no devnode mode (drivers/vfio/group.c:
   /// vfio_devnode), so without a udev rule the node is root's, 0600.
   unsigned mode = 0600;
+};
+
+/// Owner and mode of /dev/vfio/N by group number N, for the few groups a test
+/// sets (host_environment::group_nodes): `table[3] = node_access{0, 1000, 0660};`.
+/// A list searched in order, not a std::map: a test sets a handful, and <map> was
+/// a tenth of the compile cost of <vfio/testing/simulated_kernel.hpp>.
+class group_node_table {
+ public:
+  /// The entry of `group`, added as node_access{} when absent (as std::map's).
+  node_access& operator[](unsigned group) {
+    for (auto& e : entries_)
+      if (e.group == group) return e.access;
+    entries_.push_back({group, node_access{}});
+    return entries_.back().access;
+  }
+  /// The entry of `group`, or null when none was set.
+  const node_access* find(unsigned group) const noexcept {
+    for (const auto& e : entries_)
+      if (e.group == group) return &e.access;
+    return nullptr;
+  }
+  std::size_t size() const noexcept { return entries_.size(); }
+  bool empty() const noexcept { return entries_.empty(); }
+  void clear() noexcept { entries_.clear(); }
+
+ private:
+  struct entry {
+    unsigned group;
+    node_access access;
+  };
+  std::vector<entry> entries_;
 };
 
 struct host_environment {
@@ -40,7 +71,7 @@ struct host_environment {
   unsigned uid = 0;
   std::vector<unsigned> gids = {0};
   /// Owner and mode of /dev/vfio/N by N; absent entries are node_access{}.
-  std::map<unsigned, node_access> group_nodes;
+  group_node_table group_nodes;
 
   /// RLIMIT_MEMLOCK (soft and hard) in bytes: MLOCK_LIMIT, 8 MiB since Linux
   /// 5.16 (include/uapi/linux/resource.h).
@@ -60,8 +91,8 @@ struct host_environment {
     return (bits & want) == want;
   }
   node_access group_node(unsigned n) const {
-    auto it = group_nodes.find(n);
-    return it == group_nodes.end() ? node_access{} : it->second;
+    const node_access* set = group_nodes.find(n);
+    return set ? *set : node_access{};
   }
   /// The access an open(2) with `flags` needs.
   static int open_mode(int flags) {

@@ -7,10 +7,10 @@
 #include <cerrno>
 #include <cstddef>
 #include <cstdint>
-#include <functional>
 #include <vector>
 
 #include "../../abi/vfio.hpp"
+#include "../callback.hpp"
 #include "host_environment.hpp"
 
 namespace vfio::testing::sim {
@@ -108,7 +108,7 @@ struct kernel_options {
   /// Reading /proc/self/maps costs tens of microseconds per MAP_DMA; a test
   /// that maps tens of thousands of ranges spends most of its time there
   /// unless it gives a predicate.
-  std::function<int(std::uint64_t vaddr, std::uint64_t size, bool write)> user_memory;
+  callback<int(std::uint64_t vaddr, std::uint64_t size, bool write)> user_memory;
 
   /// How many calls simulated_kernel::trace() keeps: the most recent ones;
   /// older records are dropped (oldest first) and counted in trace_dropped().
