@@ -7,6 +7,7 @@
 
 #include <vfio/testing/callback.hpp>
 #include <vfio/testing/sim/fault_injection.hpp>
+#include <vfio/testing/sim/fault_injector.hpp>
 #include <vfio/testing/sim/host_environment.hpp>
 #include <vfio/testing/sim/options.hpp>
 

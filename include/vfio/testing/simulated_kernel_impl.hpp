@@ -27,8 +27,10 @@
 
 #include "sim/descriptors.hpp"
 #include "sim/device_profile.hpp"
+#include "sim/device_profile_impl.hpp"  // the profiles' definitions, with separate compilation
 #include "sim/eventfd.hpp"
 #include "sim/fault_injection.hpp"
+#include "sim/fault_injector.hpp"
 #include "sim/kernel_state.hpp"
 #include "sim/options.hpp"
 #include "sim/sysfs_files.hpp"

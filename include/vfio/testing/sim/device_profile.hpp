@@ -121,23 +121,7 @@ struct bridge_description {
 class config_builder {
  public:
   config_builder(std::uint16_t vendor, std::uint16_t device, std::uint32_t class_code, std::uint8_t revision,
-                 bool express) {
-    const std::size_t size = express ? abi::pci::cfg_space_exp_size : abi::pci::cfg_space_size;
-    d_.config.assign(size, 0);
-    d_.wmask.assign(size, 0);
-    d_.w1cmask.assign(size, 0);
-    put16(abi::pci::vendor_id, vendor);
-    put16(abi::pci::device_id, device);
-    put8(abi::pci::revision_id, revision);
-    put8(abi::pci::class_prog, static_cast<std::uint8_t>(class_code & 0xff));
-    put16(abi::pci::class_device, static_cast<std::uint16_t>(class_code >> 8));
-    // Writable header bits of a typical function: I/O, memory, bus master,
-    // parity, SERR, INTx disable; cache line size; interrupt line.
-    mask16(abi::pci::command, 0x0547);
-    d_.w1cmask[abi::pci::status + 1] = 0xf9;  // error bits of the status register
-    d_.wmask[abi::pci::cache_line_size] = 0xff;
-    d_.wmask[abi::pci::interrupt_line] = 0xff;
-  }
+                 bool express);
 
   config_builder& subsystem(std::uint16_t vendor, std::uint16_t id) {
     put16(abi::pci::subsystem_vendor_id, vendor);
@@ -167,102 +151,23 @@ class config_builder {
 
   /// Power Management capability with the given PMC and initial PMCSR (the
   /// NoSoftRst bit lives in PMCSR).
-  config_builder& pm(std::uint8_t offset, std::uint16_t pmc, std::uint16_t pmcsr) {
-    link(offset, abi::pci::cap::pm);
-    put16(offset + abi::pci::pm_pmc, pmc);
-    put16(offset + abi::pci::pm_ctrl, pmcsr);
-    std::uint16_t w = abi::pci::pm::ctrl_state_mask | abi::pci::pm::ctrl_data_sel_mask;
-    if (pmc & abi::pci::pm::pmc_pme_mask) w |= abi::pci::pm::ctrl_pme_enable;
-    mask16(offset + abi::pci::pm_ctrl, w);
-    d_.w1cmask[offset + abi::pci::pm_ctrl + 1] = 0x80;  // PME_Status
-    return *this;
-  }
+  config_builder& pm(std::uint8_t offset, std::uint16_t pmc, std::uint16_t pmcsr);
   /// MSI capability: 2^log2_vectors vectors, 32/64-bit, optional per-vector masking.
-  config_builder& msi(std::uint8_t offset, unsigned log2_vectors, bool is64, bool maskbit) {
-    link(offset, abi::pci::cap::msi);
-    std::uint16_t flags = static_cast<std::uint16_t>((log2_vectors & 7) << 1);
-    if (is64) flags |= abi::pci::msi::flags_64bit;
-    if (maskbit) flags |= abi::pci::msi::flags_maskbit;
-    put16(offset + abi::pci::msi_flags, flags);
-    mask16(offset + abi::pci::msi_flags, abi::pci::msi::flags_enable | abi::pci::msi::flags_qsize);
-    mask32(offset + abi::pci::msi_address_lo, 0xfffffffc);
-    if (is64) {
-      mask32(offset + abi::pci::msi_address_hi, 0xffffffff);
-      mask16(offset + abi::pci::msi_data_64, 0xffff);
-      if (maskbit) mask32(offset + abi::pci::msi_mask_64, 0xffffffff);
-    } else {
-      mask16(offset + abi::pci::msi_data_32, 0xffff);
-      if (maskbit) mask32(offset + abi::pci::msi_mask_32, 0xffffffff);
-    }
-    return *this;
-  }
+  config_builder& msi(std::uint8_t offset, unsigned log2_vectors, bool is64, bool maskbit);
   /// MSI-X capability: `vectors` entries, table and PBA in the given BARs.
   config_builder& msix(std::uint8_t offset, unsigned vectors, unsigned table_bar, std::uint32_t table_offset,
-                       unsigned pba_bar, std::uint32_t pba_offset) {
-    link(offset, abi::pci::cap::msix);
-    put16(offset + abi::pci::msix_flags, static_cast<std::uint16_t>((vectors - 1) & abi::pci::msix::flags_qsize));
-    put32(offset + abi::pci::msix_table, (table_offset & abi::pci::msix::table_offset) | (table_bar & 7));
-    put32(offset + abi::pci::msix_pba, (pba_offset & abi::pci::msix::pba_offset) | (pba_bar & 7));
-    mask16(offset + abi::pci::msix_flags, abi::pci::msix::flags_enable | abi::pci::msix::flags_maskall);
-    return *this;
-  }
+                       unsigned pba_bar, std::uint32_t pba_offset);
   /// PCI Express capability (version 1 or 2) of the given device/port type.
-  config_builder& pcie(std::uint8_t offset, unsigned version, std::uint16_t type, bool flr) {
-    link(offset, abi::pci::cap::exp);
-    put16(offset + abi::pci::exp_flags, static_cast<std::uint16_t>((version & 0xf) | ((type & 0xf) << 4)));
-    // What QEMU's pcie_cap_v1_fill / pcie_cap_init leave there, as a QEMU
-    // 7.2 guest reads it: DEVCAP Role-Based Error Reporting (MPS 128) plus
-    // FLR; DEVCTL 0; LNKCAP 2.5 GT/s x1 with ASPM L0s; DEVCAP2 (v2) extended
-    // fmt field and end-end TLP prefix supported.
-    std::uint32_t devcap = 0x00008000;
-    if (flr) devcap |= abi::pci::pcie::devcap_flr;
-    put32(offset + abi::pci::exp_devcap, devcap);
-    put32(offset + abi::pci::exp_lnkcap, 0x00000411);
-    put16(offset + abi::pci::exp_lnksta, 0x0011);
-    if (version >= 2) put32(offset + abi::pci::exp_devcap2, 0x00300000);
-    mask16(offset + abi::pci::exp_devctl, 0xffff);
-    d_.w1cmask[offset + abi::pci::exp_devsta] = 0x0f;
-    mask16(offset + abi::pci::exp_lnkctl, 0x0fff);
-    if (version >= 2) mask16(offset + abi::pci::exp_devctl2, 0xffff);
-    return *this;
-  }
+  config_builder& pcie(std::uint8_t offset, unsigned version, std::uint16_t type, bool flr);
   /// Vendor-specific capability: `body` follows the id/next bytes; byte 2 of a
   /// vendor capability is its length (vfio_cap_len reads it there).
-  config_builder& vendor_cap(std::uint8_t offset, const std::vector<std::uint8_t>& body) {
-    link(offset, abi::pci::cap::vndr);
-    for (std::size_t i = 0; i < body.size() && offset + 2 + i < 256; ++i) put8(offset + 2 + i, body[i]);
-    return *this;
-  }
+  config_builder& vendor_cap(std::uint8_t offset, const std::vector<std::uint8_t>& body);
   /// Extended capability at `offset` (the first one must be at 0x100);
   /// `body` follows the 4-byte header.
   config_builder& ext_cap(std::uint16_t offset, std::uint16_t id, std::uint8_t version,
-                          const std::vector<std::uint8_t>& body) {
-    if (d_.config.size() <= abi::pci::cfg_space_size) return *this;
-    put32(offset, static_cast<std::uint32_t>(id) | (static_cast<std::uint32_t>(version & 0xf) << 16));
-    if (last_ext_ != 0) {
-      std::uint32_t prev = get32(last_ext_);
-      prev = (prev & 0x000fffffU) | (static_cast<std::uint32_t>(offset) << 20);
-      put32(last_ext_, prev);
-    }
-    last_ext_ = offset;
-    for (std::size_t i = 0; i < body.size() && offset + 4 + i < d_.config.size(); ++i)
-      put8(static_cast<std::uint16_t>(offset + 4 + i), body[i]);
-    return *this;
-  }
+                          const std::vector<std::uint8_t>& body);
   /// Advanced Error Reporting with writable masks and write-1-to-clear status.
-  config_builder& aer(std::uint16_t offset) {
-    ext_cap(offset, abi::pci::ext_cap::err, 2, std::vector<std::uint8_t>(0x44, 0));
-    for (unsigned i = 0; i < 4; ++i) {
-      d_.w1cmask[offset + 0x04 + i] = 0xff;  // uncorrectable status
-      d_.wmask[offset + 0x08 + i] = 0xff;    // uncorrectable mask
-      d_.wmask[offset + 0x0c + i] = 0xff;    // uncorrectable severity
-      d_.w1cmask[offset + 0x10 + i] = 0xff;  // correctable status
-      d_.wmask[offset + 0x14 + i] = 0xff;    // correctable mask
-    }
-    d_.wmask[offset + 0x18] = 0x40;  // ECRC generation enable
-    d_.wmask[offset + 0x19] = 0x01;  // ECRC check enable
-    return *this;
-  }
+  config_builder& aer(std::uint16_t offset);
 
   /// The description (bars, config image and masks); the caller fills in the
   /// host-side fields (group, driver, bridge, power resources).
@@ -314,10 +219,7 @@ namespace profiles {
 /// pcie.0) into a Root Complex Integrated Endpoint (hw/pci/pcie.c
 /// pcie_endpoint_cap_common_init: "Windows guests will report Code 10 ...").
 /// vfio-pci sizes the PCIe capability by that type (vfio_cap_len).
-inline std::uint16_t endpoint_type(const std::string& bdf) {
-  const bool root_bus = bdf.size() == 12 && bdf.compare(5, 2, "00") == 0;
-  return root_bus ? abi::pci::pcie::type_rc_end : abi::pci::pcie::type_endpoint;
-}
+std::uint16_t endpoint_type(const std::string& bdf);
 
 /// QEMU e1000e (82574L), hw/net/e1000e.c e1000e_pci_realize: BAR0 128K MMIO,
 /// BAR1 128K flash, BAR2 32-byte I/O, BAR3 16K MSI-X (table 0, PBA 0x2000);
@@ -325,49 +227,16 @@ inline std::uint16_t endpoint_type(const std::string& bdf) {
 /// endpoint on the root bus), MSI@0xd0
 /// (1 vector, 64-bit), PM@0xc8 (PMC = version 1.1 | DSI, NoSoftRst=0); AER@0x100,
 /// DSN@0x140. Without FLR the kernel resets it with a PM reset (NoSoftRst-).
-inline device_description e1000e(std::string bdf = "0000:00:03.0", unsigned group = 3) {
-  config_builder b(0x8086, 0x10d3, 0x020000, 0x00, true);
-  b.subsystem(0x8086, 0x0000).interrupt_pin(1);
-  b.bar(0, {std::uint64_t{128} * 1024, false, false, false, 0, true, {}});
-  b.bar(1, {std::uint64_t{128} * 1024, false, false, false, 0, true, {}});
-  b.bar(2, {32, true, false, false, 0, true, {}});
-  b.bar(3, {std::uint64_t{16} * 1024, false, false, false, 0, true, {}});
-  b.msix(0xa0, 5, 3, 0x0000, 3, 0x2000);
-  b.pcie(0xe0, 1, endpoint_type(bdf), false);
-  b.msi(0xd0, 0, true, false);
-  b.pm(0xc8, 0x0002 | abi::pci::pm::pmc_dsi, 0x0000);
-  b.aer(0x100);
-  b.ext_cap(0x140, abi::pci::ext_cap::dsn, 1, {0x56, 0x34, 0x12, 0xff, 0xff, 0x00, 0x54, 0x52});
-  device_description d = b.build(std::move(bdf));
-  d.iommu_group = group;
-  d.native_driver = "e1000e";
-  return d;
-}
+device_description e1000e(std::string bdf = "0000:00:03.0", unsigned group = 3);
 
 /// QEMU nvme, hw/nvme/ctrl.c nvme_init_pci (QEMU 7.2 defaults): vendor 1b36:0010,
 /// class 010802; PM@0x60 (PMC version 1.2, PMCSR NoSoftRst=1), PCIe v2@0x80 with
 /// FLR (an integrated endpoint on the root bus), MSI-X@0x40 (65 vectors, table
 /// 0x2000 and PBA 0x3000 in BAR0); BAR0 16K 64-bit. No MSI capability, no extended capabilities.
-inline device_description nvme(std::string bdf = "0000:00:05.0", unsigned group = 5) {
-  config_builder b(0x1b36, 0x0010, 0x010802, 0x02, true);
-  b.subsystem(0x1af4, 0x1100).interrupt_pin(1);
-  b.bar(0, {std::uint64_t{16} * 1024, false, true, false, 0, true, {}});
-  b.pm(0x60, 0x0003, abi::pci::pm::ctrl_no_soft_reset);
-  b.pcie(0x80, 2, endpoint_type(bdf), true);
-  b.msix(0x40, 65, 0, 0x2000, 0, 0x3000);
-  device_description d = b.build(std::move(bdf));
-  d.iommu_group = group;
-  d.native_driver = "nvme";
-  return d;
-}
+device_description nvme(std::string bdf = "0000:00:05.0", unsigned group = 5);
 
 /// QEMU pcie-root-port: no PM capability, d3cold_allowed 0, bound to pcieport.
-inline bridge_description pcie_root_port(std::string bdf = "0000:00:04.0", unsigned group = 4) {
-  bridge_description br;
-  br.bdf = std::move(bdf);
-  br.iommu_group = group;
-  return br;
-}
+bridge_description pcie_root_port(std::string bdf = "0000:00:04.0", unsigned group = 4);
 
 /// QEMU virtio-net-pci with disable-legacy=on behind a pcie-root-port,
 /// hw/virtio/virtio-pci.c virtio_pci_realize / virtio_pci_device_plugged:
@@ -377,40 +246,14 @@ inline bridge_description pcie_root_port(std::string bdf = "0000:00:04.0", unsig
 /// vectors: 2 x queue pairs + 2; BAR1 4K: table 0, PBA 0x800); BAR4 16K
 /// 64-bit prefetchable. Offsets follow from QEMU allocating the first free
 /// config space (pci_find_space).
-inline device_description virtio_net(std::string bdf = "0000:01:00.0", unsigned group = 7,
-                                     std::string bridge = "0000:00:04.0") {
-  config_builder b(0x1af4, 0x1041, 0x020000, 0x01, true);
-  b.subsystem(0x1af4, 0x1100).interrupt_pin(1);
-  b.bar(1, {4096, false, false, false, 0, true, {}});
-  b.bar(4, {std::uint64_t{16} * 1024, false, true, true, 0, true, {}});
-  b.pcie(0x40, 2, abi::pci::pcie::type_endpoint, true);
-  b.pm(0x7c, 0x0003, 0x0000);
-  b.vendor_cap(0x84, {16, 1, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0x10, 0, 0});
-  b.vendor_cap(0x94, {16, 3, 4, 0, 0, 0, 0, 0x10, 0, 0, 0, 0x10, 0, 0});
-  b.vendor_cap(0xa4, {16, 4, 4, 0, 0, 0, 0, 0x20, 0, 0, 0, 0x10, 0, 0});
-  b.vendor_cap(0xb4, {20, 2, 4, 0, 0, 0, 0, 0x30, 0, 0, 0, 0x10, 0, 0, 4, 0, 0, 0});
-  b.vendor_cap(0xc8, {20, 5, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0});
-  b.msix(0xdc, 4, 1, 0x0000, 1, 0x0800);
-  device_description d = b.build(std::move(bdf));
-  d.iommu_group = group;
-  d.native_driver = "virtio-pci";
-  d.upstream_bridge = std::move(bridge);
-  return d;
-}
+device_description virtio_net(std::string bdf = "0000:01:00.0", unsigned group = 7,
+                              std::string bridge = "0000:00:04.0");
 
 /// QEMU edu (hw/misc/edu.c): 1234:11e8, class 00ff00, BAR0 1 MiB, MSI@0x40
 /// (1 vector, 64-bit); conventional PCI, no PM capability (runtime suspend
 /// leaves it in D0 unless the platform manages it: power_methods or
 /// power_resources), no reset method (root bus, no FLR, no PM reset).
-inline device_description edu(std::string bdf = "0000:00:06.0", unsigned group = 6) {
-  config_builder b(0x1234, 0x11e8, 0x00ff00, 0x10, false);
-  b.subsystem(0x1af4, 0x1100).interrupt_pin(1);
-  b.bar(0, {std::uint64_t{1024} * 1024, false, false, false, 0, true, {}});
-  b.msi(0x40, 0, true, false);
-  device_description d = b.build(std::move(bdf));
-  d.iommu_group = group;
-  return d;
-}
+device_description edu(std::string bdf = "0000:00:06.0", unsigned group = 6);
 
 /// A GPU-like function (3D controller) with NoSoftRst- (it loses its state in
 /// D3hot->D0, so vfio-pci saves and restores it: vfio_pci_set_power_state),
@@ -418,47 +261,24 @@ inline device_description edu(std::string bdf = "0000:00:06.0", unsigned group =
 /// Not a QEMU model: a stand-in for the devices the low-power feature was
 /// written for. BAR0 16M, BAR1 64M 64-bit prefetchable, BAR3 32M 64-bit
 /// prefetchable; PM@0x60, MSI@0x68, PCIe v2@0x78; MSI-X none.
-inline device_description gpu(std::string bdf = "0000:02:00.0", unsigned group = 9,
-                              std::string bridge = "0000:00:1c.0") {
-  config_builder b(0x10de, 0x1eb8, 0x030200, 0xa1, true);
-  b.subsystem(0x10de, 0x12a2).interrupt_pin(1);
-  b.bar(0, {std::uint64_t{16} * 1024 * 1024, false, false, false, 0, true, {}});
-  b.bar(1, {std::uint64_t{64} * 1024 * 1024, false, true, true, 0, true, {}});
-  b.bar(3, {std::uint64_t{32} * 1024 * 1024, false, true, true, 0, true, {}});
-  b.pm(0x60, 0x0003, 0x0000);
-  b.msi(0x68, 0, true, false);
-  b.pcie(0x78, 2, abi::pci::pcie::type_endpoint, false);
-  b.aer(0x100);
-  device_description d = b.build(std::move(bdf));
-  d.iommu_group = group;
-  d.native_driver = "nouveau";
-  d.upstream_bridge = std::move(bridge);
-  d.power_resources = true;
-  return d;
-}
+device_description gpu(std::string bdf = "0000:02:00.0", unsigned group = 9, std::string bridge = "0000:00:1c.0");
 
 /// A migratable serial device modelled on the mtty sample (samples/vfio-mdev/mtty.c):
 /// 4348:3253, class 070002 (16550-compatible), one 8-byte I/O BAR per port, INTA;
 /// conventional PCI, no PM capability, VFIO_DEVICE_RESET taken but not reported by
 /// GET_INFO (flags PCI only, as mtty_get_device_info). Its migration driver: STOP_COPY | P2P |
 /// PRE_COPY, MIG_DATA_SIZE 24 + 36 per port (96 for two), DMA logging.
-inline device_description mtty(std::string bdf = "0000:00:07.0", unsigned group = 10, unsigned ports = 2) {
-  config_builder b(0x4348, 0x3253, 0x070002, 0x10, false);
-  b.subsystem(0x4348, 0x3253).interrupt_pin(1);
-  for (unsigned i = 0; i < ports && i < 6; ++i) b.bar(i, {8, true, false, false, 0, true, {}});
-  device_description d = b.build(std::move(bdf));
-  d.iommu_group = group;
-  d.native_driver = "mtty";
-  d.reset_works = true;     // mtty_reset always succeeds (a deferred migration reset)
-  d.reports_reset = false;  // mtty_get_device_info: VFIO_DEVICE_FLAGS_PCI only
-  migration_description m;
-  m.nr_ports = ports;
-  d.migration = m;
-  return d;
-}
+device_description mtty(std::string bdf = "0000:00:07.0", unsigned group = 10, unsigned ports = 2);
 
 }  // namespace profiles
 
 }  // namespace vfio::testing::sim
+
+// The builder's and the profiles' definitions: inline here, or, with
+// VFIO_TESTING_SEPARATE_COMPILATION, in the one file that includes
+// <vfio/testing/simulated_kernel_impl.hpp>.
+#if !defined(VFIO_TESTING_SEPARATE_COMPILATION)
+#include "device_profile_impl.hpp"
+#endif
 
 #endif  // VFIO_TESTING_SIM_DEVICE_PROFILE_HPP_INCLUDED
