@@ -8,13 +8,12 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
-#include <deque>
 #include <mutex>
-#include <set>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "../detail/owned.hpp"
 #include "../syscalls.hpp"
 #include "call_kind.hpp"
 #include "callback.hpp"
@@ -188,7 +187,7 @@ class scripted_syscalls final : public syscalls {
   bool verify_done() {
     std::lock_guard<std::mutex> lock(mu_);
     for (std::size_t i = next_; i < script_.size(); ++i)
-      report_locked("expected call #" + std::to_string(i) + " never made: " + describe(script_[i], i));
+      report_locked("expected call #" + std::to_string(i) + " never made: " + describe(*script_[i], i));
     return next_ == script_.size() && mismatches_.empty();
   }
   std::size_t remaining() const {
@@ -231,7 +230,7 @@ class scripted_syscalls final : public syscalls {
     // removes it from the table, then filp_close in fs/open.c reports ->flush
     // errors such as EIO; EINTR also comes after the release), so a scripted
     // failure releases it too. EBADF means it was not open: nothing to release.
-    open_.erase(fd);
+    forget(open_, fd);
     return static_cast<int>(c->result);
   }
   int ioctl(int fd, unsigned long request, void* arg) noexcept override {
@@ -291,7 +290,7 @@ class scripted_syscalls final : public syscalls {
     if (c->check_offset && c->offset != offset) return mismatch(*c, "offset " + std::to_string(offset));
     if (c->result < 0) return static_cast<int>(c->result);
     *addr = c->address;
-    mapped_.insert(c->address);
+    remember(mapped_, c->address);
     return 0;
   }
   int munmap(void* addr, std::size_t length) noexcept override {
@@ -300,7 +299,7 @@ class scripted_syscalls final : public syscalls {
     if (!c) return -EPROTO;
     if (c->address != addr || (c->check_length && c->length != length))
       return mismatch(*c, "munmap(" + hex_ptr(addr) + ", " + std::to_string(length) + ")");
-    if (c->result >= 0) mapped_.erase(addr);
+    if (c->result >= 0) forget(mapped_, addr);
     return static_cast<int>(c->result);
   }
   int eventfd(unsigned initval, int flags) noexcept override {
@@ -379,10 +378,12 @@ class scripted_syscalls final : public syscalls {
   };
   adder add(call_kind kind, int fd) {
     std::lock_guard<std::mutex> lock(mu_);
-    script_.emplace_back();
-    script_.back().kind = kind;
-    script_.back().fd = fd;
-    return adder{this, &script_.back()};
+    // One allocation per call: an expectation keeps pointing at its call while
+    // more are added.
+    script_.emplace_back(new expected_call{});
+    script_.back()->kind = kind;
+    script_.back()->fd = fd;
+    return adder{this, script_.back().get()};
   }
 
   expected_call* next_call(call_kind kind, int fd, unsigned long request = 0) {
@@ -394,7 +395,7 @@ class scripted_syscalls final : public syscalls {
                     ") after the script ended");
       return nullptr;
     }
-    expected_call& c = script_[next_];
+    expected_call& c = *script_[next_];
     const bool fd_matters = kind != call_kind::open && kind != call_kind::eventfd && kind != call_kind::readlink &&
                             kind != call_kind::munmap && kind != call_kind::access && kind != call_kind::getrlimit;
     if (c.kind != kind || (fd_matters && c.fd != fd) ||
@@ -409,7 +410,7 @@ class scripted_syscalls final : public syscalls {
   }
   long finish_fd(const expected_call& c) {
     if (c.result >= 0 && (c.kind == call_kind::open || c.kind == call_kind::eventfd || c.result_is_fd))
-      open_.insert(static_cast<int>(c.result));
+      remember(open_, static_cast<int>(c.result));
     return c.result;
   }
   long copy_out(const expected_call& c, void* buf, std::size_t capacity) {
@@ -449,11 +450,26 @@ class scripted_syscalls final : public syscalls {
     }
     return s;
   }
+  // A set of a few values as a list: adds `value` unless there, removes it if there.
+  template <class T>
+  static void remember(std::vector<T>& list, T value) {
+    for (const T& v : list)
+      if (v == value) return;
+    list.push_back(value);
+  }
+  template <class T>
+  static void forget(std::vector<T>& list, T value) {
+    for (auto it = list.begin(); it != list.end(); ++it)
+      if (*it == value) {
+        list.erase(it);
+        return;
+      }
+  }
   /// What fd is at script position `at`: the latest earlier expectation that
   /// hands it out decides (an open of /dev/vfio/vfio makes a container).
   ioctl_target target_of(int fd, std::size_t at) const {
     for (std::size_t i = at < script_.size() ? at : script_.size(); i-- > 0;) {
-      const expected_call& c = script_[i];
+      const expected_call& c = *script_[i];
       const bool hands_out = c.kind == call_kind::open || c.kind == call_kind::eventfd || c.result_is_fd;
       if (hands_out && c.result_set && c.result == fd)
         return c.kind == call_kind::open && c.path == "/dev/vfio/vfio" ? ioctl_target::container
@@ -482,11 +498,11 @@ class scripted_syscalls final : public syscalls {
   }
 
   mutable std::mutex mu_;
-  std::deque<expected_call> script_;
+  std::vector<detail::owned<expected_call>> script_;
   std::size_t next_ = 0;
   std::vector<std::string> mismatches_;
-  std::set<int> open_;
-  std::set<void*> mapped_;
+  std::vector<int> open_;      // descriptors handed out, not closed yet
+  std::vector<void*> mapped_;  // mmap addresses handed out, not unmapped yet
   std::int64_t clock_ns_ = 0;
   mismatch_handler on_mismatch_;
 };
