@@ -1,10 +1,11 @@
 // vfio::testing::callback<R(Args...)>: an owning, copyable, type-erased function
-// object, for the simulated kernel's hooks (sim::kernel_options::user_memory,
-// sim::fault_rule::argument). It holds what std::function would (a lambda, with
-// or without captures, a function pointer, any copyable function object) without
-// <functional>, which in libstdc++ 12 brings <unordered_map> for C++17's searchers
-// and was a sixth of the cost of compiling <vfio/testing/simulated_kernel.hpp>
-// (tests/bench/BENCHMARKS.md, "Header cost").
+// object, for the testing headers' hooks (sim::kernel_options::user_memory,
+// sim::fault_rule::argument, scripted_syscalls::mismatch_handler). It holds what
+// std::function would (a lambda, with or without captures, a function pointer, any
+// copyable function object) without <functional>, which in libstdc++ 12 brings
+// <unordered_map> for C++17's searchers and was a sixth of the cost of compiling
+// <vfio/testing/simulated_kernel.hpp>'s declarations (tests/bench/BENCHMARKS.md,
+// "Header cost").
 #ifndef VFIO_TESTING_CALLBACK_HPP_INCLUDED
 #define VFIO_TESTING_CALLBACK_HPP_INCLUDED
 
