@@ -55,6 +55,19 @@ struct simulated_kernel::state {
   }
 
   const sim::sim_function* find(const std::string& bdf) const { return k_.function(bdf); }
+  /// The iommufd behind descriptor `fd`; null when `fd` is not an iommufd.
+  sim::iommufd_ctx* iommufd_at(int fd) const {
+    const auto& all = k_.fds.all();
+    auto it = all.find(fd);
+    return it == all.end() || it->second.kind != sim::descriptor_kind::iommufd ? nullptr : it->second.iommufd.get();
+  }
+  /// add_device / add_bridge's answer to the machine's add_function / add_bridge
+  /// result `r` (0 or -errno; -EINVAL is a malformed BDF).
+  static result<void> added(int r, const char* op) {
+    if (r == -EINVAL) return error(errc::invalid_bdf, op);
+    if (r < 0) return errno_error(-r, op);
+    return {};
+  }
   std::string attribute(const std::string& bdf, const char* leaf) const {
     std::lock_guard<std::mutex> lock(mu_);
     if (!find(bdf) && !k_.bridges.count(bdf)) return "";
@@ -529,18 +542,12 @@ VFIO_TESTING_DECL simulated_kernel::~simulated_kernel() = default;
 
 VFIO_TESTING_DECL result<void> simulated_kernel::add_device(const sim::device_description& d) noexcept {
   std::lock_guard<std::mutex> lock(s_->mu_);
-  const int r = s_->k_.add_function(d);
-  if (r == -EINVAL) return error(errc::invalid_bdf, "add_device");
-  if (r < 0) return errno_error(-r, "add_device");
-  return {};
+  return state::added(s_->k_.add_function(d), "add_device");
 }
 
 VFIO_TESTING_DECL result<void> simulated_kernel::add_bridge(const sim::bridge_description& b) noexcept {
   std::lock_guard<std::mutex> lock(s_->mu_);
-  const int r = s_->k_.add_bridge(b);
-  if (r == -EINVAL) return error(errc::invalid_bdf, "add_bridge");
-  if (r < 0) return errno_error(-r, "add_bridge");
-  return {};
+  return state::added(s_->k_.add_bridge(b), "add_bridge");
 }
 
 VFIO_TESTING_DECL const sim::kernel_options& simulated_kernel::options() const noexcept { return s_->k_.opt; }
@@ -621,27 +628,21 @@ VFIO_TESTING_DECL std::vector<sim::dma_mapping> simulated_kernel::dma_mappings(i
 VFIO_TESTING_DECL std::vector<sim::ioas_mapping> simulated_kernel::ioas_mappings(int iommufd_fd,
                                                                                  std::uint32_t ioas_id) const noexcept {
   std::lock_guard<std::mutex> lock(s_->mu_);
-  const auto& all = s_->k_.fds.all();
-  auto it = all.find(iommufd_fd);
-  if (it == all.end() || it->second.kind != sim::descriptor_kind::iommufd) return {};
-  return it->second.iommufd->mappings(ioas_id);
+  sim::iommufd_ctx* ictx = s_->iommufd_at(iommufd_fd);
+  return ictx ? ictx->mappings(ioas_id) : std::vector<sim::ioas_mapping>{};
 }
 
 VFIO_TESTING_DECL std::uint32_t simulated_kernel::compat_ioas(int iommufd_fd) const noexcept {
   std::lock_guard<std::mutex> lock(s_->mu_);
-  const auto& all = s_->k_.fds.all();
-  auto it = all.find(iommufd_fd);
-  if (it == all.end() || it->second.kind != sim::descriptor_kind::iommufd) return 0;
+  sim::iommufd_ctx* ictx = s_->iommufd_at(iommufd_fd);
   std::uint32_t id = 0;
-  return it->second.iommufd->compat_ioas_id(id) == 0 ? id : 0;
+  return ictx && ictx->compat_ioas_id(id) == 0 ? id : 0;
 }
 
 VFIO_TESTING_DECL std::size_t simulated_kernel::iommufd_objects(int iommufd_fd) const noexcept {
   std::lock_guard<std::mutex> lock(s_->mu_);
-  const auto& all = s_->k_.fds.all();
-  auto it = all.find(iommufd_fd);
-  if (it == all.end() || it->second.kind != sim::descriptor_kind::iommufd) return 0;
-  return it->second.iommufd->object_count();
+  sim::iommufd_ctx* ictx = s_->iommufd_at(iommufd_fd);
+  return ictx ? ictx->object_count() : 0;
 }
 
 VFIO_TESTING_DECL std::uint32_t simulated_kernel::attached_hwpt(const std::string& bdf) const noexcept {
