@@ -35,7 +35,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
-#include <functional>
 #include <iterator>
 #include <map>
 #include <set>
@@ -45,6 +44,7 @@
 
 #include "../../abi/iommufd.hpp"
 #include "../../abi/vfio.hpp"
+#include "../callback.hpp"
 #include "inspection.hpp"
 #include "options.hpp"
 
@@ -52,7 +52,7 @@ namespace vfio::testing::sim {
 
 /// Whether [vaddr, vaddr + length) of the test process can be pinned (with
 /// FOLL_WRITE when `write`): 0 or -errno.
-using pin_pages_fn = std::function<int(std::uint64_t vaddr, std::uint64_t length, bool write)>;
+using pin_pages_fn = callback<int(std::uint64_t vaddr, std::uint64_t length, bool write)>;
 
 class iommufd_ctx {
  public:

@@ -8,20 +8,20 @@
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
-#include <functional>
 #include <memory>
 #include <vector>
 
 #include "../../abi/pci.hpp"
 #include "../../abi/vfio.hpp"
 #include "eventfd.hpp"
+#include "function_ref.hpp"
 #include "pci_function.hpp"
 
 namespace vfio::testing::sim {
 
 /// eventfd_ctx_fdget: the counter behind a descriptor, or -EBADF (no such
 /// descriptor) / -EINVAL (not an eventfd).
-using eventfd_lookup = std::function<int(int fd, std::shared_ptr<eventfd_counter>& out)>;
+using eventfd_lookup = function_ref<int(int fd, std::shared_ptr<eventfd_counter>& out)>;
 
 class irq_state {
  public:

@@ -18,7 +18,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
-#include <functional>
 #include <map>
 #include <memory>
 #include <set>
@@ -28,6 +27,7 @@
 
 #include "../../abi/vfio.hpp"
 #include "device_profile.hpp"
+#include "function_ref.hpp"
 #include "migration_profile.hpp"
 #include "pci_function.hpp"
 
@@ -171,7 +171,7 @@ class migration_file {
 /// The migration state of one device and its DMA log.
 class migration_device : public std::enable_shared_from_this<migration_device> {
  public:
-  using install_fn = std::function<int(std::shared_ptr<migration_file>)>;
+  using install_fn = function_ref<int(std::shared_ptr<migration_file>)>;
 
   migration_device(const migration_description& d, pci_function& hw, bool has_pre_copy)
       : d_(d), hw_(&hw), ports_(d.nr_ports * migration_file::port_size, 0) {

@@ -8,9 +8,10 @@
 #include <cerrno>
 #include <cstddef>
 #include <cstdio>
-#include <functional>
 #include <string>
 #include <vector>
+
+#include "function_ref.hpp"
 
 namespace vfio::testing::sim {
 
@@ -87,7 +88,7 @@ inline const attr_info* find_attribute(const std::string& name) {
 /// function's path below /sys/devices ("pci0000:00/0000:00:04.0/0000:01:00.0")
 /// or "" when there is no such function; `functions` lists every function.
 inline sysfs_ref parse_sysfs_path(const std::string& path, const std::vector<std::string>& functions,
-                                  const std::function<std::string(const std::string&)>& chain_of,
+                                  function_ref<std::string(const std::string&)> chain_of,
                                   const std::vector<std::string>& drivers) {
   sysfs_ref r;
   // Collapse repeated and trailing slashes.

@@ -346,9 +346,7 @@ class vfio_pci_device final : public runtime_pm_client, public config_host {
       data.resize(hdr.count * size);
       std::memcpy(data.data(), static_cast<unsigned char*>(arg) + sizeof hdr, data.size());
     }
-    const eventfd_lookup lookup = [this](int fd, std::shared_ptr<eventfd_counter>& out) {
-      return env_->eventfd_get(fd, out);
-    };
+    const auto lookup = [this](int fd, std::shared_ptr<eventfd_counter>& out) { return env_->eventfd_get(fd, out); };
     return irqs_.set(hdr.flags, hdr.index, hdr.start, hdr.count, data.data(), lookup, dynamic_msix(),
                      opt_->version == kernel_version::v6_1, max);
   }
