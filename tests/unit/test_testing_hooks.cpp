@@ -8,6 +8,7 @@
 #include <vfio/testing/callback.hpp>
 #include <vfio/testing/sim/fault_injection.hpp>
 #include <vfio/testing/sim/fault_injector.hpp>
+#include <vfio/testing/sim/function_ref.hpp>
 #include <vfio/testing/sim/host_environment.hpp>
 #include <vfio/testing/sim/options.hpp>
 
@@ -117,6 +118,32 @@ TEST_CASE("callback: the simulated kernel's hooks hold lambdas", "[testing][call
   faults.add(r);
   CHECK(faults.check(vfio::testing::call_kind::ioctl, 3, 42, nullptr, &r) == r.error);
   CHECK_FALSE(faults.check(vfio::testing::call_kind::ioctl, 3, 43, nullptr, &r));
+}
+
+namespace {
+int call_twice(sim::function_ref<int(int)> f, int x) { return f(x) + f(x); }
+}  // namespace
+
+TEST_CASE("function_ref: calls the referenced callable, its state included", "[testing][sim]") {
+  int calls = 0;
+  auto count = [&calls](int x) {
+    ++calls;
+    return x * 10;
+  };
+  CHECK(call_twice(count, 4) == 80);
+  CHECK(calls == 2);
+
+  // A mutable lambda bound to a name keeps its state across calls through the reference.
+  auto counter = [n = 0](int step) mutable { return n += step; };
+  const sim::function_ref<int(int)> ref = counter;
+  CHECK(ref(3) == 3);
+  CHECK(ref(4) == 7);
+  CHECK(counter(0) == 7);
+
+  // A temporary lambda lives for the call it is passed to; the result converts to R.
+  CHECK(call_twice([](int x) -> short { return static_cast<short>(x + 1); }, 1) == 4);
+  const auto const_callable = [](int x) { return -x; };
+  CHECK(call_twice(const_callable, 5) == -10);
 }
 
 TEST_CASE("group_node_table: operator[] adds a default entry, find reports what was set", "[testing][sim]") {
