@@ -173,6 +173,8 @@ namespace detail {
 /// (the view then fails every call with EBADF instead of dangling). Registration is
 /// an intrusive list: no allocation. Views of one device are created and destroyed
 /// on one thread at a time (see device's threading notes).
+struct config_access;
+
 class device_view {
  public:
   device_view(const device_view& o) noexcept;
@@ -259,6 +261,7 @@ class device {
     info_cached_ = false;
     regions_.reset();
     config_info_ = nullptr;
+    config_read_end_ = config_write_end_ = 0;
     pm_ = pm_lookup::unknown;
     low_power_dialect_ = 0;
     return fd_.close();
@@ -582,7 +585,8 @@ class device {
 
  private:
   friend class detail::device_view;
-  friend class pci::power;  // records low-power entry, exit and wake-ups
+  friend struct detail::config_access;  // the config region's hot path
+  friend class pci::power;              // records low-power entry, exit and wake-ups
 
   static constexpr std::uint16_t command_offset = abi::pci::command;
   static constexpr std::uint16_t pmcsr_offset = abi::pci::pm_ctrl;
@@ -608,6 +612,9 @@ class device {
     info_cached_ = std::exchange(o.info_cached_, false);
     regions_ = std::move(o.regions_);
     config_info_ = std::exchange(o.config_info_, nullptr);  // the node moved with the list
+    config_file_offset_ = o.config_file_offset_;
+    config_read_end_ = std::exchange(o.config_read_end_, 0u);
+    config_write_end_ = std::exchange(o.config_write_end_, 0u);
     pm_ = std::exchange(o.pm_, pm_lookup::unknown);
     pm_at_ = o.pm_at_;
     low_power_dialect_ = std::exchange(o.low_power_dialect_, std::uint8_t{0});
@@ -664,8 +671,25 @@ class device {
     detail::owned<region_node> node(new (std::nothrow) region_node{std::move(*fetched), std::move(regions_)});
     if (!node) return errno_error(ENOMEM, op, subject::region(index));
     regions_ = std::move(node);
-    if (index == abi::pci_region::config) config_info_ = &regions_->info;
+    if (index == abi::pci_region::config) {
+      config_info_ = &regions_->info;
+      enable_config_hot_path();
+    }
     return &regions_->info;
+  }
+
+  // Once the config region's info is cached on a PCI device: the bounds an aligned
+  // config access checks instead of region()'s lookup, the READ/WRITE flags and the
+  // overflow-checked bounds (detail::config_access). Left 0 (every access takes the
+  // general path) when the region's file offset leaves no room for 64 KiB.
+  void enable_config_hot_path() noexcept {
+    constexpr std::uint64_t reach = 0x10000;  // every uint16_t offset and width
+    constexpr auto max_off = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
+    if (!config_info_ || !is_config(abi::pci_region::config) || config_info_->offset > max_off - reach) return;
+    const auto end = static_cast<std::uint32_t>(config_info_->size < reach ? config_info_->size : reach);
+    config_file_offset_ = static_cast<std::int64_t>(config_info_->offset);
+    config_read_end_ = config_info_->readable() ? end : 0;
+    config_write_end_ = config_info_->writable() ? end : 0;
   }
 
   bool is_config(std::uint32_t region_index) const noexcept {
@@ -872,6 +896,11 @@ class device {
   detail::owned<region_node> regions_;
   // The config region's node in regions_, once read (see region()).
   const region_info* config_info_ = nullptr;
+  // See enable_config_hot_path(): the region's file offset, and how far an aligned
+  // read or write may reach (0: no READ or WRITE flag, or not known yet).
+  std::int64_t config_file_offset_ = 0;
+  std::uint32_t config_read_end_ = 0;
+  std::uint32_t config_write_end_ = 0;
   pm_lookup pm_ = pm_lookup::unknown;
   pm_location pm_at_{};
   // pci::power's detected low-power dialect + 1 (0: not probed yet), kept here so that
@@ -886,6 +915,91 @@ class device {
 };
 
 namespace detail {
+
+/// Aligned config accesses of 1, 2 or 4 bytes (pci::config, pci::read_config16,
+/// pci::write_config16): what device::read / write do for the config region, with the
+/// region's lookup, flags and bounds reduced to one compare once its info is cached.
+/// The same syscalls, errors and mapping-state updates as the general path, which
+/// serves the first access and every access the compare refuses.
+struct config_access {
+  // The first call of a transfer was not made: the general path checks and makes it.
+  static constexpr long not_attempted = std::numeric_limits<long>::min();
+
+  // The pread of an aligned read, and its mapping-state update when it read all Width
+  // bytes. Returns the pread's result, or not_attempted when the hot path does not apply;
+  // anything but Width is finished by finish_read().
+  template <std::size_t Width>
+  static long try_read(device& d, std::uint16_t offset, unsigned char* p) noexcept {
+    static_assert(Width == 1 || Width == 2 || Width == 4, "config accesses are 1, 2 or 4 bytes");
+    if (offset % Width != 0 || std::uint32_t{offset} + Width > d.config_read_end_) return not_attempted;
+    const long n = d.sys().pread(d.fd_.get(), p, Width, d.config_file_offset_ + offset);
+    if (n == static_cast<long>(Width)) note_read<Width>(d, offset, p);
+    return n;
+  }
+  // What try_read() left: the general path (not_attempted) or the rest of a transfer.
+  [[gnu::noinline]] static result<void> finish_read(device& d, std::uint16_t offset, unsigned char* p,
+                                                    std::size_t width, long n) noexcept {
+    if (n == not_attempted) {
+      if (offset % width != 0) return error(errc::invalid_argument, "pread");
+      return d.read(abi::pci_region::config, offset, p, width);
+    }
+    if (auto r = d.finish_transfer(false, p, width, d.config_file_offset_ + offset, n); !r) return r;
+    d.note_config_read(offset, p, width);
+    return {};
+  }
+  template <std::size_t Width>
+  static result<void> read(device& d, std::uint16_t offset, void* out) noexcept {
+    auto* p = static_cast<unsigned char*>(out);
+    const long n = try_read<Width>(d, offset, p);
+    if (n != static_cast<long>(Width)) return finish_read(d, offset, p, Width, n);
+    return {};
+  }
+
+  template <std::size_t Width>
+  static result<void> write(device& d, std::uint16_t offset, const void* in) noexcept {
+    static_assert(Width == 1 || Width == 2 || Width == 4, "config accesses are 1, 2 or 4 bytes");
+    const auto* p = static_cast<const unsigned char*>(in);
+    if (offset % Width != 0 || std::uint32_t{offset} + Width > d.config_write_end_)
+      return finish_write(d, offset, p, Width, not_attempted);
+    const long n = d.sys().pwrite(d.fd_.get(), p, Width, d.config_file_offset_ + offset);
+    if (n != static_cast<long>(Width)) return finish_write(d, offset, p, Width, n);
+    // note_config_write for a completed aligned write. PMCSR's offset is 4-aligned (the
+    // capability walk masks the pointers' reserved low bits), so an aligned access
+    // covers COMMAND's byte exactly when it starts at it, and PMCSR's first byte
+    // exactly when it starts there.
+    if (offset == device::command_offset) {
+      d.record_command(p[0]);
+      return {};
+    }
+    if (d.pm_ == device::pm_lookup::absent) return {};
+    if (d.pm_ == device::pm_lookup::present && offset != d.pmcsr_config_offset()) return {};
+    d.note_pm_write(offset, p, Width, true);  // out of line: the lookup, the read-back
+    return {};
+  }
+
+ private:
+  // note_config_read for a completed aligned read (see write() for why equality is
+  // coverage here); a single byte never holds all of PMCSR.
+  template <std::size_t Width>
+  static void note_read(device& d, std::uint16_t offset, const unsigned char* p) noexcept {
+    if (offset == device::command_offset)
+      d.record_command(p[0]);
+    else if (Width >= 2 && d.pm_ == device::pm_lookup::present && offset == d.pmcsr_config_offset())
+      d.record_power_state(static_cast<std::uint16_t>(p[0] | (p[1] << 8)));
+  }
+
+  // What write() left: the general path (not_attempted) or the rest of a transfer.
+  [[gnu::noinline]] static result<void> finish_write(device& d, std::uint16_t offset, const unsigned char* p,
+                                                     std::size_t width, long n) noexcept {
+    if (n == not_attempted) {
+      if (offset % width != 0) return error(errc::invalid_argument, "pwrite");
+      return d.write(abi::pci_region::config, offset, p, width);
+    }
+    auto r = d.finish_transfer(true, const_cast<unsigned char*>(p), width, d.config_file_offset_ + offset, n);
+    d.note_config_write(offset, p, width, r.has_value());
+    return r;
+  }
+};
 
 /// The device a view sees once its own is gone: empty, so every call fails with EBADF
 /// without a syscall and without changing it.

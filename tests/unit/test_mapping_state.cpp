@@ -282,6 +282,136 @@ TEST_CASE("views: pci::power and pci::config follow the device across moves", "[
   CHECK(r.k.open_descriptors() == 2);  // container and group; the device is closed
 }
 
+namespace {
+
+/// One config access, and what it did: its result, the bytes read, the mapping
+/// state after it and the calls the kernel saw.
+struct access_outcome {
+  bool ok = false;
+  std::error_code code;
+  std::string operation;
+  std::uint32_t value = 0;
+  std::uint8_t state = 0;
+  std::vector<std::string> calls;
+  bool operator==(const access_outcome& o) const {
+    return ok == o.ok && code == o.code && operation == o.operation && value == o.value && state == o.state &&
+           calls == o.calls;
+  }
+};
+
+std::vector<std::string> calls_since(simulated_kernel& k) {
+  std::vector<std::string> out;
+  for (const auto& c : k.trace())
+    out.push_back(std::to_string(static_cast<int>(c.kind)) + "@" + std::to_string(c.offset) + "+" +
+                  std::to_string(c.length) + "=" + std::to_string(c.result));
+  k.clear_trace();
+  return out;
+}
+
+template <class R>
+void record(access_outcome& o, const R& r) {
+  o.ok = r.has_value();
+  if (!o.ok) {
+    o.code = r.error().code();
+    o.operation = r.error().operation();
+  }
+}
+
+}  // namespace
+
+TEST_CASE("pci config: the views' accesses match device::read and write call for call", "[mapping_state]") {
+  // The same accesses through pci::config (the config region's own path once its
+  // info is cached) and through device::read / write (the general path, after the
+  // views' alignment check), on two identical kernels with the same injected faults.
+  rig views, general;
+  for (auto* r : {&views, &general}) {
+    // Every 11th pread and every 7th pwrite fail (EIO): failed writes and read-backs
+    // leave the state "unknown" or assumed unsafe until a read tells it.
+    for (std::uint64_t nth = 11; nth < 1000; nth += 11) {
+      sim::fault_rule f;
+      f.kind = vfio::testing::call_kind::pread;
+      f.nth = nth;
+      r->k.inject(f);
+    }
+    for (std::uint64_t nth = 7; nth < 1000; nth += 7) {
+      sim::fault_rule f;
+      f.kind = vfio::testing::call_kind::pwrite;
+      f.nth = nth;
+      r->k.inject(f);
+    }
+    r->k.clear_trace();
+  }
+  vfio::pci::config cfg(views.device);
+  const std::uint16_t offsets[] = {0x00,  0x01, 0x02, 0x04, 0x05, 0x06, 0x3c,  0x3e,  0x40,  0x44,  e1000e_pm, 0xca,
+                                   pmcsr, 0xcd, 0xce, 0xfc, 0xfe, 0xff, 0x100, 0x104, 0xffc, 0xffe, 0x1000,    0x1002};
+  const unsigned widths[] = {1, 2, 4};
+  std::uint32_t seed = 12345;
+  auto next = [&seed] { return seed = seed * 1103515245u + 12345u, seed >> 8; };
+  for (int step = 0; step < 600; ++step) {
+    const std::uint16_t offset = offsets[next() % (sizeof offsets / sizeof offsets[0])];
+    const unsigned width = widths[next() % 3];
+    const bool writing = next() % 2 == 0;
+    // PMCSR gets D3hot or (3 times in 4) D0; COMMAND clears MEMORY or (3 times in 4)
+    // sets it, so that the state changes often; elsewhere any value.
+    std::uint32_t value = next();
+    if (offset == pmcsr) value = (next() % 4 == 0) ? 3u : 0u;
+    if (offset == abi::pci::command) value = (next() % 4 == 0) ? 0x0004u : 0x0006u;
+    std::uint8_t bytes[4] = {static_cast<std::uint8_t>(value), static_cast<std::uint8_t>(value >> 8),
+                             static_cast<std::uint8_t>(value >> 16), static_cast<std::uint8_t>(value >> 24)};
+
+    access_outcome a, b;
+    if (writing) {
+      if (width == 1) record(a, cfg.write8(offset, bytes[0]));
+      if (width == 2) record(a, cfg.write16(offset, static_cast<std::uint16_t>(value)));
+      if (width == 4) record(a, cfg.write32(offset, value));
+    } else {
+      if (width == 1) {
+        auto r = cfg.read8(offset);
+        record(a, r);
+        if (r) a.value = *r;
+      }
+      if (width == 2) {
+        auto r = cfg.read16(offset);
+        record(a, r);
+        if (r) a.value = *r;
+      }
+      if (width == 4) {
+        auto r = cfg.read32(offset);
+        record(a, r);
+        if (r) a.value = *r;
+      }
+    }
+    if (offset % width != 0) {
+      b.ok = false;
+      b.code = vfio::errc::invalid_argument;
+      b.operation = writing ? "pwrite" : "pread";
+    } else if (writing) {
+      record(b, general.device.write(abi::pci_region::config, offset, bytes, width));
+    } else {
+      std::uint8_t in[4] = {};
+      auto r = general.device.read(abi::pci_region::config, offset, in, width);
+      record(b, r);
+      if (r) b.value = static_cast<std::uint32_t>(in[0] | (in[1] << 8) | (in[2] << 16)) | (std::uint32_t{in[3]} << 24);
+    }
+    a.state = views.device.mapping_state().bits();
+    b.state = general.device.mapping_state().bits();
+    a.calls = calls_since(views.k);
+    b.calls = calls_since(general.k);
+    INFO("step " << step << ": " << (writing ? "write" : "read") << width << " at 0x" << std::hex << offset
+                 << " value 0x" << value);
+    REQUIRE(a == b);
+    REQUIRE(views.never_lies());
+  }
+  // A device moved from: its cached path is gone with the descriptor.
+  vfio::device moved = std::move(views.device);
+  auto gone = vfio::pci::read_config16(views.device, abi::pci::vendor_id);
+  REQUIRE_FALSE(gone);
+  CHECK(gone.error() == std::errc::bad_file_descriptor);
+  CHECK(vfio::pci::read_config16(moved, abi::pci::vendor_id).value() == 0x8086);
+  REQUIRE(moved.close());
+  CHECK(vfio::pci::read_config16(moved, abi::pci::vendor_id).error() == std::errc::bad_file_descriptor);
+}
+
 TEST_CASE("views: move-assigning over a device detaches the views of the old one", "[mapping_state]") {
   rig r;
   vfio::pci::config cfg(r.device);

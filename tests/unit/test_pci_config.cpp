@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <limits>
 #include <optional>
 #include <string>
 #include <utility>
@@ -420,6 +421,107 @@ TEST_CASE("pci config: a failed pread is reported with its errno", "[pci_config]
     s.mock.expect_close(device_fd);
   }
   CHECK(s.mock.verify_done());
+}
+
+TEST_CASE("pci config: a short pread or pwrite is finished from where it stopped", "[pci_config]") {
+  seam s;
+  {
+    auto dev = open_device(s.mock);
+    vfio::pci::config cfg_space(dev);
+    expect_config_region(s.mock, 4096);
+    const std::uint8_t vendor[2] = {0x86, 0x80};
+    s.mock.expect_pread(device_fd, cfg + 0x00, 2).fills_bytes(vendor, 2);  // caches the region
+    REQUIRE(cfg_space.read16(abi::pci::vendor_id).value() == 0x8086);
+
+    // Once the region is cached, config access takes its own path: finished alike.
+    const std::uint8_t id[4] = {0x86, 0x80, 0xd3, 0x10};
+    s.mock.expect_pread(device_fd, cfg + 0x00, 4).fills_bytes(id, 1);  // returns 1
+    s.mock.expect_pread(device_fd, cfg + 0x01, 3).fills_bytes(id + 1, 3);
+    CHECK(cfg_space.read32(abi::pci::vendor_id).value() == 0x10d38086U);
+
+    s.mock.expect_pread(device_fd, cfg + 0x44, 4).fills_bytes(id, 2);
+    s.mock.expect_pread(device_fd, cfg + 0x46, 2).returns(0);
+    auto stuck = cfg_space.read32(0x44);
+    REQUIRE(!stuck);
+    CHECK(stuck.error() == errc::short_transfer);
+    CHECK(op(stuck.error()) == "pread");
+
+    s.mock.expect_pread(device_fd, cfg + 0x44, 4).fills_bytes(id, 3);
+    s.mock.expect_pread(device_fd, cfg + 0x47, 1).fails(EIO);
+    auto failed = cfg_space.read32(0x44);
+    REQUIRE(!failed);
+    CHECK(failed.error() == std::errc::io_error);
+
+    const std::uint8_t bar[4] = {0x00, 0x00, 0xbc, 0xfe};
+    s.mock.expect_pwrite(device_fd, cfg + 0x10).with_bytes(bar, 4).returns(2);
+    s.mock.expect_pwrite(device_fd, cfg + 0x12).with_bytes(bar + 2, 2);
+    CHECK(cfg_space.write32(abi::pci::base_address_0, 0xfebc0000).has_value());
+
+    s.mock.expect_pwrite(device_fd, cfg + 0x10).with_bytes(bar, 4).returns(0);
+    auto none = cfg_space.write32(abi::pci::base_address_0, 0xfebc0000);
+    REQUIRE(!none);
+    CHECK(none.error() == errc::short_transfer);
+    CHECK(op(none.error()) == "pwrite");
+    s.mock.expect_close(device_fd);
+  }
+  CHECK(s.mock.verify_done());
+}
+
+TEST_CASE("pci config: a config region without READ or WRITE, or at the end of the file offsets", "[pci_config]") {
+  seam s;
+  {
+    auto dev = open_device(s.mock);
+    vfio::pci::config cfg_space(dev);
+    vfio_test::expect_device_info(s.mock, device_fd, abi::device_flags::pci, 9, 5);
+    abi::region_info ask{};
+    ask.argsz = vfio::detail::region_info_stack_size;
+    ask.index = abi::pci_region::config;
+    abi::region_info info = ask;
+    info.flags = abi::region_flags::write;  // no READ
+    info.size = 256;
+    info.offset = static_cast<std::uint64_t>(cfg);
+    s.mock.expect_ioctl(device_fd, abi::req::device_get_region_info).with(ask).fills(info);
+    for (int i = 0; i < 2; ++i) {  // the first access caches the region, the second uses it
+      auto r = cfg_space.read16(abi::pci::command);
+      REQUIRE(!r);
+      CHECK(r.error() == errc::invalid_argument);
+      CHECK(op(r.error()) == "region flags check");
+    }
+    const std::uint8_t cmd[2] = {0x06, 0x00};
+    s.mock.expect_pwrite(device_fd, cfg + 0x04).with_bytes(cmd, 2);
+    CHECK(cfg_space.write16(abi::pci::command, 0x0006).has_value());
+    s.mock.expect_close(device_fd);
+  }
+  CHECK(s.mock.verify_done());
+  {
+    seam s2;
+    {
+      auto dev = open_device(s2.mock);
+      vfio::pci::config cfg_space(dev);
+      // A region ending at the largest file offset: the bounds are the general
+      // path's overflow-checked ones, access after access.
+      constexpr std::int64_t last = std::numeric_limits<std::int64_t>::max() - 0x100;
+      vfio_test::expect_device_info(s2.mock, device_fd, abi::device_flags::pci, 9, 5);
+      abi::region_info ask{};
+      ask.argsz = vfio::detail::region_info_stack_size;
+      ask.index = abi::pci_region::config;
+      abi::region_info info = ask;
+      info.flags = abi::region_flags::read | abi::region_flags::write;
+      info.size = 256;
+      info.offset = static_cast<std::uint64_t>(last);
+      s2.mock.expect_ioctl(device_fd, abi::req::device_get_region_info).with(ask).fills(info);
+      const std::uint8_t v[2] = {0x34, 0x12};
+      s2.mock.expect_pread(device_fd, last, 2).fills_bytes(v, 2);
+      CHECK(cfg_space.read16(0).value() == 0x1234);
+      s2.mock.expect_pread(device_fd, last + 0xfe, 2).fills_bytes(v, 2);
+      CHECK(cfg_space.read16(0xfe).value() == 0x1234);
+      s2.mock.expect_pwrite(device_fd, last + 0x3c).with_bytes(v, 2);
+      CHECK(cfg_space.write16(0x3c, 0x1234).has_value());
+      CHECK(cfg_space.read16(0x100).error() == errc::out_of_bounds);
+      s2.mock.expect_close(device_fd);
+    }
+    CHECK(s2.mock.verify_done());
+  }
 }
 
 TEST_CASE("pci config: snapshot() reads the whole region in one pread", "[pci_config]") {

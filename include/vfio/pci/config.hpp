@@ -17,21 +17,6 @@
 #include "../result.hpp"
 #include "config_snapshot.hpp"
 
-namespace vfio::detail {
-// One aligned pread/pwrite of `width` (1, 2 or 4) bytes of config space: the
-// check and call every config accessor shares.
-inline result<void> read_config_bytes(device& dev, std::uint16_t offset, std::uint8_t* out,
-                                      std::size_t width) noexcept {
-  if (offset % width != 0) return error(errc::invalid_argument, "pread");
-  return dev.read(abi::pci_region::config, offset, out, width);
-}
-inline result<void> write_config_bytes(device& dev, std::uint16_t offset, const std::uint8_t* in,
-                                       std::size_t width) noexcept {
-  if (offset % width != 0) return error(errc::invalid_argument, "pwrite");
-  return dev.write(abi::pci_region::config, offset, in, width);
-}
-}  // namespace vfio::detail
-
 namespace vfio::pci {
 
 /// pread(2) of the 2 bytes at config offset `offset` of `dev`, little-endian: what
@@ -39,7 +24,8 @@ namespace vfio::pci {
 /// Preconditions: offset 2-aligned. Errors: as config::read16.
 inline result<std::uint16_t> read_config16(device& dev, std::uint16_t offset) noexcept {
   std::uint8_t b[2];
-  if (auto r = detail::read_config_bytes(dev, offset, b, 2); !r) return r.error();
+  if (const long n = detail::config_access::try_read<2>(dev, offset, b); n != 2)
+    if (auto r = detail::config_access::finish_read(dev, offset, b, 2, n); !r) return r.error();
   return static_cast<std::uint16_t>(b[0] | (b[1] << 8));
 }
 
@@ -48,7 +34,7 @@ inline result<std::uint16_t> read_config16(device& dev, std::uint16_t offset) no
 /// Preconditions: offset 2-aligned. Errors: as config::write16.
 inline result<void> write_config16(device& dev, std::uint16_t offset, std::uint16_t value) noexcept {
   const std::uint8_t b[2] = {static_cast<std::uint8_t>(value), static_cast<std::uint8_t>(value >> 8)};
-  return detail::write_config_bytes(dev, offset, b, 2);
+  return detail::config_access::write<2>(dev, offset, b);
 }
 
 /// Typed access to a PCI device's config space through its VFIO config region
@@ -84,7 +70,7 @@ class config : private detail::device_view {
   /// device::read and device::region.
   result<std::uint8_t> read8(std::uint16_t offset) noexcept {
     std::uint8_t b[1];
-    auto r = detail::read_config_bytes(dev(), offset, b, 1);
+    auto r = detail::config_access::read<1>(dev(), offset, b);
     if (!r) return r.error();
     return b[0];
   }
@@ -93,7 +79,7 @@ class config : private detail::device_view {
   /// As read8, 4 bytes at a 4-aligned offset. Errors: as read8.
   result<std::uint32_t> read32(std::uint16_t offset) noexcept {
     std::uint8_t b[4];
-    auto r = detail::read_config_bytes(dev(), offset, b, 4);
+    auto r = detail::config_access::read<4>(dev(), offset, b);
     if (!r) return r.error();
     return static_cast<std::uint32_t>(b[0]) | (static_cast<std::uint32_t>(b[1]) << 8) |
            (static_cast<std::uint32_t>(b[2]) << 16) | (static_cast<std::uint32_t>(b[3]) << 24);
@@ -107,7 +93,7 @@ class config : private detail::device_view {
   /// device::write and device::region.
   result<void> write8(std::uint16_t offset, std::uint8_t value) noexcept {
     const std::uint8_t b[1] = {value};
-    return detail::write_config_bytes(dev(), offset, b, 1);
+    return detail::config_access::write<1>(dev(), offset, b);
   }
   /// As write8, 2 bytes at a 2-aligned offset. Errors: as write8.
   result<void> write16(std::uint16_t offset, std::uint16_t value) noexcept {
@@ -117,7 +103,7 @@ class config : private detail::device_view {
   result<void> write32(std::uint16_t offset, std::uint32_t value) noexcept {
     const std::uint8_t b[4] = {static_cast<std::uint8_t>(value), static_cast<std::uint8_t>(value >> 8),
                                static_cast<std::uint8_t>(value >> 16), static_cast<std::uint8_t>(value >> 24)};
-    return detail::write_config_bytes(dev(), offset, b, 4);
+    return detail::config_access::write<4>(dev(), offset, b);
   }
   // NOLINTEND(readability-make-member-function-const)
 
