@@ -698,10 +698,14 @@ class device {
 
   // Sets the bits in `set` and clears those in `clear` (set wins), atomically.
   void update_blockers(std::uint8_t clear, std::uint8_t set) noexcept {
-    std::uint8_t old = blockers_.load(std::memory_order_relaxed);
+    const std::uint8_t old = blockers_.load(std::memory_order_relaxed);
+    // The usual case (COMMAND rewritten as it was): no locked instruction, no call.
+    if (static_cast<std::uint8_t>((old & ~clear) | set) != old) change_blockers(old, clear, set);
+  }
+  [[gnu::noinline]] void change_blockers(std::uint8_t old, std::uint8_t clear, std::uint8_t set) noexcept {
     for (;;) {
       const auto next = static_cast<std::uint8_t>((old & ~clear) | set);
-      if (next == old) return;  // the usual case (COMMAND rewritten as it was): no locked instruction
+      if (next == old) return;
       if (blockers_.compare_exchange_weak(old, next, std::memory_order_acq_rel, std::memory_order_relaxed)) return;
     }
   }
@@ -982,9 +986,14 @@ struct config_access {
   // coverage here); a single byte never holds all of PMCSR.
   template <std::size_t Width>
   static void note_read(device& d, std::uint16_t offset, const unsigned char* p) noexcept {
+    if (offset == device::command_offset ||
+        (Width >= 2 && d.pm_ == device::pm_lookup::present && offset == d.pmcsr_config_offset()))
+      record_read(d, offset, p);
+  }
+  [[gnu::noinline]] static void record_read(device& d, std::uint16_t offset, const unsigned char* p) noexcept {
     if (offset == device::command_offset)
       d.record_command(p[0]);
-    else if (Width >= 2 && d.pm_ == device::pm_lookup::present && offset == d.pmcsr_config_offset())
+    else
       d.record_power_state(static_cast<std::uint16_t>(p[0] | (p[1] << 8)));
   }
 

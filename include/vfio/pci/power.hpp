@@ -543,13 +543,11 @@ class power : private detail::device_view {
       // PMCSR after exit: one 2-byte pread (or, on first use, the lookup's 256-byte
       // one, whose PMCSR serves): kept, because runtime PM may have changed the state
       // while low power was engaged (vfio_pci_core_runtime_suspend sets D0 first).
-      bool looked_up = false;
-      auto at = location(&looked_up);
-      if (!at && at.error() != errc::no_pm_capability) return at.error();
-      if (at) {
-        bool wrote = false;
-        if (auto t = transition(d_state::d0, true, nullptr, wrote, looked_up); !t) return t.error();
-      }
+      // transition() looks the capability up when needed (its PMCSR then serves) and
+      // fails with errc::no_pm_capability, before any access, when there is none.
+      bool wrote = false;
+      auto t = transition(d_state::d0, true, nullptr, wrote);
+      if (!t && t.error() != errc::no_pm_capability) return t.error();
     }
     drop_wakeup_fd();
     return {};
@@ -604,14 +602,17 @@ class power : private detail::device_view {
   /// Then the first PMCSR read is skipped; otherwise it costs one 2-byte pread.
   result<bool> transition(d_state target, bool skip_if_there, d_state* observed, bool& wrote,
                           bool looked_up = false) noexcept {
-    constexpr const char* op = "PCI_PM_CTRL";
-    bool fresh = false;
-    auto loc = location(&fresh);
-    if (!loc) return loc.error();
-    if (!decode_pmc(loc->pmc).supports(target)) return error(errc::power_state_unsupported, op);
     device& d = dev();
-    const auto at = static_cast<std::uint16_t>(loc->offset + abi::pci::pm_ctrl);
-    std::uint16_t before = loc->pmcsr;
+    bool fresh = false;
+    pm_location loc = d.pm_at_;
+    if (d.pm_ != device::pm_lookup::present) {  // the lookup, or the reason there is none
+      auto found = location(&fresh);
+      if (!found) return found.error();
+      loc = *found;
+    }
+    if (!decode_pmc(loc.pmc).supports(target)) return pm_ctrl_error(errc::power_state_unsupported);
+    const auto at = static_cast<std::uint16_t>(loc.offset + abi::pci::pm_ctrl);
+    std::uint16_t before = loc.pmcsr;
     if (!fresh && !looked_up) {
       auto read = read_config16(d, at);
       if (!read) return read.error();
@@ -634,9 +635,10 @@ class power : private detail::device_view {
     const auto now = static_cast<d_state>(d.pm_at_.pmcsr & abi::pci::pm::ctrl_state_mask);
     if (observed) *observed = now;
     if (now == target) return true;
-    if (target == d_state::d0 && now == d_state::d3hot) return error(errc::stuck_in_d3, op);
-    return error(errc::power_state_not_reached, op);
+    return pm_ctrl_error(target == d_state::d0 && now == d_state::d3hot ? errc::stuck_in_d3
+                                                                        : errc::power_state_not_reached);
   }
+  [[gnu::cold, gnu::noinline]] static error pm_ctrl_error(errc code) noexcept { return error(code, "PCI_PM_CTRL"); }
 
   // Best effort: back to D0 after a failed suspend that wrote D3hot.
   void undo_d3hot() noexcept {
