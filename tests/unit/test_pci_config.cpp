@@ -303,17 +303,20 @@ vfio::device open_device(scripted_syscalls& mock) {
   return vfio_test::open_scripted_device(mock, group_fd, device_fd, "0000:00:03.0");
 }
 
-/// GET_INFO, then GET_REGION_INFO of the config region with `size` bytes at offset `cfg`.
-void expect_config_region(scripted_syscalls& mock, std::uint64_t size) {
+/// GET_INFO, then GET_REGION_INFO of the config region with `size` bytes at file
+/// offset `at` (default `cfg`), READ and WRITE unless `flags` says otherwise.
+void expect_config_region(scripted_syscalls& mock, std::uint64_t size,
+                          std::uint32_t flags = abi::region_flags::read | abi::region_flags::write,
+                          std::int64_t at = cfg) {
   vfio_test::expect_device_info(mock, device_fd, abi::device_flags::pci, 9, 5);
 
   abi::region_info ask{};
   ask.argsz = vfio::detail::region_info_stack_size;  // the first call's 256-byte buffer
   ask.index = abi::pci_region::config;
   abi::region_info info = ask;
-  info.flags = abi::region_flags::read | abi::region_flags::write;
+  info.flags = flags;
   info.size = size;
-  info.offset = static_cast<std::uint64_t>(cfg);
+  info.offset = static_cast<std::uint64_t>(at);
   mock.expect_ioctl(device_fd, abi::req::device_get_region_info).with(ask).fills(info);
 }
 
@@ -472,15 +475,7 @@ TEST_CASE("pci config: a config region without READ or WRITE, or at the end of t
   {
     auto dev = open_device(s.mock);
     vfio::pci::config cfg_space(dev);
-    vfio_test::expect_device_info(s.mock, device_fd, abi::device_flags::pci, 9, 5);
-    abi::region_info ask{};
-    ask.argsz = vfio::detail::region_info_stack_size;
-    ask.index = abi::pci_region::config;
-    abi::region_info info = ask;
-    info.flags = abi::region_flags::write;  // no READ
-    info.size = 256;
-    info.offset = static_cast<std::uint64_t>(cfg);
-    s.mock.expect_ioctl(device_fd, abi::req::device_get_region_info).with(ask).fills(info);
+    expect_config_region(s.mock, 256, abi::region_flags::write);  // no READ
     for (int i = 0; i < 2; ++i) {  // the first access caches the region, the second uses it
       auto r = cfg_space.read16(abi::pci::command);
       REQUIRE(!r);
@@ -501,15 +496,7 @@ TEST_CASE("pci config: a config region without READ or WRITE, or at the end of t
       // A region ending at the largest file offset: the bounds are the general
       // path's overflow-checked ones, access after access.
       constexpr std::int64_t last = std::numeric_limits<std::int64_t>::max() - 0x100;
-      vfio_test::expect_device_info(s2.mock, device_fd, abi::device_flags::pci, 9, 5);
-      abi::region_info ask{};
-      ask.argsz = vfio::detail::region_info_stack_size;
-      ask.index = abi::pci_region::config;
-      abi::region_info info = ask;
-      info.flags = abi::region_flags::read | abi::region_flags::write;
-      info.size = 256;
-      info.offset = static_cast<std::uint64_t>(last);
-      s2.mock.expect_ioctl(device_fd, abi::req::device_get_region_info).with(ask).fills(info);
+      expect_config_region(s2.mock, 256, abi::region_flags::read | abi::region_flags::write, last);
       const std::uint8_t v[2] = {0x34, 0x12};
       s2.mock.expect_pread(device_fd, last, 2).fills_bytes(v, 2);
       CHECK(cfg_space.read16(0).value() == 0x1234);
