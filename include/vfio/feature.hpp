@@ -230,6 +230,12 @@ inline error call_error(int errno_value) noexcept {
   return errno_error(errno_value, operation);
 }
 
+/// call_error() for the ioctl's flags, naming the feature. Out of line: the
+/// success path of every GET and SET stays small enough to inline.
+[[gnu::cold, gnu::noinline]] inline error exchange_error(int errno_value, std::uint32_t id_and_op) noexcept {
+  return call_error(errno_value).with_subject(subject::feature(id_and_op & abi::feature_flags::mask));
+}
+
 /// One typed GET or SET (`op` is abi::feature_flags::get or ::set): the frame
 /// on the stack with argsz exact, `in` copied into the payload before the ioctl
 /// and the kernel's payload copied to `out` after it (either may be null).
@@ -243,7 +249,7 @@ result<int> exchange(int fd, syscalls& sys, std::uint32_t id_and_op, const P* in
     if (in) f.payload = *in;
   }
   const int r = sys.ioctl(fd, abi::req::device_feature, &f);
-  if (r < 0) return call_error(-r).with_subject(subject::feature(id_and_op & abi::feature_flags::mask));
+  if (r < 0) return exchange_error(-r, id_and_op);
   if constexpr (!std::is_void<P>::value) {
     if (out) *out = f.payload;
   }

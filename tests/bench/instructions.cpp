@@ -186,6 +186,32 @@ __attribute__((noinline)) int base_set_power_state(vfio::syscalls& sys, int fd, 
   return (v & 3u) == state ? 0 : -1;
 }
 
+__attribute__((noinline)) int base_config_read32(vfio::syscalls& sys, int fd, std::uint64_t config_offset,
+                                                 std::uint16_t off, std::uint32_t* out) {
+  std::uint32_t v;
+  if (sys.pread(fd, &v, 4, static_cast<std::int64_t>(config_offset + off)) != 4) return -1;
+  *out = v;
+  return 0;
+}
+
+__attribute__((noinline)) int base_power_state(vfio::syscalls& sys, int fd, std::uint64_t config_offset,
+                                               std::uint16_t pmcsr_off, unsigned* out) {
+  std::uint16_t v;
+  if (sys.pread(fd, &v, 2, static_cast<std::int64_t>(config_offset + pmcsr_off)) != 2) return -1;
+  *out = v & 3u;
+  return 0;
+}
+
+__attribute__((noinline)) int base_disable_irq(vfio::syscalls& sys, int fd, unsigned index) {
+  struct vfio_irq_set set;
+  set.argsz = sizeof set;
+  set.flags = VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_TRIGGER;
+  set.index = index;
+  set.start = 0;
+  set.count = 0;
+  return sys.ioctl(fd, VFIO_DEVICE_SET_IRQS, &set) < 0 ? -1 : 0;
+}
+
 __attribute__((noinline)) int base_set_irq_eventfd(vfio::syscalls& sys, int fd, unsigned index, int efd) {
   alignas(8) unsigned char buf[sizeof(struct vfio_irq_set) + sizeof(std::int32_t)];
   auto* set = reinterpret_cast<struct vfio_irq_set*>(buf);
@@ -335,6 +361,41 @@ int main(int argc, char** argv) {
       check(base_config_write16(sys, fd, config_offset, PCI_COMMAND, 0x0006) == 0, "write16");
   });
 
+  // Registers the library does not track: the identification dword, and
+  // Interrupt Line (writable, virtualized by vfio-pci).
+  measure("lib config_read32_untracked", [&] {
+    for (int i = 0; i < iterations; ++i) check(static_cast<bool>(cfg.read32(PCI_VENDOR_ID)), "read32");
+  });
+  measure("base config_read32_untracked", [&] {
+    for (int i = 0; i < iterations; ++i)
+      check(base_config_read32(sys, fd, config_offset, PCI_VENDOR_ID, &v32) == 0, "read32");
+  });
+
+  measure("lib config_write16_untracked", [&] {
+    for (int i = 0; i < iterations; ++i) check(static_cast<bool>(cfg.write16(PCI_INTERRUPT_LINE, 0x010b)), "write16");
+  });
+  measure("base config_write16_untracked", [&] {
+    for (int i = 0; i < iterations; ++i)
+      check(base_config_write16(sys, fd, config_offset, PCI_INTERRUPT_LINE, 0x010b) == 0, "write16");
+  });
+
+  unsigned state = 0;
+  measure("lib power_state", [&] {
+    for (int i = 0; i < iterations; ++i) check(static_cast<bool>(pm.power_state()), "power_state");
+  });
+  measure("base power_state", [&] {
+    for (int i = 0; i < iterations; ++i) check(base_power_state(sys, fd, config_offset, pmcsr, &state) == 0, "state");
+  });
+
+  // LOW_POWER_EXIT with low power not engaged: the kernel answers 0.
+  measure("lib feature_set", [&] {
+    for (int i = 0; i < iterations; ++i) check(static_cast<bool>(feature::set<feature::low_power_exit>(dev)), "set");
+  });
+  measure("base feature_set", [&] {
+    for (int i = 0; i < iterations; ++i)
+      check(base_feature_set(sys, fd, VFIO_DEVICE_FEATURE_LOW_POWER_EXIT) == 0, "set");
+  });
+
   measure("lib pm_ctrl_transition", [&] {
     for (int i = 0; i < iterations; ++i) {
       check(static_cast<bool>(pm.set_power_state(vfio::pci::d_state::d3hot)), "D3hot");
@@ -356,6 +417,20 @@ int main(int argc, char** argv) {
   measure("base set_irq_eventfds", [&] {
     for (int i = 0; i < iterations; ++i)
       check(base_set_irq_eventfd(sys, fd, VFIO_PCI_MSIX_IRQ_INDEX, efd) == 0, "set_irq_eventfds");
+  });
+
+  measure("lib irq_set_disable", [&] {
+    for (int i = 0; i < iterations; ++i) {
+      check(static_cast<bool>(dev.set_irq_eventfds(VFIO_PCI_MSIX_IRQ_INDEX, 0, vfio::span<const int>(efds, 1))),
+            "set_irq_eventfds");
+      check(static_cast<bool>(dev.disable_irq(VFIO_PCI_MSIX_IRQ_INDEX)), "disable_irq");
+    }
+  });
+  measure("base irq_set_disable", [&] {
+    for (int i = 0; i < iterations; ++i) {
+      check(base_set_irq_eventfd(sys, fd, VFIO_PCI_MSIX_IRQ_INDEX, efd) == 0, "set_irq_eventfds");
+      check(base_disable_irq(sys, fd, VFIO_PCI_MSIX_IRQ_INDEX) == 0, "disable_irq");
+    }
   });
 
   measure("lib dma_map_unmap", [&] {
