@@ -18,6 +18,7 @@
 #include <utility>
 #include <vector>
 
+#include <vfio/cdev.hpp>
 #include <vfio/container.hpp>
 #include <vfio/device.hpp>
 #include <vfio/eventfd.hpp>
@@ -25,6 +26,8 @@
 #include <vfio/group.hpp>
 #include <vfio/host/power.hpp>
 #include <vfio/host/sysfs.hpp>
+#include <vfio/iommufd.hpp>
+#include <vfio/migration.hpp>
 #include <vfio/pci/config.hpp>
 #include <vfio/pci/power.hpp>
 #include <vfio/testing/simulated_kernel.hpp>
@@ -680,6 +683,82 @@ TEST_CASE("counts: read_power_report reads each attribute with one read", "[coun
     REQUIRE(s);
     CHECK(sys.total() == 6);  // 2 attributes x (open, read, close)
   }
+}
+
+// ---------------------------------------------------------------------------
+// The cdev path and iommufd, and migration (for reference: the minimum each)
+
+TEST_CASE("counts: the cdev path opens in 9 calls; IOAS map and unmap take one ioctl each", "[counts][iommufd]") {
+  sim::kernel_options options = sim::kernel_options::project_kernel();
+  options.user_memory = [](std::uint64_t, std::uint64_t, bool) { return 0; };
+  simulated_kernel k(options);
+  REQUIRE(k.add_device(sim::profiles::e1000e()));
+  counting_syscalls sys(k);
+  auto ictx = vfio::iommufd::open(vfio::iommufd::default_path, sys);
+  REQUIRE(ictx);
+  CHECK(sys.total() == 1);  // open("/dev/iommu")
+  sys.reset();
+  auto bound = vfio::cdev::open_device(e1000e_bdf, *ictx);
+  REQUIRE(bound);
+  // number_of: open the vfio-dev directory, getdents64 until it returns 0, close it;
+  // then open the node and VFIO_DEVICE_BIND_IOMMUFD.
+  CHECK(sys.opens == 2);
+  CHECK(sys.getdents == 2);
+  CHECK(sys.closes == 1);
+  CHECK(sys.ioctls == 1);
+  CHECK(sys.total() == 6);
+  sys.reset();
+  auto space = ictx->ioas_alloc();
+  REQUIRE(space);
+  auto hwpt = vfio::cdev::attach(bound->dev, space->id());
+  REQUIRE(hwpt);
+  CHECK(sys.total() == 2);  // IOMMU_IOAS_ALLOC, VFIO_DEVICE_ATTACH_IOMMUFD_PT
+
+  const std::size_t size = std::size_t{2} * 4096;
+  void* mem = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  REQUIRE(mem != MAP_FAILED);
+  sys.reset();
+  auto mapped = ictx->map_fixed(space->id(), 0x100000, mem, size);
+  CHECK(mapped);
+  CHECK(sys.total() == 1);
+  sys.reset();
+  auto unmapped = ictx->unmap(space->id(), 0x100000, size);
+  CHECK(unmapped);
+  CHECK(sys.total() == 1);
+  ::munmap(mem, size);
+}
+
+TEST_CASE("counts: migration: open takes 2 ioctls, a state change one SET per arc", "[counts][migration]") {
+  const char* const mtty_bdf = "0000:00:08.0";
+  simulated_kernel k;
+  REQUIRE(k.add_device(sim::profiles::mtty(mtty_bdf, 20)));
+  counting_syscalls sys(k);
+  opened o = open_through(sys, mtty_bdf);
+  sys.reset();
+  auto m = vfio::migration::open(o.device);
+  REQUIRE(m);
+  CHECK(sys.feature_flags ==
+        std::vector<std::uint32_t>{GET | abi::feature_id::migration, GET | abi::feature_id::mig_device_state});
+  CHECK(sys.total() == 2);
+  sys.reset();
+  REQUIRE(m->stop_copy_size());
+  CHECK(sys.total() == 1);  // GET MIG_DATA_SIZE
+  sys.reset();
+  REQUIRE(m->set_state(vfio::mig_state::pre_copy));  // RUNNING -> PRE_COPY: the SET returns the data_fd
+  CHECK(sys.total() == 1);
+  sys.reset();
+  REQUIRE(m->precopy_info());
+  CHECK(sys.total() == 1);  // VFIO_MIG_GET_PRECOPY_INFO on the data_fd
+  sys.reset();
+  vfio::mig_transition t;
+  REQUIRE(m->set_state(vfio::mig_state::stop_copy, &t));  // PRE_COPY -> PRE_COPY_P2P -> STOP_COPY
+  CHECK(t.arcs_done == 2);
+  CHECK(sys.total() == 2);
+  sys.reset();
+  REQUIRE(m->set_state(vfio::mig_state::stop));  // STOP_COPY -> STOP ends the stream
+  CHECK(sys.ioctls == 1);
+  CHECK(sys.closes == 1);
+  CHECK(sys.total() == 2);
 }
 
 }  // namespace vfio_unit_test_syscall_counts
