@@ -24,14 +24,6 @@ namespace {
 using vfio::host::power_state;
 using vfio::host::runtime_status;
 
-/// Runs `op` and answers how many calls it made (trace lines it added).
-template <class Op>
-std::size_t calls(ktest::context& ctx, Op&& op) {
-  const std::size_t before = ctx.sys().lines().size();
-  op();
-  return ctx.sys().lines().size() - before;
-}
-
 }  // namespace
 
 KSCENARIO("syscall_budgets",
@@ -44,14 +36,14 @@ KSCENARIO("syscall_budgets",
   KREQUIRE(s.device.region(vfio::abi::pci_region::config));
 
   bool ok = false;
-  std::size_t n =
-      calls(ctx, [&] { ok = static_cast<bool>(vfio::feature::probe<vfio::feature::low_power_entry>(s.device)); });
+  std::size_t n = ktest::calls(
+      ctx, [&] { ok = static_cast<bool>(vfio::feature::probe<vfio::feature::low_power_entry>(s.device)); });
   ctx.note("feature probe: %zu call(s), %s", n, ok ? "supported" : "refused");
   KCHECK(n == 1);
 
   vfio::pci::config cfg(s.device);
   std::uint16_t command = 0;
-  n = calls(ctx, [&] {
+  n = ktest::calls(ctx, [&] {
     auto r = cfg.read16(vfio::abi::pci::command);
     ok = static_cast<bool>(r);
     if (r) command = *r;
@@ -59,7 +51,7 @@ KSCENARIO("syscall_budgets",
   KREQUIRE(ok);
   ctx.note("config read16: %zu call(s)", n);
   KCHECK(n == 1);
-  n = calls(ctx, [&] { ok = static_cast<bool>(cfg.write16(vfio::abi::pci::command, command)); });
+  n = ktest::calls(ctx, [&] { ok = static_cast<bool>(cfg.write16(vfio::abi::pci::command, command)); });
   KREQUIRE(ok);
   ctx.note("config write16: %zu call(s)", n);
   KCHECK(n == 1);
@@ -68,15 +60,15 @@ KSCENARIO("syscall_budgets",
   // afterwards each transition is a PMCSR read, the write and its read-back.
   vfio::pci::power pw(s.device);
   bool has_pm = false;
-  n = calls(ctx, [&] { has_pm = static_cast<bool>(pw.capability()); });
+  n = ktest::calls(ctx, [&] { has_pm = static_cast<bool>(pw.capability()); });
   ctx.note("PM capability lookup: %zu call(s), %s", n, has_pm ? "present" : "absent");
   KCHECK(n == 1);
   if (has_pm) {
-    n = calls(ctx, [&] { ok = static_cast<bool>(pw.set_power_state(vfio::pci::d_state::d3hot)); });
+    n = ktest::calls(ctx, [&] { ok = static_cast<bool>(pw.set_power_state(vfio::pci::d_state::d3hot)); });
     ctx.note("PM_CTRL to D3hot: %zu call(s)", n);
     KCHECK(ok);
     KCHECK(n == 3);
-    n = calls(ctx, [&] { ok = static_cast<bool>(pw.set_power_state(vfio::pci::d_state::d0)); });
+    n = ktest::calls(ctx, [&] { ok = static_cast<bool>(pw.set_power_state(vfio::pci::d_state::d0)); });
     ctx.note("PM_CTRL to D0: %zu call(s)", n);
     KCHECK(ok);
     KCHECK(n == 3);
@@ -84,11 +76,11 @@ KSCENARIO("syscall_budgets",
 
   // Low power: the dialect probe and LOW_POWER_ENTRY; LOW_POWER_EXIT and, with
   // a PM capability, the PMCSR read that says where the device came back to.
-  n = calls(ctx, [&] { ok = static_cast<bool>(pw.suspend()); });
+  n = ktest::calls(ctx, [&] { ok = static_cast<bool>(pw.suspend()); });
   ctx.note("suspend: %zu call(s)", n);
   KREQUIRE(ok);
   KCHECK(n == 2);
-  n = calls(ctx, [&] { ok = static_cast<bool>(pw.resume()); });
+  n = ktest::calls(ctx, [&] { ok = static_cast<bool>(pw.resume()); });
   ctx.note("resume: %zu call(s)", n);
   KREQUIRE(ok);
   KCHECK(n == (has_pm ? 2U : 1U));
@@ -98,13 +90,13 @@ KSCENARIO("syscall_budgets",
   auto efd = vfio::eventfd::create(0, EFD_NONBLOCK, ctx.sys());
   KREQUIRE(efd);
   const int fds[1] = {efd->fd()};
-  n = calls(ctx, [&] {
+  n = ktest::calls(ctx, [&] {
     ok = static_cast<bool>(s.device.set_irq_eventfds(vfio::abi::pci_irq::intx, 0, vfio::span<const int>(fds, 1)));
   });
   ctx.note("IRQ eventfd set: %zu call(s)", n);
   KCHECK(ok);
   KCHECK(n == 1);
-  n = calls(ctx, [&] { ok = static_cast<bool>(s.device.disable_irq(vfio::abi::pci_irq::intx)); });
+  n = ktest::calls(ctx, [&] { ok = static_cast<bool>(s.device.disable_irq(vfio::abi::pci_irq::intx)); });
   ctx.note("IRQ disable: %zu call(s)", n);
   KCHECK(ok);
   KCHECK(n == 1);
@@ -117,17 +109,17 @@ KSCENARIO("syscall_budgets",
   unsigned char* mem = memory.at(0);
   mem[0] = 1;  // populated, as a guest's RAM is
   if (ctx.cdev_path()) {
-    n = calls(ctx, [&] { ok = static_cast<bool>(s.iommufd.map_fixed(s.ioas.id(), iova, mem, page)); });
+    n = ktest::calls(ctx, [&] { ok = static_cast<bool>(s.iommufd.map_fixed(s.ioas.id(), iova, mem, page)); });
   } else {
-    n = calls(ctx, [&] { ok = static_cast<bool>(s.container.map_dma(mem, iova, page)); });
+    n = ktest::calls(ctx, [&] { ok = static_cast<bool>(s.container.map_dma(mem, iova, page)); });
   }
   ctx.note("DMA map: %zu call(s)", n);
   KCHECK(ok);
   KCHECK(n == 1);
   if (ctx.cdev_path()) {
-    n = calls(ctx, [&] { ok = static_cast<bool>(s.iommufd.unmap(s.ioas.id(), iova, page)); });
+    n = ktest::calls(ctx, [&] { ok = static_cast<bool>(s.iommufd.unmap(s.ioas.id(), iova, page)); });
   } else {
-    n = calls(ctx, [&] { ok = static_cast<bool>(s.container.unmap_dma(iova, page)); });
+    n = ktest::calls(ctx, [&] { ok = static_cast<bool>(s.container.unmap_dma(iova, page)); });
   }
   ctx.note("DMA unmap: %zu call(s)", n);
   KCHECK(ok);

@@ -162,6 +162,15 @@ inline bool group_path_only(context& ctx, const char* why) {
   return true;
 }
 
+/// Runs `op` and answers how many calls it made: the lines it added to the trace
+/// (every traced call is one line but a run of sysfs reads, which the tracer folds).
+template <class Op>
+std::size_t calls(context& ctx, Op&& op) {
+  const std::size_t before = ctx.sys().lines().size();
+  op();
+  return ctx.sys().lines().size() - before;
+}
+
 /// True, with a note, on the cdev and compat paths, for a scenario that opens
 /// what it needs itself, the same way on every path (cdev_iommufd,
 /// mtty_migration, compat_container): it runs once per run, in the group pass.

@@ -264,12 +264,14 @@ inline vfio::host::power_state to_power_state(vfio::host::reachable_state s) {
 #define KTEST_CAT2(a, b) a##b
 #define KTEST_CAT(a, b) KTEST_CAT2(a, b)
 
-/// Registers `void fn(ktest::context&)` as scenario NAME.
-#define KSCENARIO(NAME, SUMMARY)                                                                           \
-  static void KTEST_CAT(scenario_body_, __LINE__)(::ktest::context&);                                      \
-  static const ::ktest::registrar KTEST_CAT(scenario_reg_, __LINE__)(NAME, SUMMARY,                        \
-                                                                     KTEST_CAT(scenario_body_, __LINE__)); \
-  static void KTEST_CAT(scenario_body_, __LINE__)(::ktest::context & ctx)
+/// Registers `void fn(ktest::context&)` as scenario NAME. Named by __COUNTER__, not
+/// __LINE__: the build joins scenario files into one TU (unity batches), where two
+/// files may hold a scenario on the same line.
+#define KSCENARIO(NAME, SUMMARY) KTEST_SCENARIO(NAME, SUMMARY, __COUNTER__)
+#define KTEST_SCENARIO(NAME, SUMMARY, N)                                                                    \
+  static void KTEST_CAT(scenario_body_, N)(::ktest::context&);                                              \
+  static const ::ktest::registrar KTEST_CAT(scenario_reg_, N)(NAME, SUMMARY, KTEST_CAT(scenario_body_, N)); \
+  static void KTEST_CAT(scenario_body_, N)(::ktest::context & ctx)
 
 /// Records a failure with file:line when COND is false; the scenario goes on.
 #define KCHECK(COND)                                                \
