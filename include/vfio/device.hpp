@@ -926,31 +926,6 @@ namespace detail {
 /// The same syscalls, errors and mapping-state updates as the general path, which
 /// serves the first access and every access the compare refuses.
 struct config_access {
-  // The first call of a transfer was not made: the general path checks and makes it.
-  static constexpr long not_attempted = std::numeric_limits<long>::min();
-
-  // The pread of an aligned read, and its mapping-state update when it read all Width
-  // bytes. Returns the pread's result, or not_attempted when the hot path does not apply;
-  // anything but Width is finished by finish_read().
-  template <std::size_t Width>
-  static long try_read(device& d, std::uint16_t offset, unsigned char* p) noexcept {
-    static_assert(Width == 1 || Width == 2 || Width == 4, "config accesses are 1, 2 or 4 bytes");
-    if (offset % Width != 0 || std::uint32_t{offset} + Width > d.config_read_end_) return not_attempted;
-    const long n = d.sys().pread(d.fd_.get(), p, Width, d.config_file_offset_ + offset);
-    if (n == static_cast<long>(Width)) note_read<Width>(d, offset, p);
-    return n;
-  }
-  // What try_read() left: the general path (not_attempted) or the rest of a transfer.
-  [[gnu::noinline]] static result<void> finish_read(device& d, std::uint16_t offset, unsigned char* p,
-                                                    std::size_t width, long n) noexcept {
-    if (n == not_attempted) {
-      if (offset % width != 0) return error(errc::invalid_argument, "pread");
-      return d.read(abi::pci_region::config, offset, p, width);
-    }
-    if (auto r = d.finish_transfer(false, p, width, d.config_file_offset_ + offset, n); !r) return r;
-    d.note_config_read(offset, p, width);
-    return {};
-  }
   template <std::size_t Width>
   static result<void> read(device& d, std::uint16_t offset, void* out) noexcept {
     auto* p = static_cast<unsigned char*>(out);
@@ -982,6 +957,31 @@ struct config_access {
   }
 
  private:
+  // The first call of a transfer was not made: the general path checks and makes it.
+  static constexpr long not_attempted = std::numeric_limits<long>::min();
+
+  // The pread of an aligned read, and its mapping-state update when it read all Width
+  // bytes. Returns the pread's result, or not_attempted when the hot path does not apply;
+  // anything but Width is finished by finish_read().
+  template <std::size_t Width>
+  static long try_read(device& d, std::uint16_t offset, unsigned char* p) noexcept {
+    static_assert(Width == 1 || Width == 2 || Width == 4, "config accesses are 1, 2 or 4 bytes");
+    if (offset % Width != 0 || std::uint32_t{offset} + Width > d.config_read_end_) return not_attempted;
+    const long n = d.sys().pread(d.fd_.get(), p, Width, d.config_file_offset_ + offset);
+    if (n == static_cast<long>(Width)) note_read<Width>(d, offset, p);
+    return n;
+  }
+  // What try_read() left: the general path (not_attempted) or the rest of a transfer.
+  [[gnu::noinline]] static result<void> finish_read(device& d, std::uint16_t offset, unsigned char* p,
+                                                    std::size_t width, long n) noexcept {
+    if (n == not_attempted) {
+      if (offset % width != 0) return error(errc::invalid_argument, "pread");
+      return d.read(abi::pci_region::config, offset, p, width);
+    }
+    if (auto r = d.finish_transfer(false, p, width, d.config_file_offset_ + offset, n); !r) return r;
+    d.note_config_read(offset, p, width);
+    return {};
+  }
   // note_config_read for a completed aligned read (see write() for why equality is
   // coverage here); a single byte never holds all of PMCSR.
   template <std::size_t Width>

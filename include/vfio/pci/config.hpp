@@ -24,8 +24,7 @@ namespace vfio::pci {
 /// Preconditions: offset 2-aligned. Errors: as config::read16.
 inline result<std::uint16_t> read_config16(device& dev, std::uint16_t offset) noexcept {
   std::uint8_t b[2];
-  if (const long n = detail::config_access::try_read<2>(dev, offset, b); n != 2)
-    if (auto r = detail::config_access::finish_read(dev, offset, b, 2, n); !r) return r.error();
+  if (auto r = detail::config_access::read<2>(dev, offset, b); !r) return r.error();
   return static_cast<std::uint16_t>(b[0] | (b[1] << 8));
 }
 
